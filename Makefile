@@ -1,0 +1,53 @@
+# Set-up and everyday commands. Every target runs inside the project's venv (its bin is put on
+# PATH: `mlflow models serve` starts uvicorn by name) against a local sqlite tracking store,
+# unless MLFLOW_TRACKING_URI is already set.
+VENV ?= .venv
+PYTHON ?= python3
+# Where pip finds torch. Empty: the default index (a CPU wheel on this project's machines).
+# Elsewhere on Linux, https://download.pytorch.org/whl/cpu avoids a multi-GB CUDA build.
+TORCH_INDEX ?=
+CONFIG ?= configs/toxic.yaml
+MODEL ?= models:/toxic/Production
+PORT ?= 5000
+WORKERS ?= 1
+
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
+export MLFLOW_EXPERIMENT_NAME ?= toxic
+RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NAME)
+
+.PHONY: install experiment pipeline download preprocess train register serve ui test lint clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	# torch first and pinned, so nothing later resolves it to a CUDA build.
+	$(VENV)/bin/python -m pip install torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(VENV)/bin/python -m pip install ".[dev]"
+	touch $@
+
+experiment: install
+	$(VENV)/bin/python -m steps.init_tracking --experiment $(MLFLOW_EXPERIMENT_NAME)
+
+pipeline: experiment
+	$(RUN) -e main -P config=$(CONFIG)
+
+download preprocess train register: experiment
+	$(RUN) -e $@ -P config=$(CONFIG)
+
+serve: install
+	mlflow models serve -m $(MODEL) --env-manager local --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
+
+ui: install
+	mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --port 5001
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf mlflow.db mlartifacts mlruns .pytest_cache

@@ -1,0 +1,85 @@
+"""The MLflow pyfunc wrapper: raw strings in, one probability per label out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, Scorer
+
+TEXT_COLUMN = "text"
+HOW_TO_CALL = (
+    'Send {"inputs": ["a comment", ...]} or '
+    '{"dataframe_split": {"columns": ["text"], "data": [["a comment"], ...]}}.'
+)
+
+
+class InvalidRequest(MlflowException):
+    """A client error: the scoring server answers it with HTTP 400 and this message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message} {HOW_TO_CALL}", error_code=INVALID_PARAMETER_VALUE)
+
+
+def texts_from_input(model_input: Any, max_rows: int) -> list[str]:
+    """The list of comments in a pyfunc input, or InvalidRequest saying what is wrong with it.
+
+    Accepts a DataFrame with a `text` column, {"text": [...]} (what the scoring server passes for
+    a named tensor signature), a flat list / Series / array of strings, or one string.
+    """
+    if isinstance(model_input, pd.DataFrame):
+        if TEXT_COLUMN not in model_input.columns:
+            raise InvalidRequest(
+                f"Missing column '{TEXT_COLUMN}'; got columns {list(map(str, model_input.columns))}."
+            )
+        model_input = model_input[TEXT_COLUMN]
+    elif isinstance(model_input, dict):
+        if TEXT_COLUMN not in model_input:
+            raise InvalidRequest(f"Missing key '{TEXT_COLUMN}'; got keys {list(model_input)}.")
+        model_input = model_input[TEXT_COLUMN]
+    if isinstance(model_input, str):
+        return [model_input]
+    if not isinstance(model_input, (list, tuple, pd.Series, np.ndarray)):
+        raise InvalidRequest(f"Unsupported input of type {type(model_input).__name__}.")
+
+    values = np.asarray(model_input, dtype=object)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    if values.ndim != 1:
+        raise InvalidRequest(f"Expected a flat list of strings, got nested lists of shape {values.shape}.")
+    if len(values) > max_rows:
+        raise InvalidRequest(
+            f"Too many comments in one request: {len(values)} > {max_rows}. Split the request."
+        )
+    for index, value in enumerate(values):
+        if not isinstance(value, str):
+            shown = "null" if value is None else repr(value)[:50]
+            raise InvalidRequest(
+                f"Every input must be a string; item {index} is {type(value).__name__} ({shown})."
+            )
+    return [str(value) for value in values]
+
+
+class ToxicityModel(mlflow.pyfunc.PythonModel):
+    """Bundles tokenizer.json, the state dict and model_config.json; no pickled objects."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        artifacts = context.artifacts
+        self.scorer = Scorer.from_files(
+            artifacts[TOKENIZER_FILE], artifacts[WEIGHTS_FILE], artifacts[MODEL_CONFIG_FILE]
+        )
+        # Warm-up: the first real request should not pay for lazy initialisation.
+        self.scorer.predict_proba(["warm up"])
+
+    # model_input is left unannotated on purpose: MLflow turns a predict() type hint into a
+    # signature of its own and a list-only request format; the explicit ColSpec signature
+    # logged with the model keeps both {"inputs": [...]} and dataframe_split working.
+    def predict(self, context, model_input, params=None) -> pd.DataFrame:  # noqa: ANN001
+        texts = texts_from_input(model_input, self.scorer.spec.max_rows)
+        probabilities = self.scorer.predict_proba(texts)
+        return pd.DataFrame(probabilities, columns=self.scorer.spec.labels)

@@ -1,0 +1,91 @@
+"""The BiLSTM of the reference notebook, made exact for per-batch padding."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    vocab_size: int
+    num_labels: int
+    embedding_dim: int = 128
+    hidden_size: int = 128
+    num_layers: int = 2
+    spatial_dropout: float = 0.3
+    padding_idx: int = 0
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> NetworkConfig:
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SpatialDropout(nn.Module):
+    """Drops whole embedding channels for a sequence (Keras SpatialDropout1D), not single values."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {p}")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = x.new_empty(x.size(0), 1, x.size(2)).bernoulli_(1.0 - self.p)
+        return x * keep / (1.0 - self.p)
+
+
+class ToxicityNet(nn.Module):
+    """Embedding -> spatial dropout -> BiLSTM stack -> max+mean pooling -> 2 residual dense -> heads.
+
+    Sequences are packed and pooling is masked, so a text's score does not depend on how much padding
+    its batch has; that is what lets serving pad per batch.
+    """
+
+    def __init__(self, config: NetworkConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(
+            config.vocab_size, config.embedding_dim, padding_idx=config.padding_idx
+        )
+        self.spatial_dropout = SpatialDropout(config.spatial_dropout)
+        self.lstm = nn.LSTM(
+            config.embedding_dim,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            bidirectional=True,
+            batch_first=True,
+        )
+        pooled = 4 * config.hidden_size  # (max, mean) x (forward, backward)
+        self.dense1 = nn.Linear(pooled, pooled)
+        self.dense2 = nn.Linear(pooled, pooled)
+        # One linear head per label, stored as one matrix: row i is label i's head.
+        self.heads = nn.Linear(pooled, config.num_labels)
+
+    def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits [batch, num_labels] for token_ids [batch, time] with true lengths [batch] (>= 1)."""
+        embedded = self.spatial_dropout(self.embedding(token_ids))
+        packed = pack_padded_sequence(
+            embedded, lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        states, _ = self.lstm(packed)
+        states, _ = pad_packed_sequence(states, batch_first=True, total_length=token_ids.size(1))
+        valid = (
+            torch.arange(token_ids.size(1), device=token_ids.device)[None, :]
+            < lengths.to(token_ids.device)[:, None]
+        ).unsqueeze(-1)
+        mean_pool = (states * valid).sum(dim=1) / valid.sum(dim=1)
+        max_pool = states.masked_fill(~valid, float("-inf")).amax(dim=1)
+        pooled = torch.cat([max_pool, mean_pool], dim=1)
+        # Both dense layers read the pooled vector and are added back to it, as in the notebook.
+        hidden = pooled + torch.relu(self.dense1(pooled)) + torch.relu(self.dense2(pooled))
+        return self.heads(hidden)

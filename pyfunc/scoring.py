@@ -1,0 +1,98 @@
+"""Load a saved model directory and turn raw texts into per-label probabilities."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pyfunc.encoding import TextEncoder
+from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.text import Normalizer
+
+# File names inside a saved model directory (and keys of the pyfunc model's artifacts).
+TOKENIZER_FILE = "tokenizer.json"
+WEIGHTS_FILE = "weights.pt"
+MODEL_CONFIG_FILE = "model_config.json"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything besides the weights and the tokenizer that is needed to score: kept as JSON."""
+
+    network: NetworkConfig
+    labels: list[str]
+    max_len: int
+    normalization: Normalizer
+    batch_size: int = 256
+    max_rows: int = 10_000
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
+        return cls(
+            network=NetworkConfig.from_dict(values["network"]),
+            labels=list(values["labels"]),
+            max_len=int(values["max_len"]),
+            normalization=Normalizer.from_dict(values["normalization"]),
+            batch_size=int(values.get("batch_size", 256)),
+            max_rows=int(values.get("max_rows", 10_000)),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "network": self.network.to_dict(),
+            "labels": self.labels,
+            "max_len": self.max_len,
+            "normalization": self.normalization.to_dict(),
+            "batch_size": self.batch_size,
+            "max_rows": self.max_rows,
+        }
+
+
+class Scorer:
+    """Network + encoder in eval mode. Sorts a request by length and pads each chunk on its own."""
+
+    def __init__(self, network: ToxicityNet, encoder: TextEncoder, spec: ModelSpec) -> None:
+        self.network = network.eval()
+        self.encoder = encoder
+        self.spec = spec
+
+    @classmethod
+    def from_files(
+        cls, tokenizer_path: str | Path, weights_path: str | Path, config_path: str | Path
+    ) -> Scorer:
+        spec = ModelSpec.from_dict(json.loads(Path(config_path).read_text()))
+        network = ToxicityNet(spec.network)
+        # weights_only: the file is a plain state dict, and loading must never run pickled code.
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        network.load_state_dict(state)
+        encoder = TextEncoder.from_file(tokenizer_path, spec.normalization, spec.max_len)
+        return cls(network, encoder, spec)
+
+    @classmethod
+    def from_directory(cls, directory: str | Path) -> Scorer:
+        directory = Path(directory)
+        return cls.from_files(
+            directory / TOKENIZER_FILE, directory / WEIGHTS_FILE, directory / MODEL_CONFIG_FILE
+        )
+
+    @torch.inference_mode()
+    def predict_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
+        """Probabilities [n, labels] for already tokenised sequences, in the order given."""
+        probabilities = np.empty((len(sequences), len(self.spec.labels)), dtype=np.float32)
+        # Longest first, so chunks hold similar lengths and padding stays small.
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]), reverse=True)
+        for start in range(0, len(order), self.spec.batch_size):
+            chunk = order[start : start + self.spec.batch_size]
+            token_ids, lengths = self.encoder.pad([sequences[i] for i in chunk])
+            logits = self.network(token_ids, lengths)
+            probabilities[chunk] = torch.sigmoid(logits).numpy()
+        return probabilities
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.predict_ids(self.encoder.encode(texts))

@@ -1,0 +1,84 @@
+"""preprocess: check the schema, clean, split (stratified), train the tokenizer on train only."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import click
+import mlflow
+
+from pyfunc.text import Normalizer
+from steps.common import DEFAULT_CONFIG, step_run, user_errors
+from steps.download import RAW_ARTIFACT
+from toxic_mlops.config import ConfigError, dataset_config, load_config, split_config
+from toxic_mlops.dataset import clean, profile, save_splits, split_frame, validate_schema
+from toxic_mlops.download import read_table
+from toxic_mlops.tokenizer_training import train_tokenizer
+from toxic_mlops.tracking import download_run_artifacts, latest_finished_run
+
+DATA_DIR = "data"
+TOKENIZER_ARTIFACT = "tokenizer/tokenizer.json"
+
+
+@click.command()
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True)
+@click.option("--download-run", default="", help="Run id of a finished download step.")
+@click.option("--raw-data", default="", help="Or a local CSV/CSV.gz/parquet file instead.")
+@user_errors
+def main(config_path: str, download_run: str, raw_data: str) -> None:
+    if download_run and raw_data:
+        raise ConfigError("give one of -P download_run=<run id> or -P raw_data=<path>, not both")
+    config = load_config(config_path)
+    dataset = dataset_config(config)
+    split = split_config(config)
+    normalizer = Normalizer.from_dict(config.get("normalization"))
+
+    with step_run("preprocess") as run, tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        if not raw_data and not download_run:
+            download_run = latest_finished_run(run.info.experiment_id, "download", config_path)
+            click.echo(f"preprocess: using the latest download run {download_run}")
+        raw_path = (
+            download_run_artifacts(download_run, RAW_ARTIFACT, out / "in")
+            if download_run
+            else Path(raw_data)
+        )
+        raw = read_table(raw_path, str(raw_path))
+        validate_schema(raw, dataset)
+        cleaned, stats = clean(raw, dataset, normalizer)
+        splits = split_frame(cleaned, dataset.stratify_column, dataset.positive_threshold, split)
+
+        save_splits(splits, out / DATA_DIR)
+        tokenizer_settings = config.get("tokenizer", {})
+        tokenizer = train_tokenizer(
+            splits["train"]["text"].tolist(),
+            normalizer,
+            int(tokenizer_settings.get("vocab_size", 30000)),
+            int(tokenizer_settings.get("min_frequency", 2)),
+        )
+        (out / "tokenizer").mkdir()
+        tokenizer.save(str(out / TOKENIZER_ARTIFACT))
+
+        mlflow.log_artifacts(str(out / DATA_DIR), artifact_path=DATA_DIR)
+        mlflow.log_artifact(str(out / TOKENIZER_ARTIFACT), artifact_path="tokenizer")
+        mlflow.log_dict(
+            {"cleaning": stats, "splits": profile(splits, dataset.label_columns, dataset.positive_threshold)},
+            "profile.json",
+        )
+        mlflow.log_metrics(
+            {**stats, **{f"rows_{name}": len(part) for name, part in splits.items()},
+             "vocab_size": tokenizer.get_vocab_size()}
+        )
+        for name, part in splits.items():
+            mlflow.log_input(mlflow.data.from_pandas(part, name=f"{dataset.name}-{name}"), context=name)
+        click.echo(
+            "preprocess: "
+            + ", ".join(f"{name} {len(part):,}" for name, part in splits.items())
+            + f" rows; dropped {stats['rows_empty']} empty, {stats['rows_duplicate']} duplicate;"
+            + f" vocabulary {tokenizer.get_vocab_size():,}"
+        )
+
+
+if __name__ == "__main__":
+    main()

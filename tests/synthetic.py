@@ -1,0 +1,56 @@
+"""Synthetic comments in the Civil Comments schema, with a signal a small model can learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+LABELS = ["toxicity", "severe_toxicity", "obscene", "identity_attack", "insult", "threat"]
+NEUTRAL = (
+    "the a city council meeting road budget school park weather article thanks agree point "
+    "good idea vote policy data people story read great helpful news local tax plan week"
+).split()
+INSULTS = "idiot stupid moron loser pathetic dumb".split()
+OBSCENE = "crap damn hell bloody".split()
+THREATS = "kill hurt destroy".split()
+IDENTITY = "muslims christians immigrants women".split()
+
+
+def make_comments(rows: int, seed: int = 0) -> pd.DataFrame:
+    """Comments whose labels are fractions driven by the words they contain (plus noise)."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for _ in range(rows):
+        words = list(rng.choice(NEUTRAL, size=rng.integers(4, 25)))
+        kind = rng.random()
+        insult = obscene = threat = identity = 0.0
+        if kind < 0.25:
+            words += list(rng.choice(INSULTS, size=rng.integers(1, 3)))
+            insult = rng.uniform(0.5, 1.0)
+        if 0.15 < kind < 0.3:
+            words += list(rng.choice(OBSCENE, size=1))
+            obscene = rng.uniform(0.5, 1.0)
+        if 0.25 < kind < 0.33:
+            words += list(rng.choice(THREATS, size=1)) + ["you"]
+            threat = rng.uniform(0.5, 1.0)
+        if 0.3 < kind < 0.38:
+            words += list(rng.choice(IDENTITY, size=1)) + list(rng.choice(INSULTS, size=1))
+            identity = rng.uniform(0.5, 1.0)
+        rng.shuffle(words)
+        toxicity = float(np.clip(max(insult, obscene, threat, identity) + rng.normal(0, 0.05), 0, 1))
+        records.append(
+            {
+                "text": " ".join(words).capitalize() + ".",
+                "toxicity": toxicity,
+                "severe_toxicity": toxicity**3,
+                "obscene": obscene,
+                "identity_attack": identity,
+                "insult": insult,
+                "threat": threat,
+            }
+        )
+    frame = pd.DataFrame(records)
+    # What real dumps contain and preprocess must drop: an empty comment and an exact repeat.
+    extra = frame.iloc[[0, 1]].copy()
+    extra.iloc[0, 0] = "   "
+    return pd.concat([frame, extra], ignore_index=True)

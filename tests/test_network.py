@@ -1,0 +1,57 @@
+"""The BiLSTM: shapes, padding invariance, dropout behaviour."""
+
+import pytest
+import torch
+
+from pyfunc.network import NetworkConfig, SpatialDropout, ToxicityNet
+
+CONFIG = NetworkConfig(vocab_size=50, num_labels=6, embedding_dim=8, hidden_size=4)
+
+
+@pytest.fixture
+def network() -> ToxicityNet:
+    torch.manual_seed(0)
+    return ToxicityNet(CONFIG).eval()
+
+
+def test_one_logit_per_label(network: ToxicityNet) -> None:
+    token_ids = torch.randint(1, 50, (3, 7))
+    logits = network(token_ids, torch.tensor([7, 3, 1]))
+    assert logits.shape == (3, 6)
+    assert torch.isfinite(logits).all()
+
+
+def test_score_does_not_depend_on_padding(network: ToxicityNet) -> None:
+    """Per-batch padding in serving is only safe if pads never change a text's score."""
+    text = torch.tensor([[4, 9, 13]])
+    alone = network(text, torch.tensor([3]))
+    padded = torch.cat([text, torch.zeros(1, 20, dtype=torch.long)], dim=1)
+    in_long_batch = network(
+        torch.cat([padded, torch.randint(1, 50, (1, 23))]), torch.tensor([3, 23])
+    )[:1]
+    torch.testing.assert_close(alone, in_long_batch, rtol=1e-5, atol=1e-6)
+
+
+def test_reference_sizes() -> None:
+    """Notebook sizes: 128 units each way, 2 layers, dense width 4 x 128, one head per label."""
+    network = ToxicityNet(NetworkConfig(vocab_size=100, num_labels=6))
+    assert network.lstm.hidden_size == 128 and network.lstm.num_layers == 2
+    assert network.lstm.bidirectional
+    assert network.dense1.in_features == network.dense2.out_features == 512
+    assert network.heads.out_features == 6
+
+
+def test_spatial_dropout_drops_whole_channels() -> None:
+    torch.manual_seed(0)
+    dropout = SpatialDropout(0.5).train()
+    out = dropout(torch.ones(2, 10, 16))
+    # A channel is either zero at every time step or scaled at every time step.
+    per_channel = out.transpose(1, 2)  # [batch, channel, time]
+    assert ((per_channel == 0).all(dim=2) | (per_channel == 2).all(dim=2)).all()
+    assert (out == 0).any()
+    assert torch.equal(dropout.eval()(torch.ones(2, 3, 4)), torch.ones(2, 3, 4))
+
+
+def test_spatial_dropout_rejects_bad_rate() -> None:
+    with pytest.raises(ValueError):
+        SpatialDropout(1.0)

@@ -1,0 +1,195 @@
+"""Training loop: length-bucketed batches, masked BCE on fractional targets, best-epoch keeping."""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from pyfunc.encoding import TextEncoder
+from pyfunc.network import ToxicityNet
+from toxic_mlops.config import TrainingConfig
+from toxic_mlops.metrics import macro, roc_auc_per_label
+
+# Batches are cut from windows of this many batches sorted by length: similar lengths in a batch
+# (little padding) while the order stays random across windows.
+BUCKET_WINDOW_BATCHES = 50
+
+
+@dataclass(frozen=True)
+class EncodedSplit:
+    sequences: list[list[int]]
+    targets: np.ndarray  # [rows, labels], float32, NaN where a label is unknown
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+
+@dataclass(frozen=True)
+class EpochResult:
+    epoch: int
+    train_loss: float
+    val_loss: float
+    val_roc_auc: dict[str, float]
+    val_macro_roc_auc: float
+    learning_rate: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    network: ToxicityNet  # holds the weights of the best epoch
+    best_epoch: int
+    history: list[EpochResult] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def configure_threads(num_threads: int) -> None:
+    torch.set_num_threads(num_threads if num_threads > 0 else (os.cpu_count() or 1))
+
+
+def encode_split(encoder: TextEncoder, texts: Sequence[str], targets: np.ndarray) -> EncodedSplit:
+    return EncodedSplit(encoder.encode(texts), np.asarray(targets, dtype=np.float32))
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, rng: np.random.Generator | None
+) -> list[np.ndarray]:
+    """Index batches of similar length. rng=None: sorted, deterministic (for evaluation)."""
+    lengths = np.asarray(lengths)
+    if rng is None:
+        order = np.argsort(-lengths, kind="stable")
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    order = rng.permutation(len(lengths))
+    window = batch_size * BUCKET_WINDOW_BATCHES
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = order[start : start + window]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def masked_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean BCE-with-logits over known (non-NaN) targets; fractional targets are used as they are."""
+    known = ~torch.isnan(targets)
+    losses = torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, torch.nan_to_num(targets), reduction="none"
+    )
+    return (losses * known).sum() / known.sum().clamp(min=1)
+
+
+def _batch_tensors(
+    encoder: TextEncoder, split: EncodedSplit, rows: np.ndarray, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    token_ids, lengths = encoder.pad([split.sequences[i] for i in rows])
+    targets = torch.from_numpy(split.targets[rows])
+    return token_ids.to(device), lengths, targets.to(device)
+
+
+@torch.inference_mode()
+def predict_split(
+    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit, batch_size: int,
+    device: torch.device,
+) -> tuple[float, np.ndarray]:
+    """(mean masked BCE, probabilities [rows, labels]) for a whole split."""
+    network.eval()
+    probabilities = np.empty(split.targets.shape, dtype=np.float32)
+    loss_sum, weight = 0.0, 0
+    for rows in length_batches([len(s) for s in split.sequences], batch_size, rng=None):
+        token_ids, lengths, targets = _batch_tensors(encoder, split, rows, device)
+        logits = network(token_ids, lengths)
+        known = int((~torch.isnan(targets)).sum())
+        loss_sum += float(masked_bce(logits, targets)) * known
+        weight += known
+        probabilities[rows] = torch.sigmoid(logits).cpu().numpy()
+    return loss_sum / max(weight, 1), probabilities
+
+
+def train(
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    train_split: EncodedSplit,
+    val_split: EncodedSplit,
+    labels: list[str],
+    settings: TrainingConfig,
+    positive_threshold: float,
+    on_epoch: Callable[[EpochResult], None] | None = None,
+) -> TrainResult:
+    """Adam, lr x lr_decay per epoch; keeps the weights of the epoch with the best val macro AUC."""
+    seed_everything(settings.seed)
+    device = resolve_device(settings.device)
+    network.to(device)
+    optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: settings.lr_decay**e)
+    rng = np.random.default_rng(settings.seed)
+    lengths = [len(s) for s in train_split.sequences]
+
+    best_score, best_state, best_epoch = -np.inf, None, 0
+    history: list[EpochResult] = []
+    for epoch in range(1, settings.epochs + 1):
+        started = time.perf_counter()
+        learning_rate = optimizer.param_groups[0]["lr"]
+        network.train()
+        batches = length_batches(lengths, settings.batch_size, rng)
+        loss_sum, rows_seen = 0.0, 0
+        progress = tqdm(
+            batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch", leave=False,
+            disable=None,  # a bar on a terminal, silence in a log file
+        )
+        for rows in progress:
+            token_ids, batch_lengths, targets = _batch_tensors(encoder, train_split, rows, device)
+            loss = masked_bce(network(token_ids, batch_lengths), targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.detach().item() * len(rows)
+            rows_seen += len(rows)
+            progress.set_postfix(loss=f"{loss_sum / rows_seen:.4f}")
+        scheduler.step()
+
+        val_loss, val_probabilities = predict_split(
+            network, encoder, val_split, settings.batch_size, device
+        )
+        val_auc = roc_auc_per_label(val_split.targets, val_probabilities, labels, positive_threshold)
+        result = EpochResult(
+            epoch=epoch,
+            train_loss=loss_sum / max(rows_seen, 1),
+            val_loss=val_loss,
+            val_roc_auc=val_auc,
+            val_macro_roc_auc=macro(val_auc),
+            learning_rate=learning_rate,
+            seconds=time.perf_counter() - started,
+        )
+        history.append(result)
+        if on_epoch:
+            on_epoch(result)
+        # With no scoreable label (tiny data), fall back to the lowest validation loss.
+        score = result.val_macro_roc_auc if not np.isnan(result.val_macro_roc_auc) else -val_loss
+        if score > best_score:
+            best_score, best_epoch = score, epoch
+            best_state = copy.deepcopy(network.state_dict())
+
+    assert best_state is not None, "epochs must be >= 1"
+    network.load_state_dict(best_state)
+    network.to("cpu").eval()
+    return TrainResult(network=network, best_epoch=best_epoch, history=history)
