@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -81,9 +82,10 @@ def find_finished_run(
         ),
         order_by=["attributes.start_time DESC"],
     )
-    wanted = {key: str(value) for key, value in parameters.items()}
+    # `mlflow run` logs parameters shell-quoted as they went into the command ("" is logged as '').
+    wanted = {key: {str(value), shlex.quote(str(value))} for key, value in parameters.items()}
     for run in runs:
-        if all(run.data.params.get(key) == value for key, value in wanted.items()):
+        if all(run.data.params.get(key) in values for key, values in wanted.items()):
             return run
     return None
 

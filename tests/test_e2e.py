@@ -1,0 +1,238 @@
+"""End to end, for real: `mlflow run` every entry point, serve the registered model, POST to it.
+
+The data is generated here and served from 127.0.0.1 the way the Hugging Face Hub serves
+google/civil_comments (a parquet listing API + parquet files), so the default `hf://` source path
+of the download step runs unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import ROOT, DataServer, tiny_config
+from tests.synthetic import LABELS, make_comments
+
+pytestmark = pytest.mark.e2e
+RUN_ID = re.compile(r"Run \(ID '([0-9a-f]{32})'\) succeeded")
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Project:
+    """Runs `mlflow run` against one throwaway tracking store."""
+
+    def __init__(self, workdir: Path, hf_endpoint: str) -> None:
+        self.env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # uvicorn is started by name
+            "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
+            "MLFLOW_EXPERIMENT_NAME": "e2e",
+            "HF_ENDPOINT": hf_endpoint,
+            "TOXIC_MLOPS_CACHE": str(workdir / "cache"),
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        }
+        self.workdir = workdir
+
+    def run(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [str(BIN / "mlflow"), *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+            timeout=timeout,
+        )
+        if check:
+            assert done.returncode == 0, f"{args} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+        return done
+
+    def step(self, entry_point: str, **params: str) -> tuple[str, str]:
+        """(run id, combined output) of `mlflow run . -e entry_point` with -P params."""
+        args = ["run", ".", "-e", entry_point, "--env-manager", "local", "--experiment-name", "e2e"]
+        for key, value in params.items():
+            args += ["-P", f"{key}={value}"]
+        done = self.run(*args)
+        output = done.stdout + done.stderr
+        return RUN_ID.findall(output)[-1], output
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    workdir = tmp_path_factory.mktemp("e2e")
+    served = workdir / "hub"
+    served.mkdir()
+    server = DataServer(served)
+    server.thread.start()
+    # Two parquet shards behind the Hub's listing API, like the real dataset.
+    data = make_comments(1600, seed=7)
+    listing = served / "api/datasets/google/civil_comments/parquet/default"
+    listing.mkdir(parents=True)
+    halves = [data.iloc[:800], data.iloc[800:]]
+    for index, half in enumerate(halves):
+        half.to_parquet(served / f"{index}.parquet", index=False)
+    (listing / "train").write_text(json.dumps([f"{server.url}/{i}.parquet" for i in range(2)]))
+
+    config = tiny_config()
+    assert config["dataset"]["sources"] == ["hf://google/civil_comments/default/train"]
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    yield Project(workdir, server.url)
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def pipeline(project: Project) -> dict[str, str]:
+    """Every entry point, one by one, as a user would run them; returns the run ids."""
+    config = str(project.workdir / "tiny.yaml")
+    init = subprocess.run(
+        [sys.executable, "-m", "steps.init_tracking", "--experiment", "e2e",
+         "--artifact-root", str(project.workdir / "mlartifacts")],
+        cwd=ROOT, env=project.env, capture_output=True, text=True, check=True,
+    )
+    assert "e2e" in init.stdout
+    download, _ = project.step("download", config=config)
+    preprocess, _ = project.step("preprocess", config=config, download_run=download)
+    train, output = project.step("train", config=config, preprocess_run=preprocess, epochs="5")
+    assert "epoch 5:" in output
+    register, output = project.step("register", config=config)  # finds the newest train run
+    assert f"using the latest train run {train}" in output
+    assert "promoted to Production" in output
+    return {"download": download, "preprocess": preprocess, "train": train, "register": register}
+
+
+def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) -> None:
+    client = MlflowClient(project.env["MLFLOW_TRACKING_URI"])
+    download = client.get_run(pipeline["download"])
+    assert download.data.metrics["rows_source"] == 1602
+    assert len(download.data.tags["data.sha256"].split(",")) == 2
+    assert download.inputs.dataset_inputs, "download logs its dataset as an MLflow input"
+    assert download.info.artifact_uri.startswith((project.workdir / "mlartifacts").as_uri())
+
+    preprocess = client.get_run(pipeline["preprocess"])
+    artifacts = {a.path for a in client.list_artifacts(pipeline["preprocess"], "data")}
+    assert artifacts == {"data/train.parquet", "data/val.parquet", "data/test.parquet"}
+    assert preprocess.data.metrics["rows_empty"] == 1 and preprocess.data.metrics["rows_duplicate"] == 1
+
+    train = client.get_run(pipeline["train"])
+    assert train.data.params["epochs"] == "5" and train.data.params["training.epochs"] == "5"
+    assert len(client.get_metric_history(pipeline["train"], "epoch_val_loss")) == 5
+    assert train.data.metrics["val_macro_roc_auc"] > 0.85
+    assert train.data.metrics["test_macro_roc_auc"] > 0.85
+    plots = {a.path for a in client.list_artifacts(pipeline["train"], "plots")}
+    assert {"plots/loss_curve.png", "plots/test_roc_pr.png"} <= plots
+
+    version = client.get_model_version_by_alias("toxic", "production")
+    assert version.run_id == pipeline["train"] and version.current_stage == "Production"
+
+
+def test_main_reuses_finished_steps_and_registers(project: Project, pipeline: dict[str, str]) -> None:
+    _, output = project.step("main", config=str(project.workdir / "tiny.yaml"), epochs="5")
+    for step in ("download", "preprocess", "train"):
+        assert f"reusing finished {step} run {pipeline[step]}" in output
+    assert "running register" in output
+    assert "version 2 promoted to Production" in output  # equal score: at least as good
+
+
+def test_bad_data_fails_with_a_clear_message(project: Project, pipeline: dict[str, str]) -> None:
+    bad = project.workdir / "bad.csv"
+    make_comments(50).drop(columns=["threat"]).to_csv(bad, index=False)
+    done = project.run(
+        "run", ".", "-e", "preprocess", "--env-manager", "local", "--experiment-name", "e2e",
+        "-P", f"config={project.workdir / 'tiny.yaml'}", "-P", f"raw_data={bad}", check=False,
+    )
+    assert done.returncode != 0
+    assert "Error: data does not match the schema" in done.stderr
+    assert "label column 'threat' is missing" in done.stderr
+    assert "Traceback" not in done.stderr.split("=== Run (ID")[0]
+
+
+@pytest.fixture(scope="module")
+def server(project: Project, pipeline: dict[str, str]) -> str:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "mlflow"), "models", "serve", "-m", "models:/toxic/Production",
+         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=project.workdir, env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read().decode()[-3000:]
+            try:
+                if requests.get(f"{url}/ping", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the model server did not come up in 120 s")
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+TOXIC, CLEAN = "you stupid idiot moron loser", "thanks the council meeting was great"
+
+
+def invoke(url: str, body: object) -> requests.Response:
+    return requests.post(f"{url}/invocations", json=body, timeout=30)
+
+
+def test_serves_scores_for_raw_strings(server: str) -> None:
+    response = invoke(server, {"inputs": [TOXIC, CLEAN, ""]})
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    assert len(predictions) == 3
+    for row in predictions:
+        assert set(row) == set(LABELS)
+        assert all(0.0 <= score <= 1.0 for score in row.values())
+    assert predictions[0]["toxicity"] > predictions[1]["toxicity"] + 0.3
+
+
+def test_dataframe_split_gives_the_same_scores(server: str) -> None:
+    by_inputs = invoke(server, {"inputs": [TOXIC, CLEAN]}).json()["predictions"]
+    frame = pd.DataFrame({"text": [TOXIC, CLEAN]})
+    response = invoke(server, {"dataframe_split": frame.to_dict(orient="split")})
+    assert response.status_code == 200, response.text
+    pd.testing.assert_frame_equal(pd.DataFrame(response.json()["predictions"]),
+                                  pd.DataFrame(by_inputs), rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"inputs": [1, 2]}, "Every input must be a string; item 0 is int"),
+        ({"inputs": ["fine", None]}, "item 1 is NoneType"),
+        ({"dataframe_split": {"columns": ["comment"], "data": [["hi"]]}}, "text"),
+        ({"texts": ["hi"]}, "inputs"),
+    ],
+)
+def test_bad_requests_get_a_400_that_says_what_to_send(server: str, body, message) -> None:
+    response = invoke(server, body)
+    assert response.status_code == 400, response.text
+    assert message in response.json()["message"]
+    assert "Traceback" not in response.text
+
+
+def test_invalid_json_is_a_400_and_the_server_stays_up(server: str) -> None:
+    response = requests.post(f"{server}/invocations", data="{not json",
+                             headers={"Content-Type": "application/json"}, timeout=10)
+    assert response.status_code == 400
+    assert requests.get(f"{server}/ping", timeout=5).status_code == 200

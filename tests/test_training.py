@@ -1,0 +1,100 @@
+"""Model behaviour: the training loop learns the synthetic signal and keeps its best epoch."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pyfunc.encoding import TextEncoder
+from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.text import Normalizer
+from tests.conftest import tiny_config
+from tests.synthetic import LABELS, make_comments
+from toxic_mlops.config import DatasetConfig, SplitConfig, training_config
+from toxic_mlops.dataset import clean, split_frame
+from toxic_mlops.tokenizer_training import train_tokenizer
+from toxic_mlops.training import (
+    TrainResult,
+    encode_split,
+    length_batches,
+    masked_bce,
+    predict_split,
+    seed_everything,
+    train,
+)
+
+
+def test_masked_bce_ignores_unknown_labels() -> None:
+    logits = torch.tensor([[0.0, 5.0], [0.0, -5.0]])
+    known = torch.tensor([[1.0, 0.3], [0.0, 0.7]])
+    masked = torch.tensor([[1.0, float("nan")], [0.0, float("nan")]])
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, :1], known[:, :1])
+    torch.testing.assert_close(masked_bce(logits, masked), expected)
+    assert masked_bce(logits, torch.full((2, 2), float("nan"))) == 0
+
+
+def test_length_batches_cover_every_row_once() -> None:
+    lengths = np.random.default_rng(0).integers(1, 100, size=1000)
+    for rng in (None, np.random.default_rng(1)):
+        batches = length_batches(lengths, 64, rng)
+        assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+        assert all(len(b) <= 64 for b in batches)
+    # Bucketing keeps padding low: a batch's lengths are close together.
+    spread = [np.ptp(lengths[b]) for b in length_batches(lengths, 64, np.random.default_rng(2))]
+    assert np.median(spread) < 10
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[TrainResult, TextEncoder, dict]:
+    config = tiny_config()
+    settings = training_config(config)
+    dataset = DatasetConfig("synthetic", "text", LABELS)
+    data, _ = clean(make_comments(1500, seed=3), dataset, Normalizer())
+    splits = split_frame(data, "toxicity", 0.5, SplitConfig(seed=3))
+    tokenizer = train_tokenizer(splits["train"]["text"].tolist(), Normalizer(), 300, 1)
+    encoder = TextEncoder(tokenizer, Normalizer(), settings.max_len)
+    encoded = {
+        name: encode_split(encoder, part["text"].tolist(), part[LABELS].to_numpy())
+        for name, part in splits.items()
+    }
+    seed_everything(0)
+    network = ToxicityNet(
+        NetworkConfig(vocab_size=tokenizer.get_vocab_size(), num_labels=len(LABELS), **config["model"])
+    )
+    epochs = []
+    result = train(network, encoder, encoded["train"], encoded["val"], LABELS, settings, 0.5,
+                   on_epoch=epochs.append)
+    return result, encoder, {"encoded": encoded, "epochs": epochs, "settings": settings}
+
+
+def test_learns_the_signal(trained) -> None:
+    result, _, extra = trained
+    history = result.history
+    assert len(history) == len(extra["epochs"]) == extra["settings"].epochs
+    assert history[-1].train_loss < history[0].train_loss
+    assert max(r.val_macro_roc_auc for r in history) > 0.85
+
+
+def test_keeps_the_best_epoch(trained) -> None:
+    result, encoder, extra = trained
+    best = max(result.history, key=lambda r: r.val_macro_roc_auc)
+    assert result.best_epoch == best.epoch
+    loss, _ = predict_split(result.network, encoder, extra["encoded"]["val"], 64, torch.device("cpu"))
+    assert loss == pytest.approx(best.val_loss, rel=1e-4)
+
+
+def test_learning_rate_decays_each_epoch(trained) -> None:
+    result, _, extra = trained
+    rates = [r.learning_rate for r in result.history]
+    decay = extra["settings"].lr_decay
+    assert rates == pytest.approx([extra["settings"].learning_rate * decay**i for i in range(len(rates))])
+
+
+def test_toxic_words_outscore_clean_text(trained) -> None:
+    result, encoder, extra = trained
+    split = encode_split(encoder, ["you stupid idiot moron", "thanks the council meeting was great"],
+                         np.zeros((2, len(LABELS)), dtype=np.float32))
+    _, probabilities = predict_split(result.network, encoder, split, 8, torch.device("cpu"))
+    scores = pd.DataFrame(probabilities, columns=LABELS)
+    assert scores.loc[0, "toxicity"] > scores.loc[1, "toxicity"] + 0.3
+    assert scores.loc[0, "insult"] > scores.loc[1, "insult"]
