@@ -45,7 +45,7 @@ class TextEncoder:
         return [self.normalizer(text[: self.max_chars]) for text in texts]
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids per text, at most max_len; an empty text becomes [UNK] so it still gets a score."""
+        """Token ids per text, at most max_len; an empty text becomes [UNK], so it gets a score."""
         encodings = self.tokenizer.encode_batch(self.normalize(texts), add_special_tokens=False)
         return [enc.ids[: self.max_len] or [self.unk_id] for enc in encodings]
 

@@ -35,7 +35,8 @@ def texts_from_input(model_input: Any, max_rows: int) -> list[str]:
     if isinstance(model_input, pd.DataFrame):
         if TEXT_COLUMN not in model_input.columns:
             raise InvalidRequest(
-                f"Missing column '{TEXT_COLUMN}'; got columns {list(map(str, model_input.columns))}."
+                f"Missing column '{TEXT_COLUMN}'; "
+                f"got columns {list(map(str, model_input.columns))}."
             )
         model_input = model_input[TEXT_COLUMN]
     elif isinstance(model_input, dict):
@@ -51,7 +52,9 @@ def texts_from_input(model_input: Any, max_rows: int) -> list[str]:
     if values.ndim == 0:
         values = values.reshape(1)
     if values.ndim != 1:
-        raise InvalidRequest(f"Expected a flat list of strings, got nested lists of shape {values.shape}.")
+        raise InvalidRequest(
+            f"Expected a flat list of strings, got nested lists of shape {values.shape}."
+        )
     if len(values) > max_rows:
         raise InvalidRequest(
             f"Too many comments in one request: {len(values)} > {max_rows}. Split the request."

@@ -45,10 +45,10 @@ class SpatialDropout(nn.Module):
 
 
 class ToxicityNet(nn.Module):
-    """Embedding -> spatial dropout -> BiLSTM stack -> max+mean pooling -> 2 residual dense -> heads.
+    """Embedding, spatial dropout, BiLSTM stack, max+mean pooling, 2 residual dense layers, heads.
 
-    Sequences are packed and pooling is masked, so a text's score does not depend on how much padding
-    its batch has; that is what lets serving pad per batch.
+    Sequences are packed and pooling is masked, so a text's score does not depend on how much
+    padding its batch has; that is what lets serving pad per batch.
     """
 
     def __init__(self, config: NetworkConfig) -> None:
@@ -72,7 +72,7 @@ class ToxicityNet(nn.Module):
         self.heads = nn.Linear(pooled, config.num_labels)
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits [batch, num_labels] for token_ids [batch, time] with true lengths [batch] (>= 1)."""
+        """Logits [batch, labels] for token_ids [batch, time] with true lengths [batch] (>= 1)."""
         embedded = self.spatial_dropout(self.embedding(token_ids))
         packed = pack_padded_sequence(
             embedded, lengths.cpu(), batch_first=True, enforce_sorted=False

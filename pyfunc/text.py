@@ -17,7 +17,7 @@ URL_TOKEN = "xxurl"
 
 @lru_cache(maxsize=8)
 def _repeat_run(keep: int) -> re.Pattern[str]:
-    return re.compile(r"(.)\1{%d,}" % keep)
+    return re.compile(rf"(.)\1{{{keep},}}")
 
 
 @dataclass(frozen=True)

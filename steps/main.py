@@ -15,7 +15,10 @@ PARENT_TAG = "mlflow.parentRunId"
 
 
 def run_step(
-    entry_point: str, parameters: dict[str, str], experiment_id: str, parent_run_id: str,
+    entry_point: str,
+    parameters: dict[str, str],
+    experiment_id: str,
+    parent_run_id: str,
     use_cache: bool,
 ) -> str:
     """Run one entry point with `mlflow run` semantics, or reuse an equal finished run; its id."""
@@ -51,8 +54,13 @@ def run_step(
 @click.pass_context
 @user_errors
 def main(
-    ctx: click.Context, config_path: str, source: str, sha256: str, sample_fraction: str,
-    model_name: str, use_cache: str,
+    ctx: click.Context,
+    config_path: str,
+    source: str,
+    sha256: str,
+    sample_fraction: str,
+    model_name: str,
+    use_cache: str,
 ) -> None:
     """Extra parameters (-P epochs=2 ...) are passed on to train."""
     train_overrides = extra_options(ctx.args)
@@ -61,8 +69,12 @@ def main(
         ids = (parent.info.experiment_id, parent.info.run_id, cache)
         download = run_step(
             "download",
-            {"config": config_path, "source": source, "sha256": sha256,
-             "sample_fraction": sample_fraction},
+            {
+                "config": config_path,
+                "source": source,
+                "sha256": sha256,
+                "sample_fraction": sample_fraction,
+            },
             *ids,
         )
         preprocess = run_step("preprocess", {"config": config_path, "download_run": download}, *ids)
@@ -71,13 +83,22 @@ def main(
         )
         # Registering is an action, not a result to reuse: it always runs.
         register = run_step(
-            "register", {"config": config_path, "train_run": train, "name": model_name},
-            parent.info.experiment_id, parent.info.run_id, use_cache=False,
+            "register",
+            {"config": config_path, "train_run": train, "name": model_name},
+            parent.info.experiment_id,
+            parent.info.run_id,
+            use_cache=False,
         )
         mlflow.set_tags(
-            {f"pipeline.{name}_run": run_id for name, run_id in
-             [("download", download), ("preprocess", preprocess), ("train", train),
-              ("register", register)]}
+            {
+                f"pipeline.{name}_run": run_id
+                for name, run_id in [
+                    ("download", download),
+                    ("preprocess", preprocess),
+                    ("train", train),
+                    ("register", register),
+                ]
+            }
         )
         click.echo(f"main: done; train run {train}, register run {register}")
 

@@ -63,15 +63,23 @@ def main(config_path: str, download_run: str, raw_data: str) -> None:
         mlflow.log_artifacts(str(out / DATA_DIR), artifact_path=DATA_DIR)
         mlflow.log_artifact(str(out / TOKENIZER_ARTIFACT), artifact_path="tokenizer")
         mlflow.log_dict(
-            {"cleaning": stats, "splits": profile(splits, dataset.label_columns, dataset.positive_threshold)},
+            {
+                "cleaning": stats,
+                "splits": profile(splits, dataset.label_columns, dataset.positive_threshold),
+            },
             "profile.json",
         )
         mlflow.log_metrics(
-            {**stats, **{f"rows_{name}": len(part) for name, part in splits.items()},
-             "vocab_size": tokenizer.get_vocab_size()}
+            {
+                **stats,
+                **{f"rows_{name}": len(part) for name, part in splits.items()},
+                "vocab_size": tokenizer.get_vocab_size(),
+            }
         )
         for name, part in splits.items():
-            mlflow.log_input(mlflow.data.from_pandas(part, name=f"{dataset.name}-{name}"), context=name)
+            mlflow.log_input(
+                mlflow.data.from_pandas(part, name=f"{dataset.name}-{name}"), context=name
+            )
         click.echo(
             "preprocess: "
             + ", ".join(f"{name} {len(part):,}" for name, part in splits.items())

@@ -34,7 +34,9 @@ def main(config_path: str, train_run: str, model_uri: str, name: str) -> None:
                 click.echo(f"register: using the latest train run {train_run}")
             run = get_run(train_run)
             if run.info.status != "FINISHED" or MODEL_URI_TAG not in run.data.tags:
-                raise ConfigError(f"run {train_run} is not a finished train run with a logged model")
+                raise ConfigError(
+                    f"run {train_run} is not a finished train run with a logged model"
+                )
             model_uri, source_run = run.data.tags[MODEL_URI_TAG], train_run
         version, decision = register_and_gate(model_uri, source_run, name, metric)
         mlflow.set_tags(

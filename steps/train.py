@@ -55,7 +55,8 @@ def log_epoch(result: EpochResult) -> None:
     }
     mlflow.log_metrics(metrics, step=result.epoch)
     click.echo(
-        f"epoch {result.epoch}: train loss {result.train_loss:.4f}, val loss {result.val_loss:.4f}, "
+        f"epoch {result.epoch}: train loss {result.train_loss:.4f}, "
+        f"val loss {result.val_loss:.4f}, "
         f"val macro ROC-AUC {result.val_macro_roc_auc:.4f} ({result.seconds:.0f}s)"
     )
 
@@ -63,7 +64,9 @@ def log_epoch(result: EpochResult) -> None:
 @click.command(context_settings=ACCEPT_EXTRA_OPTIONS)
 @click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True)
 @click.option("--preprocess-run", default="", help="Run id of a finished preprocess step.")
-@click.option("--data-dir", default="", help="Or a folder with {train,val,test}.parquet + tokenizer.json.")
+@click.option(
+    "--data-dir", default="", help="Or a folder with {train,val,test}.parquet + tokenizer.json."
+)
 @click.pass_context
 @user_errors
 def main(ctx: click.Context, config_path: str, preprocess_run: str, data_dir: str) -> None:
@@ -103,8 +106,14 @@ def main(ctx: click.Context, config_path: str, preprocess_run: str, data_dir: st
         )
         seed_everything(settings.seed)  # the initial weights too
         result = train(
-            ToxicityNet(network_config), encoder, encoded["train"], encoded["val"], labels,
-            settings, threshold, on_epoch=log_epoch,
+            ToxicityNet(network_config),
+            encoder,
+            encoded["train"],
+            encoded["val"],
+            labels,
+            settings,
+            threshold,
+            on_epoch=log_epoch,
         )
 
         final = {"best_epoch": result.best_epoch}
@@ -134,7 +143,8 @@ def main(ctx: click.Context, config_path: str, preprocess_run: str, data_dir: st
         info = log_pyfunc_model(artifacts, labels, INPUT_EXAMPLE)
         mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
         click.echo(
-            f"train: best epoch {result.best_epoch}, val macro ROC-AUC {final['val_macro_roc_auc']:.4f}, "
+            f"train: best epoch {result.best_epoch}, "
+            f"val macro ROC-AUC {final['val_macro_roc_auc']:.4f}, "
             f"test macro ROC-AUC {final['test_macro_roc_auc']:.4f}; model {info.model_uri}"
         )
 

@@ -24,7 +24,7 @@ class DataServer:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.failures: dict[str, int] = {}  # path -> remaining 503 answers
-        self.truncate: set[str] = set()     # paths answered with a short body
+        self.truncate: set[str] = set()  # paths answered with a short body
         self.requests: list[str] = []
         server = self
 

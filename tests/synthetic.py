@@ -37,7 +37,9 @@ def make_comments(rows: int, seed: int = 0) -> pd.DataFrame:
             words += list(rng.choice(IDENTITY, size=1)) + list(rng.choice(INSULTS, size=1))
             identity = rng.uniform(0.5, 1.0)
         rng.shuffle(words)
-        toxicity = float(np.clip(max(insult, obscene, threat, identity) + rng.normal(0, 0.05), 0, 1))
+        toxicity = float(
+            np.clip(max(insult, obscene, threat, identity) + rng.normal(0, 0.05), 0, 1)
+        )
         records.append(
             {
                 "text": " ".join(words).capitalize() + ".",

@@ -26,11 +26,19 @@ def config() -> dict:
 def test_shipped_config_matches_the_reference_notebook(config: dict) -> None:
     training = training_config(config)
     assert (training.batch_size, training.learning_rate, training.lr_decay, training.max_len) == (
-        512, 0.001, 0.6, 100,
+        512,
+        0.001,
+        0.6,
+        100,
     )
     assert config["model"]["hidden_size"] == 128 and config["model"]["spatial_dropout"] == 0.3
     assert dataset_config(config).label_columns == [
-        "toxicity", "severe_toxicity", "obscene", "identity_attack", "insult", "threat",
+        "toxicity",
+        "severe_toxicity",
+        "obscene",
+        "identity_attack",
+        "insult",
+        "threat",
     ]
     assert config["sample"]["fraction"] == 0.05
 

@@ -52,13 +52,21 @@ class Project:
         }
         self.workdir = workdir
 
-    def run(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, check: bool = True, timeout: int = 600
+    ) -> subprocess.CompletedProcess:
         done = subprocess.run(
-            [str(BIN / "mlflow"), *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
+            [str(BIN / "mlflow"), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
             timeout=timeout,
         )
         if check:
-            assert done.returncode == 0, f"{args} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+            assert done.returncode == 0, (
+                f"{args} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+            )
         return done
 
     def step(self, entry_point: str, **params: str) -> tuple[str, str]:
@@ -100,9 +108,20 @@ def pipeline(project: Project) -> dict[str, str]:
     """Every entry point, one by one, as a user would run them; returns the run ids."""
     config = str(project.workdir / "tiny.yaml")
     init = subprocess.run(
-        [sys.executable, "-m", "steps.init_tracking", "--experiment", "e2e",
-         "--artifact-root", str(project.workdir / "mlartifacts")],
-        cwd=ROOT, env=project.env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "steps.init_tracking",
+            "--experiment",
+            "e2e",
+            "--artifact-root",
+            str(project.workdir / "mlartifacts"),
+        ],
+        cwd=ROOT,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "e2e" in init.stdout
     download, _ = project.step("download", config=config)
@@ -126,7 +145,10 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
     preprocess = client.get_run(pipeline["preprocess"])
     artifacts = {a.path for a in client.list_artifacts(pipeline["preprocess"], "data")}
     assert artifacts == {"data/train.parquet", "data/val.parquet", "data/test.parquet"}
-    assert preprocess.data.metrics["rows_empty"] == 1 and preprocess.data.metrics["rows_duplicate"] == 1
+    assert (
+        preprocess.data.metrics["rows_empty"] == 1
+        and preprocess.data.metrics["rows_duplicate"] == 1
+    )
 
     train = client.get_run(pipeline["train"])
     assert train.data.params["epochs"] == "5" and train.data.params["training.epochs"] == "5"
@@ -140,7 +162,9 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
     assert version.run_id == pipeline["train"] and version.current_stage == "Production"
 
 
-def test_main_reuses_finished_steps_and_registers(project: Project, pipeline: dict[str, str]) -> None:
+def test_main_reuses_finished_steps_and_registers(
+    project: Project, pipeline: dict[str, str]
+) -> None:
     _, output = project.step("main", config=str(project.workdir / "tiny.yaml"), epochs="5")
     for step in ("download", "preprocess", "train"):
         assert f"reusing finished {step} run {pipeline[step]}" in output
@@ -152,8 +176,19 @@ def test_bad_data_fails_with_a_clear_message(project: Project, pipeline: dict[st
     bad = project.workdir / "bad.csv"
     make_comments(50).drop(columns=["threat"]).to_csv(bad, index=False)
     done = project.run(
-        "run", ".", "-e", "preprocess", "--env-manager", "local", "--experiment-name", "e2e",
-        "-P", f"config={project.workdir / 'tiny.yaml'}", "-P", f"raw_data={bad}", check=False,
+        "run",
+        ".",
+        "-e",
+        "preprocess",
+        "--env-manager",
+        "local",
+        "--experiment-name",
+        "e2e",
+        "-P",
+        f"config={project.workdir / 'tiny.yaml'}",
+        "-P",
+        f"raw_data={bad}",
+        check=False,
     )
     assert done.returncode != 0
     assert "Error: data does not match the schema" in done.stderr
@@ -165,9 +200,23 @@ def test_bad_data_fails_with_a_clear_message(project: Project, pipeline: dict[st
 def server(project: Project, pipeline: dict[str, str]) -> str:
     port = free_port()
     process = subprocess.Popen(
-        [str(BIN / "mlflow"), "models", "serve", "-m", "models:/toxic/Production",
-         "--env-manager", "local", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project.workdir, env=project.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            str(BIN / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            "models:/toxic/Production",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=project.workdir,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -211,8 +260,9 @@ def test_dataframe_split_gives_the_same_scores(server: str) -> None:
     frame = pd.DataFrame({"text": [TOXIC, CLEAN]})
     response = invoke(server, {"dataframe_split": frame.to_dict(orient="split")})
     assert response.status_code == 200, response.text
-    pd.testing.assert_frame_equal(pd.DataFrame(response.json()["predictions"]),
-                                  pd.DataFrame(by_inputs), rtol=1e-5)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(response.json()["predictions"]), pd.DataFrame(by_inputs), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize(
@@ -232,7 +282,11 @@ def test_bad_requests_get_a_400_that_says_what_to_send(server: str, body, messag
 
 
 def test_invalid_json_is_a_400_and_the_server_stays_up(server: str) -> None:
-    response = requests.post(f"{server}/invocations", data="{not json",
-                             headers={"Content-Type": "application/json"}, timeout=10)
+    response = requests.post(
+        f"{server}/invocations",
+        data="{not json",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert response.status_code == 400
     assert requests.get(f"{server}/ping", timeout=5).status_code == 200

@@ -30,8 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize(
     ("candidate", "current", "promote"),
-    [(0.8, None, True), (0.8, 0.8, True), (0.81, 0.8, True), (0.79, 0.8, False),
-     (float("nan"), 0.5, False), (0.7, float("nan"), True)],
+    [
+        (0.8, None, True),
+        (0.8, 0.8, True),
+        (0.81, 0.8, True),
+        (0.79, 0.8, False),
+        (float("nan"), 0.5, False),
+        (0.7, float("nan"), True),
+    ],
 )
 def test_promotion_rule(candidate, current, promote) -> None:
     decision = decide_promotion(candidate, current, "val_macro_roc_auc")
@@ -44,11 +50,16 @@ def log_tiny_model(tmp_path: Path, metric: float) -> tuple[str, str]:
     tokenizer = train_tokenizer(["you idiot", "nice day", "thanks a lot"] * 5, Normalizer(), 100, 1)
     tokenizer.save(str(tmp_path / "tokenizer.json"))
     torch.manual_seed(0)
-    network_config = NetworkConfig(vocab_size=tokenizer.get_vocab_size(), num_labels=len(LABELS),
-                                   embedding_dim=8, hidden_size=4)
+    network_config = NetworkConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        num_labels=len(LABELS),
+        embedding_dim=8,
+        hidden_size=4,
+    )
     spec = ModelSpec(network_config, LABELS, max_len=20, normalization=Normalizer(), max_rows=50)
-    files = save_model_files(ToxicityNet(network_config), tmp_path / "tokenizer.json", spec,
-                             tmp_path / f"files-{metric}")
+    files = save_model_files(
+        ToxicityNet(network_config), tmp_path / "tokenizer.json", spec, tmp_path / f"files-{metric}"
+    )
     with mlflow.start_run() as run:
         mlflow.log_metric("val_macro_roc_auc", metric)
         info = log_pyfunc_model(files, LABELS, ["hello there", "you idiot"])
@@ -60,8 +71,13 @@ def test_model_artifact_has_no_pickles_and_loads_without_project_code(tracking, 
     local = Path(mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "dl")))
     files = {p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file()}
     assert not [f for f in files if f.endswith((".pkl", ".pickle"))], files
-    assert {"artifacts/weights.pt", "artifacts/tokenizer.json", "artifacts/model_config.json",
-            "code/pyfunc/model.py", "MLmodel"} <= files
+    assert {
+        "artifacts/weights.pt",
+        "artifacts/tokenizer.json",
+        "artifacts/model_config.json",
+        "code/pyfunc/model.py",
+        "MLmodel",
+    } <= files
     # weights are a plain state dict: loadable with weights_only=True
     state = torch.load(local / "artifacts" / "weights.pt", weights_only=True)
     assert "heads.weight" in state
@@ -78,8 +94,14 @@ def test_model_artifact_has_no_pickles_and_loads_without_project_code(tracking, 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     empty = tmp_path / "elsewhere"
     empty.mkdir()
-    done = subprocess.run([sys.executable, "-c", script], cwd=empty, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=empty,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["columns"] == LABELS and result["rows"] == 2
@@ -108,7 +130,9 @@ def test_registry_promotes_only_when_not_worse(tracking, tmp_path) -> None:
     assert not decision.promote and str(version.version) == "2"
     assert str(current_production(client, "toxic").version) == "1"
     tags = client.get_model_version("toxic", "2").tags
-    assert tags["promotion.decision"] == "kept" and "0.7000 < Production" in tags["promotion.reason"]
+    assert (
+        tags["promotion.decision"] == "kept" and "0.7000 < Production" in tags["promotion.reason"]
+    )
 
     better_run, better_uri = log_tiny_model(tmp_path, 0.85)
     version, decision = register_and_gate(better_uri, better_run, "toxic", "val_macro_roc_auc")

@@ -12,7 +12,10 @@ normalize = Normalizer()
     [
         ("  Hello\n\tWORLD  ", "hello world"),
         ("soooooo stuuuuupid!!!!!!", "sooo stuuupid!!!"),
-        ("see https://example.com/x?y=1 and www.foo.org now", f"see {URL_TOKEN} and {URL_TOKEN} now"),
+        (
+            "see https://example.com/x?y=1 and www.foo.org now",
+            f"see {URL_TOKEN} and {URL_TOKEN} now",
+        ),
         ("great movie<br /><br />really &amp; truly", "great movie really & truly"),
         ("ｉｄｉｏｔ", "idiot"),  # full-width letters fold to ASCII (NFKC)
         ("", ""),

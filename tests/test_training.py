@@ -59,11 +59,21 @@ def trained() -> tuple[TrainResult, TextEncoder, dict]:
     }
     seed_everything(0)
     network = ToxicityNet(
-        NetworkConfig(vocab_size=tokenizer.get_vocab_size(), num_labels=len(LABELS), **config["model"])
+        NetworkConfig(
+            vocab_size=tokenizer.get_vocab_size(), num_labels=len(LABELS), **config["model"]
+        )
     )
     epochs = []
-    result = train(network, encoder, encoded["train"], encoded["val"], LABELS, settings, 0.5,
-                   on_epoch=epochs.append)
+    result = train(
+        network,
+        encoder,
+        encoded["train"],
+        encoded["val"],
+        LABELS,
+        settings,
+        0.5,
+        on_epoch=epochs.append,
+    )
     return result, encoder, {"encoded": encoded, "epochs": epochs, "settings": settings}
 
 
@@ -79,7 +89,9 @@ def test_keeps_the_best_epoch(trained) -> None:
     result, encoder, extra = trained
     best = max(result.history, key=lambda r: r.val_macro_roc_auc)
     assert result.best_epoch == best.epoch
-    loss, _ = predict_split(result.network, encoder, extra["encoded"]["val"], 64, torch.device("cpu"))
+    loss, _ = predict_split(
+        result.network, encoder, extra["encoded"]["val"], 64, torch.device("cpu")
+    )
     assert loss == pytest.approx(best.val_loss, rel=1e-4)
 
 
@@ -87,13 +99,18 @@ def test_learning_rate_decays_each_epoch(trained) -> None:
     result, _, extra = trained
     rates = [r.learning_rate for r in result.history]
     decay = extra["settings"].lr_decay
-    assert rates == pytest.approx([extra["settings"].learning_rate * decay**i for i in range(len(rates))])
+    assert rates == pytest.approx(
+        [extra["settings"].learning_rate * decay**i for i in range(len(rates))]
+    )
 
 
 def test_toxic_words_outscore_clean_text(trained) -> None:
     result, encoder, extra = trained
-    split = encode_split(encoder, ["you stupid idiot moron", "thanks the council meeting was great"],
-                         np.zeros((2, len(LABELS)), dtype=np.float32))
+    split = encode_split(
+        encoder,
+        ["you stupid idiot moron", "thanks the council meeting was great"],
+        np.zeros((2, len(LABELS)), dtype=np.float32),
+    )
     _, probabilities = predict_split(result.network, encoder, split, 8, torch.device("cpu"))
     scores = pd.DataFrame(probabilities, columns=LABELS)
     assert scores.loc[0, "toxicity"] > scores.loc[1, "toxicity"] + 0.3

@@ -31,7 +31,9 @@ def validate_schema(frame: pd.DataFrame, dataset: DatasetConfig) -> None:
             problems.append(f"text column {dataset.text_column!r} has {nulls} null values")
         non_strings = sum(not isinstance(value, str) for value in text.dropna())
         if non_strings:
-            problems.append(f"text column {dataset.text_column!r} has {non_strings} non-string values")
+            problems.append(
+                f"text column {dataset.text_column!r} has {non_strings} non-string values"
+            )
     for label in dataset.label_columns:
         if label not in columns:
             problems.append(f"label column {label!r} is missing")
@@ -83,7 +85,7 @@ def clean(
 
 
 def positive_mask(frame: pd.DataFrame, column: str, threshold: float) -> np.ndarray:
-    return (frame[column].to_numpy() >= threshold)
+    return frame[column].to_numpy() >= threshold
 
 
 def split_frame(
@@ -112,9 +114,7 @@ def split_frame(
     return splits
 
 
-def profile(
-    splits: dict[str, pd.DataFrame], labels: list[str], threshold: float
-) -> dict[str, Any]:
+def profile(splits: dict[str, pd.DataFrame], labels: list[str], threshold: float) -> dict[str, Any]:
     """Sizes, label rates and text-length percentiles per split, for the data profile artifact."""
     result: dict[str, Any] = {}
     for name, part in splits.items():

@@ -56,9 +56,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _retrying(
-    action: Callable[[], T], what: str, retries: int, backoff_seconds: float
-) -> T:
+def _retrying(action: Callable[[], T], what: str, retries: int, backoff_seconds: float) -> T:
     for attempt in range(1, retries + 1):
         try:
             return action()
@@ -79,7 +77,9 @@ def _check_status(response: requests.Response, url: str) -> None:
 
 
 def resolve_sources(
-    sources: Sequence[str], hf_endpoint: str | None = None, retries: int = 3,
+    sources: Sequence[str],
+    hf_endpoint: str | None = None,
+    retries: int = 3,
     backoff_seconds: float = 1.0,
 ) -> list[str]:
     """Expand hf://org/dataset/config/split into that split's parquet URLs; keep other sources."""
@@ -130,9 +130,17 @@ def _download(url: str, target: Path, label: str, timeout: float) -> str:
             expected_size = int(response.headers.get("Content-Length") or 0) or None
             digest = hashlib.sha256()
             written = 0
-            with partial.open("wb") as out, tqdm(
-                total=expected_size, unit="B", unit_scale=True, desc=label, leave=False, disable=None
-            ) as bar:
+            with (
+                partial.open("wb") as out,
+                tqdm(
+                    total=expected_size,
+                    unit="B",
+                    unit_scale=True,
+                    desc=label,
+                    leave=False,
+                    disable=None,
+                ) as bar,
+            ):
                 # Raw bytes as sent, so the size and digest are those of the file on the server.
                 for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
                     out.write(chunk)
@@ -165,7 +173,9 @@ def fetch(
         return FetchedFile(source, local, sha)
 
     if urlparse(source).scheme not in {"http", "https"}:
-        raise DownloadError(f"{source}: unsupported scheme (use a path, file://, http(s):// or hf://)")
+        raise DownloadError(
+            f"{source}: unsupported scheme (use a path, file://, http(s):// or hf://)"
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     name = Path(unquote(urlparse(source).path)).name or "data"
     target = cache_dir / f"{hashlib.sha256(source.encode()).hexdigest()[:16]}-{name}"
@@ -175,7 +185,9 @@ def fetch(
             return FetchedFile(source, target, sha)
         target.unlink()  # a stale or corrupted copy: fetch it again
 
-    sha = _retrying(lambda: _download(source, target, name, timeout), source, retries, backoff_seconds)
+    sha = _retrying(
+        lambda: _download(source, target, name, timeout), source, retries, backoff_seconds
+    )
     try:
         _verify(sha, expected_sha256, source)
     except ChecksumError:
@@ -196,7 +208,9 @@ def read_table(path: Path, source: str | None = None) -> pd.DataFrame:
                 return pd.read_csv(handle)
         return pd.read_csv(path)
     except Exception as error:  # pandas/pyarrow raise many types for a bad file
-        raise DownloadError(f"{source or path}: not a readable CSV, CSV.gz or parquet file: {error}")
+        raise DownloadError(
+            f"{source or path}: not a readable CSV, CSV.gz or parquet file: {error}"
+        ) from error
 
 
 def stratified_sample(

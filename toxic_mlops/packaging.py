@@ -31,7 +31,9 @@ def save_model_files(
     torch.save(network.state_dict(), directory / WEIGHTS_FILE)
     shutil.copyfile(tokenizer_file, directory / TOKENIZER_FILE)
     (directory / MODEL_CONFIG_FILE).write_text(json.dumps(spec.to_dict(), indent=2))
-    return {name: str(directory / name) for name in (TOKENIZER_FILE, WEIGHTS_FILE, MODEL_CONFIG_FILE)}
+    return {
+        name: str(directory / name) for name in (TOKENIZER_FILE, WEIGHTS_FILE, MODEL_CONFIG_FILE)
+    }
 
 
 def signature(labels: list[str]) -> ModelSignature:
@@ -58,7 +60,9 @@ def pip_requirements() -> list[str]:
     ]
 
 
-def log_pyfunc_model(artifacts: dict[str, str], labels: list[str], examples: list[str]) -> ModelInfo:
+def log_pyfunc_model(
+    artifacts: dict[str, str], labels: list[str], examples: list[str]
+) -> ModelInfo:
     """Log the model from code (pyfunc/model_code.py) with pyfunc/ shipped as code_paths."""
     return mlflow.pyfunc.log_model(
         name=MODEL_ARTIFACT,

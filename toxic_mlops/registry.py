@@ -31,7 +31,9 @@ def decide_promotion(candidate: float, current: float | None, metric: str) -> De
         return Decision(
             True, f"candidate {metric}={candidate:.4f} >= Production {metric}={current:.4f}"
         )
-    return Decision(False, f"candidate {metric}={candidate:.4f} < Production {metric}={current:.4f}")
+    return Decision(
+        False, f"candidate {metric}={candidate:.4f} < Production {metric}={current:.4f}"
+    )
 
 
 def current_production(client: MlflowClient, name: str) -> ModelVersion | None:
@@ -65,7 +67,9 @@ def promote(client: MlflowClient, name: str, version: str) -> None:
     client.set_registered_model_alias(name, PRODUCTION_ALIAS, version)
 
 
-def register_and_gate(model_uri: str, run_id: str, name: str, metric: str) -> tuple[ModelVersion, Decision]:
+def register_and_gate(
+    model_uri: str, run_id: str, name: str, metric: str
+) -> tuple[ModelVersion, Decision]:
     """Register model_uri under name, then promote it if decide_promotion says so; tag why."""
     client = MlflowClient()
     incumbent = current_production(client, name)
@@ -75,8 +79,9 @@ def register_and_gate(model_uri: str, run_id: str, name: str, metric: str) -> tu
     decision = decide_promotion(candidate_score, current_score, metric)
     if decision.promote:
         promote(client, name, version.version)
-    client.set_model_version_tag(name, version.version, "promotion.decision",
-                                 "promoted" if decision.promote else "kept")
+    client.set_model_version_tag(
+        name, version.version, "promotion.decision", "promoted" if decision.promote else "kept"
+    )
     client.set_model_version_tag(name, version.version, "promotion.reason", decision.reason)
     client.set_model_version_tag(name, version.version, f"promotion.{metric}", str(candidate_score))
     return version, decision

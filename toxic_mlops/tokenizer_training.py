@@ -29,5 +29,7 @@ def train_tokenizer(
         special_tokens=SPECIAL_TOKENS,
         show_progress=False,
     )
-    tokenizer.train_from_iterator((normalizer(t) for t in texts), trainer=trainer, length=len(texts))
+    tokenizer.train_from_iterator(
+        (normalizer(t) for t in texts), trainer=trainer, length=len(texts)
+    )
     return tokenizer

@@ -59,7 +59,9 @@ def download_run_artifacts(run_id: str, artifact_path: str, destination: Path) -
     """Local copy of a finished run's artifact (file or folder)."""
     run = get_run(run_id)
     if run.info.status != "FINISHED":
-        raise PipelineError(f"run {run_id} is {run.info.status}, not FINISHED: its outputs are not usable")
+        raise PipelineError(
+            f"run {run_id} is {run.info.status}, not FINISHED: its outputs are not usable"
+        )
     destination.mkdir(parents=True, exist_ok=True)
     try:
         local = mlflow.artifacts.download_artifacts(
@@ -73,7 +75,7 @@ def download_run_artifacts(run_id: str, artifact_path: str, destination: Path) -
 def find_finished_run(
     experiment_id: str, entry_point: str, parameters: Mapping[str, str], version: str
 ) -> Run | None:
-    """The newest FINISHED run of entry_point with these parameters (compared as strings) and code."""
+    """Newest FINISHED run of entry_point with these parameters (as strings) and code version."""
     runs = MlflowClient().search_runs(
         [experiment_id],
         filter_string=(

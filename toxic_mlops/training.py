@@ -90,7 +90,7 @@ def length_batches(
 
 
 def masked_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean BCE-with-logits over known (non-NaN) targets; fractional targets are used as they are."""
+    """Mean BCE-with-logits over known (non-NaN) targets; fractional targets used as they are."""
     known = ~torch.isnan(targets)
     losses = torch.nn.functional.binary_cross_entropy_with_logits(
         logits, torch.nan_to_num(targets), reduction="none"
@@ -108,7 +108,10 @@ def _batch_tensors(
 
 @torch.inference_mode()
 def predict_split(
-    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit, batch_size: int,
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    split: EncodedSplit,
+    batch_size: int,
     device: torch.device,
 ) -> tuple[float, np.ndarray]:
     """(mean masked BCE, probabilities [rows, labels]) for a whole split."""
@@ -153,7 +156,10 @@ def train(
         batches = length_batches(lengths, settings.batch_size, rng)
         loss_sum, rows_seen = 0.0, 0
         progress = tqdm(
-            batches, desc=f"epoch {epoch}/{settings.epochs}", unit="batch", leave=False,
+            batches,
+            desc=f"epoch {epoch}/{settings.epochs}",
+            unit="batch",
+            leave=False,
             disable=None,  # a bar on a terminal, silence in a log file
         )
         for rows in progress:
@@ -170,7 +176,9 @@ def train(
         val_loss, val_probabilities = predict_split(
             network, encoder, val_split, settings.batch_size, device
         )
-        val_auc = roc_auc_per_label(val_split.targets, val_probabilities, labels, positive_threshold)
+        val_auc = roc_auc_per_label(
+            val_split.targets, val_probabilities, labels, positive_threshold
+        )
         result = EpochResult(
             epoch=epoch,
             train_loss=loss_sum / max(rows_seen, 1),
