@@ -238,6 +238,7 @@ def server(project: Project, pipeline: dict[str, str]) -> str:
 
 
 TOXIC, CLEAN = "you stupid idiot moron loser", "thanks the council meeting was great"
+MAX_ROWS = tiny_config()["serving"]["max_rows"]
 
 
 def invoke(url: str, body: object) -> requests.Response:
@@ -270,8 +271,12 @@ def test_dataframe_split_gives_the_same_scores(server: str) -> None:
     [
         ({"inputs": [1, 2]}, "Every input must be a string; item 0 is int"),
         ({"inputs": ["fine", None]}, "item 1 is NoneType"),
+        ({"inputs": [{"comment": "nested object"}]}, "text"),
+        ({"inputs": [["nested", "list"]]}, "flat list"),
         ({"dataframe_split": {"columns": ["comment"], "data": [["hi"]]}}, "text"),
+        ({"dataframe_records": [{"comment": "hi"}]}, "text"),
         ({"texts": ["hi"]}, "inputs"),
+        ({"inputs": ["spam"] * (MAX_ROWS + 1)}, f"Too many comments in one request: {MAX_ROWS + 1}"),
     ],
 )
 def test_bad_requests_get_a_400_that_says_what_to_send(server: str, body, message) -> None:
@@ -281,12 +286,29 @@ def test_bad_requests_get_a_400_that_says_what_to_send(server: str, body, messag
     assert "Traceback" not in response.text
 
 
-def test_invalid_json_is_a_400_and_the_server_stays_up(server: str) -> None:
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        ("{not json", "application/json", 400),
+        (b'{"inputs": ["\xff\xfe"]}', "application/json", 400),
+        ('{"inputs": ["hi"]}', "text/plain", 415),
+        ('{"inputs": ["hi"]}', "application/json; charset=latin-1", 415),
+    ],
+)
+def test_malformed_requests_are_4xx_and_the_server_stays_up(
+    server: str, data, content_type: str, status: int
+) -> None:
     response = requests.post(
-        f"{server}/invocations",
-        data="{not json",
-        headers={"Content-Type": "application/json"},
-        timeout=10,
+        f"{server}/invocations", data=data, headers={"Content-Type": content_type}, timeout=10
     )
-    assert response.status_code == 400
+    assert response.status_code == status, response.text
     assert requests.get(f"{server}/ping", timeout=5).status_code == 200
+
+
+def test_odd_but_valid_texts_get_scores(server: str) -> None:
+    texts = ["", "   \n\t ", "😡😡 你是白痴 ты идиот idiot", "x" * 1_000_000, "word " * 200_000]
+    response = invoke(server, {"inputs": texts})
+    assert response.status_code == 200, response.text[:500]
+    predictions = response.json()["predictions"]
+    assert len(predictions) == len(texts)
+    assert all(0.0 <= score <= 1.0 for row in predictions for score in row.values())
