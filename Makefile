@@ -16,7 +16,7 @@ export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_EXPERIMENT_NAME ?= toxic
 RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NAME)
 
-.PHONY: install experiment pipeline download preprocess train register serve ui test lint clean
+.PHONY: install experiment pipeline download preprocess train register serve ui docker dockerfile test lint clean
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,14 @@ download preprocess train register: experiment
 serve: install
 	mlflow models serve -m $(MODEL) --env-manager local --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
 
+# Needs a Docker engine (not available on the project's CI machines: see README).
+docker: install
+	mlflow models build-docker -m $(MODEL) -n toxic-serving --env-manager local
+
+# The same image recipe as files, without Docker: build/docker/Dockerfile + the model.
+dockerfile: install
+	mlflow models generate-dockerfile -m $(MODEL) -d build/docker --env-manager local
+
 ui: install
 	mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --port 5001
 
@@ -50,4 +58,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf mlflow.db mlartifacts mlruns .pytest_cache
+	rm -rf mlflow.db mlartifacts mlruns .pytest_cache build

@@ -7,6 +7,7 @@ from typing import Any
 import mlflow
 import numpy as np
 import pandas as pd
+import torch
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
@@ -76,6 +77,9 @@ class ToxicityModel(mlflow.pyfunc.PythonModel):
         self.scorer = Scorer.from_files(
             artifacts[TOKENIZER_FILE], artifacts[WEIGHTS_FILE], artifacts[MODEL_CONFIG_FILE]
         )
+        if self.scorer.spec.num_threads > 0:
+            # With N server workers on C cores, N x threads <= C avoids oversubscription.
+            torch.set_num_threads(self.scorer.spec.num_threads)
         # Warm-up: the first real request should not pay for lazy initialisation.
         self.scorer.predict_proba(["warm up"])
 

@@ -31,6 +31,8 @@ class ModelSpec:
     normalization: Normalizer
     batch_size: int = 256
     max_rows: int = 10_000
+    num_threads: int = 0  # torch threads per serving process; 0 = torch's default (all cores)
+    quantize: bool = False  # dynamic int8 for LSTM/Linear at load time
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
@@ -41,6 +43,8 @@ class ModelSpec:
             normalization=Normalizer.from_dict(values["normalization"]),
             batch_size=int(values.get("batch_size", 256)),
             max_rows=int(values.get("max_rows", 10_000)),
+            num_threads=int(values.get("num_threads", 0)),
+            quantize=bool(values.get("quantize", False)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,6 +55,8 @@ class ModelSpec:
             "normalization": self.normalization.to_dict(),
             "batch_size": self.batch_size,
             "max_rows": self.max_rows,
+            "num_threads": self.num_threads,
+            "quantize": self.quantize,
         }
 
 
@@ -71,6 +77,10 @@ class Scorer:
         # weights_only: the file is a plain state dict, and loading must never run pickled code.
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
         network.load_state_dict(state)
+        if spec.quantize:
+            network = torch.ao.quantization.quantize_dynamic(
+                network, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8
+            )
         encoder = TextEncoder.from_file(tokenizer_path, spec.normalization, spec.max_len)
         return cls(network, encoder, spec)
 

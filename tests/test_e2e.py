@@ -276,7 +276,10 @@ def test_dataframe_split_gives_the_same_scores(server: str) -> None:
         ({"dataframe_split": {"columns": ["comment"], "data": [["hi"]]}}, "text"),
         ({"dataframe_records": [{"comment": "hi"}]}, "text"),
         ({"texts": ["hi"]}, "inputs"),
-        ({"inputs": ["spam"] * (MAX_ROWS + 1)}, f"Too many comments in one request: {MAX_ROWS + 1}"),
+        (
+            {"inputs": ["spam"] * (MAX_ROWS + 1)},
+            f"Too many comments in one request: {MAX_ROWS + 1}",
+        ),
     ],
 )
 def test_bad_requests_get_a_400_that_says_what_to_send(server: str, body, message) -> None:

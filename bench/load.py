@@ -1,0 +1,126 @@
+"""Load test of the real model server: concurrent clients, good and bad requests, loopback only.
+
+    .venv/bin/python bench/load.py --model-uri models:/toxic/Production [--clients 8 --seconds 60]
+
+Bounded in time (--seconds) and count (--max-requests). Passes when no request got a 5xx, none
+lost its connection, and /ping still answers afterwards; prints the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import random
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serve import load_texts, percentiles, start_server  # noqa: E402
+
+JSON = "application/json"
+
+
+def request_mix(texts: list[str]) -> list[tuple[str, object, str, int]]:
+    """(name, body, content type, expected status); bodies as bytes or JSON-able objects."""
+    return [
+        ("single", {"inputs": [texts[0]]}, JSON, 200),
+        ("batch16", {"inputs": texts[:16]}, JSON, 200),
+        (
+            "dataframe_split",
+            {"dataframe_split": {"columns": ["text"], "data": [[t] for t in texts[:4]]}},
+            JSON,
+            200,
+        ),
+        ("empty_and_emoji", {"inputs": ["", "  ", "😡 你是 идиот"]}, JSON, 200),
+        ("one_megabyte", {"inputs": ["a" * 1_000_000]}, JSON, 200),
+        ("numbers", {"inputs": [1, 2, 3]}, JSON, 400),
+        ("nulls", {"inputs": [None]}, JSON, 400),
+        ("wrong_key", {"texts": ["hi"]}, JSON, 400),
+        ("missing_column", {"dataframe_split": {"columns": ["c"], "data": [["hi"]]}}, JSON, 400),
+        ("invalid_json", b'{"inputs": [', JSON, 400),
+        ("wrong_content_type", b"hello", "text/plain", 415),
+        ("too_many_rows", {"inputs": ["x"] * 10_001}, JSON, 400),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--max-requests", type=int, default=50_000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    texts, _ = load_texts(256)
+    mix = [
+        (name, body if isinstance(body, bytes) else json.dumps(body).encode(), ctype, expected)
+        for name, body, ctype, expected in request_mix(texts)
+    ]
+    process, url = start_server(args.model_uri, args.workers)
+    counts: collections.Counter[str] = collections.Counter()
+    unexpected: collections.Counter[str] = collections.Counter()
+    timings: list[float] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + args.seconds
+    budget = iter(range(args.max_requests))
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        with requests.Session() as session:
+            while time.monotonic() < deadline and next(budget, None) is not None:
+                name, body, ctype, expected = rng.choice(mix)
+                started = time.perf_counter()
+                try:
+                    response = session.post(
+                        f"{url}/invocations", data=body, headers={"Content-Type": ctype}, timeout=60
+                    )
+                    outcome = str(response.status_code)
+                except requests.RequestException as error:
+                    outcome = f"connection error: {type(error).__name__}"
+                with lock:
+                    timings.append(time.perf_counter() - started)
+                    counts[outcome] += 1
+                    if outcome != str(expected):
+                        unexpected[f"{name}: expected {expected}, got {outcome}"] += 1
+
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(args.clients) as pool:
+            list(pool.map(client, range(args.clients)))
+        elapsed = time.perf_counter() - started
+        ping = requests.get(f"{url}/ping", timeout=10).status_code
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+    server_errors = sum(n for status, n in counts.items() if status.startswith("5"))
+    dropped = sum(n for status, n in counts.items() if status.startswith("connection"))
+    report = {
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "clients": args.clients,
+        "seconds": round(elapsed, 1),
+        "requests": sum(counts.values()),
+        "requests_per_s": round(sum(counts.values()) / elapsed, 1),
+        "status_counts": dict(sorted(counts.items())),
+        "unexpected": dict(unexpected),
+        "server_errors_5xx": server_errors,
+        "dropped_connections": dropped,
+        "ping_after": ping,
+        "latency_all_requests": percentiles(timings),
+    }
+    print(json.dumps(report, indent=2))
+    if server_errors or dropped or ping != 200 or unexpected:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Serving benchmark: bare network forward vs in-process pyfunc predict vs the real model server.
+
+    .venv/bin/python bench/serve.py --model-uri models:/toxic/Production [--workers 1]
+
+Texts: ../shared/data/civil_toxic_spans_posts.csv when present (real Civil Comments posts),
+generated sentences otherwise. Starts `mlflow models serve` on a free loopback port, measures,
+stops it, and prints one JSON report: the overhead of each layer is the gap between its rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import requests
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_POSTS = ROOT.parent / "shared" / "data" / "civil_toxic_spans_posts.csv"
+sys.path.insert(0, str(ROOT))
+
+
+def load_texts(count: int, seed: int = 0) -> tuple[list[str], str]:
+    if SHARED_POSTS.is_file():
+        texts = pd.read_csv(SHARED_POSTS)["comment_text"].dropna().astype(str).tolist()
+        source = str(SHARED_POSTS.name)
+    else:
+        from tests.synthetic import make_comments
+
+        texts = make_comments(count, seed).text.tolist()
+        source = "tests/synthetic.py"
+    rng = np.random.default_rng(seed)
+    return [texts[i] for i in rng.integers(0, len(texts), size=count)], source
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    ms = np.array(seconds) * 1000
+    return {f"p{q}_ms": round(float(np.percentile(ms, q)), 2) for q in (50, 95, 99)}
+
+
+def rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1)
+
+
+def bare_forward(scorer, texts: list[str], batch: int) -> float:
+    """comments/s of network(token_ids, lengths) alone, on pre-tokenised, pre-padded batches."""
+    sequences = scorer.encoder.encode(texts)
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]), reverse=True)
+    batches = [
+        scorer.encoder.pad([sequences[i] for i in order[start : start + batch]])
+        for start in range(0, len(order), batch)
+    ]
+    with torch.inference_mode():
+        scorer.network(*batches[0])
+        started = time.perf_counter()
+        for token_ids, lengths in batches:
+            scorer.network(token_ids, lengths)
+    return rate(len(texts), time.perf_counter() - started)
+
+
+def in_process(model, texts: list[str], batch: int) -> float:
+    model.predict(pd.DataFrame({"text": texts[:batch]}))
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        model.predict(pd.DataFrame({"text": texts[start : start + batch]}))
+    return rate(len(texts), time.perf_counter() - started)
+
+
+def in_process_single(model, texts: list[str]) -> dict[str, float]:
+    timings = []
+    for text in texts:
+        started = time.perf_counter()
+        model.predict(pd.DataFrame({"text": [text]}))
+        timings.append(time.perf_counter() - started)
+    return percentiles(timings)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(model_uri: str, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    process = subprocess.Popen(
+        [
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            model_uri,
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/ping", timeout=1).status_code == 200:
+                return process, url
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGTERM)
+    sys.exit("the model server did not start")
+
+
+def post(session: requests.Session, url: str, texts: list[str]) -> float:
+    started = time.perf_counter()
+    response = session.post(f"{url}/invocations", json={"inputs": texts}, timeout=120)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
+    return elapsed
+
+
+def server_single(url: str, texts: list[str], concurrency: int) -> dict[str, float]:
+    chunks = [texts[i::concurrency] for i in range(concurrency)]
+
+    def client(chunk: list[str]) -> list[float]:
+        with requests.Session() as session:
+            post(session, url, chunk[:1])  # open the connection before timing
+            return [post(session, url, [text]) for text in chunk]
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        timings = [t for result in pool.map(client, chunks) for t in result]
+    return {
+        **percentiles(timings),
+        "requests_per_s": rate(len(timings), time.perf_counter() - started),
+    }
+
+
+def server_batches(url: str, texts: list[str], batch: int) -> float:
+    with requests.Session() as session:
+        post(session, url, texts[:batch])
+        seconds = sum(
+            post(session, url, texts[start : start + batch])
+            for start in range(0, len(texts), batch)
+        )
+    return rate(len(texts), seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--comments", type=int, default=2048, help="comments per throughput test")
+    parser.add_argument("--single", type=int, default=400, help="single-comment requests")
+    args = parser.parse_args()
+
+    texts, source = load_texts(args.comments)
+    model = mlflow.pyfunc.load_model(args.model_uri)
+    scorer = model.unwrap_python_model().scorer
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads",
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "model_uri": args.model_uri,
+        "texts": source,
+        "median_tokens": statistics.median(len(s) for s in scorer.encoder.encode(texts)),
+        "quantized": scorer.spec.quantize,
+        "bare_forward_per_s": {b: bare_forward(scorer, texts, b) for b in (64, 256)},
+        "in_process_per_s": {b: in_process(model, texts, b) for b in (64, 256)},
+        "in_process_single": in_process_single(model, texts[: args.single]),
+    }
+    process, url = start_server(args.model_uri, args.workers)
+    try:
+        report["server_workers"] = args.workers
+        report["server_per_s"] = {b: server_batches(url, texts, b) for b in (64, 256)}
+        report["server_single_c1"] = server_single(url, texts[: args.single], 1)
+        report["server_single_c8"] = server_single(url, texts[: args.single], 8)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    report["ratios"] = {
+        "server/in_process@256": round(
+            report["server_per_s"][256] / report["in_process_per_s"][256], 3
+        ),
+        "in_process/bare@256": round(
+            report["in_process_per_s"][256] / report["bare_forward_per_s"][256], 3
+        ),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
