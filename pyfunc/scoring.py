@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,9 +79,12 @@ class Scorer:
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
         network.load_state_dict(state)
         if spec.quantize:
-            network = torch.ao.quantization.quantize_dynamic(
-                network, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8
-            )
+            with warnings.catch_warnings():
+                # torch marks eager dynamic quantisation deprecated; it works in the pinned 2.13.
+                warnings.simplefilter("ignore")
+                network = torch.ao.quantization.quantize_dynamic(
+                    network, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8
+                )
         encoder = TextEncoder.from_file(tokenizer_path, spec.normalization, spec.max_len)
         return cls(network, encoder, spec)
 

@@ -315,3 +315,33 @@ def test_odd_but_valid_texts_get_scores(server: str) -> None:
     predictions = response.json()["predictions"]
     assert len(predictions) == len(texts)
     assert all(0.0 <= score <= 1.0 for row in predictions for score in row.values())
+
+
+def test_docker_recipe_carries_the_whole_model(project: Project, pipeline: dict[str, str]) -> None:
+    """No Docker engine here: check what `make docker` would build, via generate-dockerfile."""
+    out = project.workdir / "docker"
+    project.run(
+        "models",
+        "generate-dockerfile",
+        "-m",
+        "models:/toxic/Production",
+        "-d",
+        str(out),
+        "--env-manager",
+        "local",
+    )
+    dockerfile = (out / "Dockerfile").read_text()
+    assert "COPY model_dir /opt/ml/model" in dockerfile
+    assert "ENTRYPOINT" in dockerfile
+    model_dir = out / "model_dir"
+    for name in (
+        "MLmodel",
+        "model_code.py",
+        "code/pyfunc/model.py",
+        "artifacts/weights.pt",
+        "artifacts/tokenizer.json",
+        "artifacts/model_config.json",
+    ):
+        assert (model_dir / name).is_file(), name
+    requirements = (model_dir / "requirements.txt").read_text()
+    assert "torch==" in requirements and "tokenizers==" in requirements

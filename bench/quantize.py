@@ -1,0 +1,83 @@
+"""Is dynamic int8 quantisation (serving.quantize) worth it? Speed and test AUC, both ways.
+
+    .venv/bin/python bench/quantize.py --model-uri models:/toxic/Production
+
+Scores the model's own test split (found through its train run's preprocess run) with the fp32 and
+the int8 network; keep quantisation only if it is faster and loses < 0.002 macro ROC-AUC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import torch
+from mlflow.tracking import MlflowClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec, Scorer  # noqa: E402
+from toxic_mlops.metrics import macro, roc_auc_per_label  # noqa: E402
+
+
+def scorer_for(model_dir: Path, quantize: bool, work: Path) -> Scorer:
+    spec = ModelSpec.from_dict(json.loads((model_dir / MODEL_CONFIG_FILE).read_text()))
+    config = work / f"config-{quantize}.json"
+    config.write_text(json.dumps(replace(spec, quantize=quantize).to_dict()))
+    return Scorer.from_files(model_dir / TOKENIZER_FILE, model_dir / WEIGHTS_FILE, config)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    args = parser.parse_args()
+
+    client = MlflowClient()
+    train_run = client.get_run(mlflow.models.get_model_info(args.model_uri).run_id)
+    preprocess_run = train_run.data.params["preprocess_run"]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        model_dir = Path(mlflow.artifacts.download_artifacts(args.model_uri, dst_path=tmp))
+        model_dir = model_dir / "artifacts"
+        test = pd.read_parquet(
+            mlflow.artifacts.download_artifacts(
+                run_id=preprocess_run, artifact_path="data/test.parquet", dst_path=tmp
+            )
+        )
+        report = {"command": " ".join(sys.argv), "test_rows": len(test)}
+        for quantize in (False, True):
+            scorer = scorer_for(model_dir, quantize, work)
+            labels = scorer.spec.labels
+            texts = test["text"].tolist()
+            scorer.predict_proba(texts[:256])
+            started = time.perf_counter()
+            probabilities = scorer.predict_proba(texts)
+            seconds = time.perf_counter() - started
+            targets = test[labels].to_numpy(dtype=np.float32)
+            aucs = roc_auc_per_label(targets, probabilities, labels, args.threshold)
+            report["int8" if quantize else "fp32"] = {
+                "comments_per_s": round(len(texts) / seconds, 1),
+                "test_macro_roc_auc": round(macro(aucs), 5),
+            }
+        report["macro_auc_drop"] = round(
+            report["fp32"]["test_macro_roc_auc"] - report["int8"]["test_macro_roc_auc"], 5
+        )
+        report["speedup"] = round(
+            report["int8"]["comments_per_s"] / report["fp32"]["comments_per_s"], 3
+        )
+        report["torch_threads"] = torch.get_num_threads()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
