@@ -111,9 +111,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(
-    model_uri: str, workers: int, threads: int = 0
-) -> tuple[subprocess.Popen, str]:
+def start_server(model_uri: str, workers: int, threads: int = 0) -> tuple[subprocess.Popen, str]:
     """`mlflow models serve` on a free loopback port; threads > 0 sets OMP_NUM_THREADS for it."""
     port = free_port()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ class ModelSpec:
     max_rows: int = 10_000
     num_threads: int = 0  # torch threads per serving process; 0 = torch's default (all cores)
     quantize: bool = False  # dynamic int8 for LSTM/Linear at load time
+    # Per-label decision thresholds tuned on validation (best F1), for clients that need a yes/no.
+    thresholds: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
@@ -46,6 +48,7 @@ class ModelSpec:
             max_rows=int(values.get("max_rows", 10_000)),
             num_threads=int(values.get("num_threads", 0)),
             quantize=bool(values.get("quantize", False)),
+            thresholds={k: float(v) for k, v in values.get("thresholds", {}).items()},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,6 +61,7 @@ class ModelSpec:
             "max_rows": self.max_rows,
             "num_threads": self.num_threads,
             "quantize": self.quantize,
+            "thresholds": self.thresholds,
         }
 
 

@@ -1,4 +1,4 @@
-"""main: download -> preprocess -> train -> register, reusing finished steps with equal inputs."""
+"""main: download -> preprocess -> train -> evaluate -> register, reusing finished steps."""
 
 from __future__ import annotations
 
@@ -81,10 +81,16 @@ def main(
         train = run_step(
             "train", {"config": config_path, "preprocess_run": preprocess, **train_overrides}, *ids
         )
+        evaluate = run_step("evaluate", {"config": config_path, "train_run": train}, *ids)
         # Registering is an action, not a result to reuse: it always runs.
         register = run_step(
             "register",
-            {"config": config_path, "train_run": train, "name": model_name},
+            {
+                "config": config_path,
+                "train_run": train,
+                "evaluate_run": evaluate,
+                "name": model_name,
+            },
             parent.info.experiment_id,
             parent.info.run_id,
             use_cache=False,
@@ -96,6 +102,7 @@ def main(
                     ("download", download),
                     ("preprocess", preprocess),
                     ("train", train),
+                    ("evaluate", evaluate),
                     ("register", register),
                 ]
             }

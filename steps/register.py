@@ -1,4 +1,4 @@
-"""register: add the trained model to the registry; promote it only if it is at least as good."""
+"""register: add the trained model to the registry; promote it only if it passes the gate."""
 
 from __future__ import annotations
 
@@ -6,45 +6,63 @@ import click
 import mlflow
 
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
+from steps.evaluate import TRAIN_RUN_TAG
 from steps.train import MODEL_URI_TAG
-from toxic_mlops.config import ConfigError, load_config
-from toxic_mlops.registry import register_and_gate
-from toxic_mlops.tracking import get_run, latest_finished_run
+from toxic_mlops.config import ConfigError, gate_policy, load_config
+from toxic_mlops.registry import Figures, register_and_gate
+from toxic_mlops.tracking import get_run, latest_finished_run, newest_finished_run
 
 
 @click.command()
 @click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True)
-@click.option("--train-run", default="", help="Run id of a finished train step.")
+@click.option("--train-run", default="", help="Run id of a finished train step (default: newest).")
 @click.option("--model-uri", default="", help="Or a model URI (models:/..., runs:/...).")
+@click.option("--evaluate-run", default="", help="Its evaluate run (default: newest for it).")
 @click.option("--name", default="", help="Registered model name; empty = the config's.")
 @user_errors
-def main(config_path: str, train_run: str, model_uri: str, name: str) -> None:
+def main(config_path: str, train_run: str, model_uri: str, evaluate_run: str, name: str) -> None:
     if train_run and model_uri:
         raise ConfigError("give one of -P train_run=<run id> or -P model_uri=<uri>, not both")
-    registry = load_config(config_path)["registry"]
-    name = name or registry["model_name"]
-    metric = registry["gate_metric"]
+    config = load_config(config_path)
+    name = name or config["registry"]["model_name"]
+    policy = gate_policy(config)
 
     with step_run("register") as this_run:
+        experiment = this_run.info.experiment_id
         if model_uri:
-            source_run = mlflow.models.get_model_info(model_uri).run_id
+            train_run = mlflow.models.get_model_info(model_uri).run_id
         else:
             if not train_run:
-                train_run = latest_finished_run(this_run.info.experiment_id, "train", config_path)
+                train_run = latest_finished_run(experiment, "train", config_path)
                 click.echo(f"register: using the latest train run {train_run}")
-            run = get_run(train_run)
-            if run.info.status != "FINISHED" or MODEL_URI_TAG not in run.data.tags:
+            tags = get_run(train_run).data.tags
+            if MODEL_URI_TAG not in tags:
+                raise ConfigError(f"run {train_run} is not a finished train run with a model")
+            model_uri = tags[MODEL_URI_TAG]
+        if not evaluate_run:
+            found = newest_finished_run(
+                experiment, "evaluate", f"tags.`{TRAIN_RUN_TAG}` = '{train_run}'"
+            )
+            if found is None:
                 raise ConfigError(
-                    f"run {train_run} is not a finished train run with a logged model"
+                    f"train run {train_run} has no finished evaluate run: the gate needs its "
+                    f"figures. Run `mlflow run . -e evaluate -P train_run={train_run}` first."
                 )
-            model_uri, source_run = run.data.tags[MODEL_URI_TAG], train_run
-        version, decision = register_and_gate(model_uri, source_run, name, metric)
+            evaluate_run = found.info.run_id
+        metrics = get_run(evaluate_run).data.metrics
+        candidate = Figures(
+            metrics.get(policy.metric, float("nan")),
+            metrics.get(f"baseline_{policy.metric}", float("nan")),
+            metrics.get("comments_per_s", float("nan")),
+        )
+        version, decision = register_and_gate(model_uri, name, candidate, policy)
         mlflow.set_tags(
             {
                 "registry.model": name,
                 "registry.version": version.version,
                 "registry.promoted": str(decision.promote).lower(),
                 "registry.reason": decision.reason,
+                "registry.evaluate_run": evaluate_run,
             }
         )
         outcome = "promoted to Production" if decision.promote else "registered, NOT promoted"

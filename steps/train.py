@@ -25,6 +25,7 @@ from toxic_mlops.config import (
     training_config,
 )
 from toxic_mlops.dataset import TEXT, load_splits
+from toxic_mlops.evaluation import tune_thresholds
 from toxic_mlops.metrics import macro, roc_auc_per_label
 from toxic_mlops.packaging import log_pyfunc_model, save_model_files
 from toxic_mlops.plots import loss_curve, roc_pr_curves
@@ -39,6 +40,7 @@ from toxic_mlops.training import (
 )
 
 MODEL_URI_TAG = "toxic.model_uri"
+PREPROCESS_RUN_TAG = "toxic.preprocess_run"  # "" when trained from a data_dir
 TUNABLE_SECTIONS = ("model", "training")
 CPU = torch.device("cpu")  # train() hands the best weights back on the CPU
 INPUT_EXAMPLE = ["Thanks, that was really helpful.", "You are a total idiot."]
@@ -116,18 +118,25 @@ def main(ctx: click.Context, config_path: str, preprocess_run: str, data_dir: st
             on_epoch=log_epoch,
         )
 
-        final = {"best_epoch": result.best_epoch}
+        final: dict[str, float] = {"best_epoch": result.best_epoch}
+        probabilities = {}
         for name in ("val", "test"):
-            loss, probabilities = predict_split(
+            loss, probabilities[name] = predict_split(
                 result.network, encoder, encoded[name], settings.batch_size, CPU
             )
-            aucs = roc_auc_per_label(encoded[name].targets, probabilities, labels, threshold)
+            aucs = roc_auc_per_label(encoded[name].targets, probabilities[name], labels, threshold)
             final.update({f"{name}_loss": loss, f"{name}_macro_roc_auc": macro(aucs)})
             final.update({f"{name}_roc_auc_{label}": auc for label, auc in aucs.items()})
+        thresholds = tune_thresholds(
+            encoded["val"].targets, probabilities["val"], labels, threshold
+        )
         mlflow.log_metrics(final)
+        mlflow.log_dict(thresholds, "thresholds.json")
         mlflow.log_figure(loss_curve(result.history), "plots/loss_curve.png")
         mlflow.log_figure(
-            roc_pr_curves(encoded["test"].targets, probabilities, labels, threshold),
+            roc_pr_curves(
+                encoded["test"].targets, {"model": probabilities["test"]}, labels, threshold
+            ),
             "plots/test_roc_pr.png",
         )
         plt.close("all")
@@ -137,11 +146,12 @@ def main(ctx: click.Context, config_path: str, preprocess_run: str, data_dir: st
             labels=labels,
             max_len=settings.max_len,
             normalization=normalizer,
+            thresholds=thresholds,
             **config.get("serving", {}),
         )
         artifacts = save_model_files(result.network, tokenizer_file, spec, work / "model_files")
         info = log_pyfunc_model(artifacts, labels, INPUT_EXAMPLE)
-        mlflow.set_tag(MODEL_URI_TAG, info.model_uri)
+        mlflow.set_tags({MODEL_URI_TAG: info.model_uri, PREPROCESS_RUN_TAG: preprocess_run})
         click.echo(
             f"train: best epoch {result.best_epoch}, "
             f"val macro ROC-AUC {final['val_macro_roc_auc']:.4f}, "

@@ -128,10 +128,17 @@ def pipeline(project: Project) -> dict[str, str]:
     preprocess, _ = project.step("preprocess", config=config, download_run=download)
     train, output = project.step("train", config=config, preprocess_run=preprocess, epochs="5")
     assert "epoch 5:" in output
+    evaluate, _ = project.step("evaluate", config=config, train_run=train)
     register, output = project.step("register", config=config)  # finds the newest train run
     assert f"using the latest train run {train}" in output
     assert "promoted to Production" in output
-    return {"download": download, "preprocess": preprocess, "train": train, "register": register}
+    return {
+        "download": download,
+        "preprocess": preprocess,
+        "train": train,
+        "evaluate": evaluate,
+        "register": register,
+    }
 
 
 def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) -> None:
@@ -158,18 +165,51 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
     plots = {a.path for a in client.list_artifacts(pipeline["train"], "plots")}
     assert {"plots/loss_curve.png", "plots/test_roc_pr.png"} <= plots
 
+    evaluate = client.get_run(pipeline["evaluate"])
+    for metric in (
+        "test_macro_roc_auc",
+        "baseline_test_macro_roc_auc",
+        "test_f1_toxicity",
+        "baseline_test_pr_auc_threat",
+        "latency_p50_ms",
+        "comments_per_s",
+    ):
+        assert metric in evaluate.data.metrics, metric
+    artifacts = {a.path for a in client.list_artifacts(pipeline["evaluate"], "plots")}
+    assert {"plots/test_roc_pr_vs_baseline.png", "plots/test_score_histograms.png"} <= artifacts
+    card = client.download_artifacts(pipeline["evaluate"], "model_card.md", str(project.workdir))
+    assert "| toxicity |" in Path(card).read_text()
+
     version = client.get_model_version_by_alias("toxic", "production")
     assert version.run_id == pipeline["train"] and version.current_stage == "Production"
+    gate_score = float(version.tags["gate.val_macro_roc_auc"])
+    assert gate_score == evaluate.data.metrics["val_macro_roc_auc"]
 
 
 def test_main_reuses_finished_steps_and_registers(
     project: Project, pipeline: dict[str, str]
 ) -> None:
     _, output = project.step("main", config=str(project.workdir / "tiny.yaml"), epochs="5")
-    for step in ("download", "preprocess", "train"):
+    for step in ("download", "preprocess", "train", "evaluate"):
         assert f"reusing finished {step} run {pipeline[step]}" in output
     assert "running register" in output
     assert "version 2 promoted to Production" in output  # equal score: at least as good
+
+
+def test_a_failing_candidate_stays_registered_but_not_promoted(
+    project: Project, pipeline: dict[str, str]
+) -> None:
+    strict = tiny_config()
+    strict["registry"]["max_regression"] = -1.0  # must beat Production by a full AUC point: never
+    path = project.workdir / "strict.yaml"
+    path.write_text(yaml.safe_dump(strict, sort_keys=False))
+    client = MlflowClient(project.env["MLFLOW_TRACKING_URI"])
+    before = client.get_model_version_by_alias("toxic", "production").version
+    _, output = project.step("register", config=str(path), train_run=pipeline["train"])
+    assert "registered, NOT promoted: FAILED" in output
+    assert client.get_model_version_by_alias("toxic", "production").version == before
+    newest = max(client.search_model_versions("name='toxic'"), key=lambda v: int(v.version))
+    assert newest.tags["promotion.decision"] == "kept" and newest.current_stage == "None"
 
 
 def test_bad_data_fails_with_a_clear_message(project: Project, pipeline: dict[str, str]) -> None:

@@ -19,6 +19,8 @@ from tests.synthetic import LABELS
 from toxic_mlops.packaging import log_pyfunc_model, save_model_files
 from toxic_mlops.registry import (
     PRODUCTION_ALIAS,
+    Figures,
+    GatePolicy,
     current_production,
     decide_promotion,
     register_and_gate,
@@ -28,21 +30,32 @@ from toxic_mlops.tokenizer_training import train_tokenizer
 ROOT = Path(__file__).resolve().parent.parent
 
 
+POLICY = GatePolicy(metric="val_macro_roc_auc", max_regression=0.01, max_slowdown=1.5)
+
+
 @pytest.mark.parametrize(
-    ("candidate", "current", "promote"),
+    ("candidate", "incumbent", "promote", "says"),
     [
-        (0.8, None, True),
-        (0.8, 0.8, True),
-        (0.81, 0.8, True),
-        (0.79, 0.8, False),
-        (float("nan"), 0.5, False),
-        (0.7, float("nan"), True),
+        (Figures(0.80, 0.75, 100), None, True, "no Production version yet"),
+        (Figures(0.80, 0.85, 100), None, False, "<= TF-IDF baseline 0.8500"),
+        (Figures(0.80, 0.80, 100), None, False, "<= TF-IDF baseline"),  # must beat, not tie
+        (Figures(0.795, 0.7, 100), Figures(0.80, 0.7, 100), True, "allowed down to 0.7900"),
+        (Figures(0.78, 0.7, 100), Figures(0.80, 0.7, 100), False, "FAILED: val_macro_roc_auc 0.78"),
+        (Figures(0.90, 0.7, 50), Figures(0.80, 0.7, 100), False, "slowdown 2.00x"),
+        (Figures(0.90, 0.7, 70), Figures(0.80, 0.7, 100), True, "slowdown 1.43x"),
+        (Figures(0.9, 0.7, 70), Figures(0.8, 0.7, float("nan")), True, "Production unknown"),
+        (Figures(float("nan"), 0.7, 70), None, False, "NaN"),
     ],
 )
-def test_promotion_rule(candidate, current, promote) -> None:
-    decision = decide_promotion(candidate, current, "val_macro_roc_auc")
+def test_promotion_gate(candidate, incumbent, promote, says) -> None:
+    decision = decide_promotion(candidate, incumbent, POLICY)
     assert decision.promote is promote
-    assert "val_macro_roc_auc" in decision.reason
+    assert says in decision.reason
+
+
+def test_gate_without_baseline_rule() -> None:
+    policy = GatePolicy(require_beat_baseline=False)
+    assert decide_promotion(Figures(0.6, 0.9, 10), None, policy).promote
 
 
 def log_tiny_model(tmp_path: Path, metric: float) -> tuple[str, str]:
@@ -119,23 +132,24 @@ def test_in_process_scores_match_the_saved_files(tracking, tmp_path) -> None:
     torch.testing.assert_close(torch.tensor(served), torch.tensor(direct))
 
 
-def test_registry_promotes_only_when_not_worse(tracking, tmp_path) -> None:
+def test_registry_promotes_only_when_the_gate_passes(tracking, tmp_path) -> None:
     client = MlflowClient()
-    first_run, first_uri = log_tiny_model(tmp_path, 0.80)
-    version, decision = register_and_gate(first_uri, first_run, "toxic", "val_macro_roc_auc")
+    policy = GatePolicy(max_regression=0.0)
+    _, first_uri = log_tiny_model(tmp_path, 0.80)
+    version, decision = register_and_gate(first_uri, "toxic", Figures(0.80, 0.7, 100), policy)
     assert decision.promote and str(version.version) == "1"
 
-    worse_run, worse_uri = log_tiny_model(tmp_path, 0.70)
-    version, decision = register_and_gate(worse_uri, worse_run, "toxic", "val_macro_roc_auc")
+    _, worse_uri = log_tiny_model(tmp_path, 0.70)
+    version, decision = register_and_gate(worse_uri, "toxic", Figures(0.75, 0.7, 100), policy)
     assert not decision.promote and str(version.version) == "2"
     assert str(current_production(client, "toxic").version) == "1"
     tags = client.get_model_version("toxic", "2").tags
-    assert (
-        tags["promotion.decision"] == "kept" and "0.7000 < Production" in tags["promotion.reason"]
-    )
+    assert tags["promotion.decision"] == "kept"
+    assert "0.7500 vs Production 0.8000" in tags["promotion.reason"]
+    assert float(tags["gate.val_macro_roc_auc"]) == 0.75
 
     better_run, better_uri = log_tiny_model(tmp_path, 0.85)
-    version, decision = register_and_gate(better_uri, better_run, "toxic", "val_macro_roc_auc")
+    version, decision = register_and_gate(better_uri, "toxic", Figures(0.85, 0.7, 90), policy)
     assert decision.promote
     assert str(client.get_model_version_by_alias("toxic", PRODUCTION_ALIAS).version) == "3"
     stages = {str(v.version): v.current_stage for v in client.search_model_versions("name='toxic'")}

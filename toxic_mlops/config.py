@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from toxic_mlops.errors import PipelineError
+from toxic_mlops.registry import GatePolicy
 
 
 class ConfigError(PipelineError, ValueError):
@@ -103,6 +104,7 @@ class DatasetConfig:
     allow_missing_labels: bool = False
     stratify_label: str | None = None
     positive_threshold: float = 0.5
+    identity_columns: list[str] = field(default_factory=list)
 
     @property
     def stratify_column(self) -> str:
@@ -156,3 +158,10 @@ def training_config(config: Mapping[str, Any]) -> TrainingConfig:
     if failed := [rule for rule, ok in checks.items() if not ok]:
         raise ConfigError(f"training: need {', '.join(failed)}; got {training}")
     return training
+
+
+def gate_policy(config: Mapping[str, Any]) -> GatePolicy:
+    registry = dict(config.get("registry", {}))
+    registry.pop("model_name", None)
+    registry["metric"] = registry.pop("gate_metric", "val_macro_roc_auc")
+    return _typed(GatePolicy, registry, "registry")

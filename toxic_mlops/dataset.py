@@ -61,16 +61,21 @@ def validate_schema(frame: pd.DataFrame, dataset: DatasetConfig) -> None:
         )
 
 
+def identity_columns(frame: pd.DataFrame, dataset: DatasetConfig) -> list[str]:
+    """The configured identity columns this data actually has (for the bias metric)."""
+    return [c for c in dataset.identity_columns if c in frame.columns]
+
+
 def clean(
     frame: pd.DataFrame, dataset: DatasetConfig, normalizer: Normalizer
 ) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Keep text + labels, drop comments that normalise to nothing and repeats of a comment.
+    """Keep text, labels and identities; drop comments that normalise to nothing and repeats.
 
     The raw text is kept: the model normalises it itself, at training and at serving time.
     """
     data = pd.DataFrame({TEXT: frame[dataset.text_column].astype(str)})
-    for label in dataset.label_columns:
-        data[label] = pd.to_numeric(frame[label]).astype("float32")
+    for column in dataset.label_columns + identity_columns(frame, dataset):
+        data[column] = pd.to_numeric(frame[column], errors="coerce").astype("float32")
     normalized = data[TEXT].map(normalizer)
     empty = normalized.str.len() == 0
     duplicate = normalized.duplicated() & ~empty

@@ -30,22 +30,50 @@ def loss_curve(history: Sequence[EpochResult]) -> Figure:
 
 
 def roc_pr_curves(
+    targets: np.ndarray, scored: dict[str, np.ndarray], labels: Sequence[str], threshold: float
+) -> Figure:
+    """One row per label: ROC and precision-recall, one curve per scorer (e.g. model, baseline)."""
+    figure, axes = plt.subplots(len(labels), 2, figsize=(10, 3.2 * len(labels)), squeeze=False)
+    for row, label in enumerate(labels):
+        roc_axis, pr_axis = axes[row]
+        known = ~np.isnan(targets[:, row])
+        truth = targets[known, row] >= threshold
+        for name, probabilities in scored.items():
+            if truth.all() or not truth.any():
+                continue  # one class only: no curve
+            scores = probabilities[known, row]
+            fpr, tpr, _ = roc_curve(truth, scores)
+            precision, recall, _ = precision_recall_curve(truth, scores)
+            roc_axis.plot(fpr, tpr, label=name)
+            pr_axis.plot(recall, precision, label=name)
+        roc_axis.plot([0, 1], [0, 1], linestyle=":", color="grey")
+        roc_axis.set(
+            xlabel="false positive rate", ylabel="true positive rate", title=f"{label}: ROC"
+        )
+        pr_axis.set(xlabel="recall", ylabel="precision", title=f"{label}: precision-recall")
+        roc_axis.legend(fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def score_histograms(
     targets: np.ndarray, probabilities: np.ndarray, labels: Sequence[str], threshold: float
 ) -> Figure:
-    figure, (roc_axis, pr_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
-    for column, label in enumerate(labels):
-        known = ~np.isnan(targets[:, column])
-        truth = targets[known, column] >= threshold
-        if truth.all() or not truth.any():
-            continue  # one class only: no curve
-        scores = probabilities[known, column]
-        fpr, tpr, _ = roc_curve(truth, scores)
-        precision, recall, _ = precision_recall_curve(truth, scores)
-        roc_axis.plot(fpr, tpr, label=label)
-        pr_axis.plot(recall, precision, label=label)
-    roc_axis.plot([0, 1], [0, 1], linestyle=":", color="grey")
-    roc_axis.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test)")
-    pr_axis.set(xlabel="recall", ylabel="precision", title="Precision-recall (test)")
-    roc_axis.legend(fontsize="small")
+    """Score distribution of positives and negatives per label: overlap is what the model misses."""
+    columns = min(3, len(labels))
+    rows = -(-len(labels) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    for index, label in enumerate(labels):
+        axis = axes[index // columns][index % columns]
+        known = ~np.isnan(targets[:, index])
+        truth = targets[known, index] >= threshold
+        scores = probabilities[known, index]
+        bins = np.linspace(0, 1, 41)
+        axis.hist(scores[~truth], bins=bins, alpha=0.6, label="negative", density=True)
+        axis.hist(scores[truth], bins=bins, alpha=0.6, label="positive", density=True)
+        axis.set(title=label, xlabel="score")
+        axis.legend(fontsize="small")
+    for index in range(len(labels), rows * columns):
+        axes[index // columns][index % columns].axis("off")
     figure.tight_layout()
     return figure

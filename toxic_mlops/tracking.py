@@ -92,21 +92,26 @@ def find_finished_run(
     return None
 
 
-def latest_finished_run(experiment_id: str, entry_point: str, config_path: str) -> str:
-    """Id of the newest finished run of entry_point with this config in the experiment."""
+def newest_finished_run(experiment_id: str, entry_point: str, extra_filter: str) -> Run | None:
     runs = MlflowClient().search_runs(
         [experiment_id],
         filter_string=(
             f"tags.`{ENTRY_POINT_TAG}` = '{entry_point}' and attributes.status = 'FINISHED' "
-            f"and params.config = '{config_path}'"
+            f"and {extra_filter}"
         ),
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
-    if not runs:
+    return runs[0] if runs else None
+
+
+def latest_finished_run(experiment_id: str, entry_point: str, config_path: str) -> str:
+    """Id of the newest finished run of entry_point with this config in the experiment."""
+    run = newest_finished_run(experiment_id, entry_point, f"params.config = '{config_path}'")
+    if run is None:
         raise PipelineError(
             f"no finished {entry_point} run with config {config_path} in experiment "
             f"{experiment_id}: run `mlflow run . -e {entry_point}` first, pass its run id, "
             "or run the whole chain with `mlflow run . -e main`"
         )
-    return runs[0].info.run_id
+    return run.info.run_id
