@@ -63,21 +63,33 @@ def main() -> None:
     if done.returncode != 0:
         sys.exit(f"pipeline failed:\n{output[-4000:]}")
 
-    train_run = re.findall(r"main: done; train run ([0-9a-f]{32})", output)[-1]
+    main_run = re.findall(r"Run \(ID '([0-9a-f]{32})'\) succeeded", output)[-1]
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])
-    run = client.get_run(train_run)
+    steps = client.get_run(main_run).data.tags
+    train_run, evaluate_run = steps["pipeline.train_run"], steps["pipeline.evaluate_run"]
     epoch_seconds = [m.value for m in client.get_metric_history(train_run, "epoch_seconds")]
+    epoch_auc = [m.value for m in client.get_metric_history(train_run, "epoch_val_macro_roc_auc")]
+    evaluation = client.get_run(evaluate_run).data.metrics
+    wanted = ("macro_roc_auc", "macro_pr_auc", "macro_f1", "roc_auc_", "accuracy")
     report = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads",
         "command": " ".join(command),
         "wall_seconds": round(seconds, 1),
         "seconds_per_epoch": [round(s, 1) for s in epoch_seconds],
-        "metrics": {
-            k: round(v, 4)
-            for k, v in sorted(run.data.metrics.items())
-            if not k.startswith("epoch_")
+        "val_macro_roc_auc_per_epoch": [round(a, 4) for a in epoch_auc],
+        "model_test": {
+            k[5:]: round(v, 4)
+            for k, v in sorted(evaluation.items())
+            if k.startswith("test_") and any(w in k for w in wanted)
         },
+        "baseline_test": {
+            k[14:]: round(v, 4)
+            for k, v in sorted(evaluation.items())
+            if k.startswith("baseline_test_") and any(w in k for w in wanted)
+        },
+        "model_cost": {k: round(evaluation[k], 1) for k in ("latency_p50_ms", "comments_per_s")},
+        "registered": steps.get("pipeline.register_run"),
     }
     print(json.dumps(report, indent=2))
 

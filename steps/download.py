@@ -12,6 +12,7 @@ import pandas as pd
 
 from steps.common import DEFAULT_CONFIG, split_list, step_run, user_errors
 from toxic_mlops.config import dataset_config, load_config
+from toxic_mlops.dataset import standardize
 from toxic_mlops.download import (
     DownloadError,
     default_cache_dir,
@@ -46,6 +47,7 @@ def main(config_path: str, source: str, sha256: str, sample_fraction: str) -> No
         cache = default_cache_dir()
         files = [fetch(url, cache, hashes[i] if hashes else None) for i, url in enumerate(urls)]
         frame = pd.concat([read_table(f.path, f.source) for f in files], ignore_index=True)
+        frame, unlabelled = standardize(frame, dataset)
         sample = stratified_sample(
             frame,
             dataset.stratify_column,
@@ -59,7 +61,9 @@ def main(config_path: str, source: str, sha256: str, sample_fraction: str) -> No
         mlflow.log_artifact(str(raw_path), artifact_path=str(Path(RAW_ARTIFACT).parent))
         manifest = [{"source": f.source, "sha256": f.sha256} for f in files]
         mlflow.log_dict({"files": manifest, "rows_source": len(frame)}, "data/sources.json")
-        mlflow.log_metrics({"rows_source": len(frame), "rows_sampled": len(sample)})
+        mlflow.log_metrics(
+            {"rows_source": len(frame), "rows_unlabelled": unlabelled, "rows_sampled": len(sample)}
+        )
         mlflow.set_tags(
             {
                 "data.name": dataset.name,

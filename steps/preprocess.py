@@ -12,7 +12,14 @@ from pyfunc.text import Normalizer
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
 from steps.download import RAW_ARTIFACT
 from toxic_mlops.config import ConfigError, dataset_config, load_config, split_config
-from toxic_mlops.dataset import clean, profile, save_splits, split_frame, validate_schema
+from toxic_mlops.dataset import (
+    clean,
+    profile,
+    save_splits,
+    split_frame,
+    standardize,
+    validate_schema,
+)
 from toxic_mlops.download import read_table
 from toxic_mlops.tokenizer_training import train_tokenizer
 from toxic_mlops.tracking import download_run_artifacts, latest_finished_run
@@ -44,7 +51,7 @@ def main(config_path: str, download_run: str, raw_data: str) -> None:
             if download_run
             else Path(raw_data)
         )
-        raw = read_table(raw_path, str(raw_path))
+        raw, _ = standardize(read_table(raw_path, str(raw_path)), dataset)
         validate_schema(raw, dataset)
         cleaned, stats = clean(raw, dataset, normalizer)
         splits = split_frame(cleaned, dataset.stratify_column, dataset.positive_threshold, split)

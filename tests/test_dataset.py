@@ -90,3 +90,20 @@ def test_profile_reports_sizes_rates_and_lengths(comments: pd.DataFrame) -> None
     assert result["train"]["rows"] == len(splits["train"])
     assert 0 < result["test"]["label_positive_rate"]["toxicity"] < 1
     assert result["val"]["words_percentiles"]["p50"] > 0
+
+
+def test_imdb_config_maps_names_and_labels_and_drops_unlabelled() -> None:
+    from pathlib import Path
+
+    from toxic_mlops.config import dataset_config, load_config
+    from toxic_mlops.dataset import standardize
+
+    imdb = dataset_config(load_config(Path(__file__).parent.parent / "configs" / "imdb.yaml"))
+    archive_rows = pd.DataFrame({"text": ["a", "b", "c"], "label": ["pos", "neg", "unsup"]})
+    frame, dropped = standardize(archive_rows, imdb)
+    assert frame.to_dict("list") == {"text": ["a", "b"], "sentiment": [1.0, 0.0]}
+    assert dropped == 1
+    csv_rows = pd.DataFrame({"review": ["x", "y"], "sentiment": ["positive", "Negative"]})
+    frame, dropped = standardize(csv_rows, imdb)
+    assert frame.to_dict("list") == {"text": ["x", "y"], "sentiment": [1.0, 0.0]} and dropped == 0
+    validate_schema(frame, imdb)

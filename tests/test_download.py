@@ -138,3 +138,29 @@ def test_stratified_sample_keeps_the_positive_rate(comments) -> None:
     pd.testing.assert_frame_equal(sample, stratified_sample(comments, "toxicity", 0.5, 0.25, 1))
     with pytest.raises(DownloadError, match="column 'label' is missing"):
         stratified_sample(comments, "label", 0.5, 0.5, 1)
+
+
+def test_reads_an_imdb_style_text_archive(tmp_path) -> None:
+    import io
+    import tarfile
+
+    archive = tmp_path / "aclImdb_v1.tar.gz"
+    files = {
+        "aclImdb/train/pos/0_9.txt": "Great film.<br /><br />Loved it &amp; more",
+        "aclImdb/train/neg/1_2.txt": "Dull.",
+        "aclImdb/test/pos/2_8.txt": "Fine",
+        "aclImdb/train/unsup/3_0.txt": "no label",
+        "aclImdb/README": "not a review",
+    }
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    frame = read_table(archive).sort_values("text").reset_index(drop=True)
+    assert frame.to_dict("list") == {
+        "text": ["Dull.", "Fine", "Great film.<br /><br />Loved it &amp; more", "no label"],
+        "label": ["neg", "pos", "pos", "unsup"],
+        "part": ["train", "test", "train", "train"],
+    }

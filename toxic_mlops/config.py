@@ -105,6 +105,11 @@ class DatasetConfig:
     stratify_label: str | None = None
     positive_threshold: float = 0.5
     identity_columns: list[str] = field(default_factory=list)
+    # Other names the columns go by in some sources, e.g. {review: text} for an IMDB CSV.
+    column_aliases: dict[str, str] = field(default_factory=dict)
+    # String labels to numbers, per label column, e.g. {sentiment: {pos: 1, neg: 0}}; rows whose
+    # label is not listed (IMDB's unlabelled reviews) are dropped.
+    label_values: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def stratify_column(self) -> str:

@@ -20,6 +20,22 @@ class SchemaError(PipelineError, ValueError):
     """The data does not match the schema the config names; the message lists every problem."""
 
 
+def standardize(frame: pd.DataFrame, dataset: DatasetConfig) -> tuple[pd.DataFrame, int]:
+    """Rename aliased columns, map string labels to numbers; (frame, rows dropped: no label)."""
+    frame = frame.rename(
+        columns={a: c for a, c in dataset.column_aliases.items() if c not in frame.columns}
+    )
+    keep = pd.Series(True, index=frame.index)
+    for label, mapping in dataset.label_values.items():
+        if label not in frame.columns or pd.api.types.is_numeric_dtype(frame[label]):
+            continue
+        values = frame[label].astype(str).str.strip().str.lower()
+        lookup = {str(k).lower(): float(v) for k, v in mapping.items()}
+        keep &= values.isin(lookup)
+        frame = frame.assign(**{label: values.map(lookup)})
+    return frame[keep].reset_index(drop=True), int((~keep).sum())
+
+
 def validate_schema(frame: pd.DataFrame, dataset: DatasetConfig) -> None:
     problems: list[str] = []
     columns = list(frame.columns)

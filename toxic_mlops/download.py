@@ -5,10 +5,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import tarfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
@@ -196,13 +197,35 @@ def fetch(
     return FetchedFile(source, target, sha)
 
 
+def read_text_archive(path: Path) -> pd.DataFrame:
+    """A tar(.gz) of one text file per row, filed as <...>/<part>/<label>/<name>.txt.
+
+    That is the layout of the Stanford IMDB archive (aclImdb/train/pos/0_9.txt): the folder a
+    file is in becomes its `label`, the folder above it its `part`.
+    """
+    rows = []
+    with tarfile.open(path, "r:*") as archive:
+        for member in archive:
+            parts = PurePosixPath(member.name).parts
+            if not member.isfile() or not member.name.endswith(".txt") or len(parts) < 3:
+                continue
+            handle = archive.extractfile(member)
+            if handle is None:
+                continue
+            text = handle.read().decode("utf-8", errors="replace")
+            rows.append({"text": text, "label": parts[-2], "part": parts[-3]})
+    return pd.DataFrame(rows, columns=["text", "label", "part"])
+
+
 def read_table(path: Path, source: str | None = None) -> pd.DataFrame:
-    """Read CSV, gzipped CSV or parquet, recognised by content rather than by name."""
+    """Read CSV, gzipped CSV, parquet or a tar of text files, recognised by content, not name."""
     with path.open("rb") as handle:
         magic = handle.read(4)
     try:
         if magic == b"PAR1":
             return pd.read_parquet(path)
+        if tarfile.is_tarfile(path):
+            return read_text_archive(path)
         if magic[:2] == b"\x1f\x8b":
             with gzip.open(path, "rb") as handle:
                 return pd.read_csv(handle)
