@@ -19,6 +19,9 @@ class NetworkConfig:
     num_layers: int = 2
     spatial_dropout: float = 0.3
     padding_idx: int = 0
+    # > 0 adds a "wide" path: a linear model on hashed token unigrams + bigrams (fastText-style),
+    # summed into the logits. 0 = the notebook's network alone.
+    ngram_buckets: int = 0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NetworkConfig:
@@ -70,6 +73,13 @@ class ToxicityNet(nn.Module):
         self.dense2 = nn.Linear(pooled, pooled)
         # One linear head per label, stored as one matrix: row i is label i's head.
         self.heads = nn.Linear(pooled, config.num_labels)
+        self.ngrams = (
+            nn.EmbeddingBag(config.ngram_buckets, config.num_labels, mode="sum")
+            if config.ngram_buckets > 0
+            else None
+        )
+        if self.ngrams is not None:
+            nn.init.zeros_(self.ngrams.weight)  # starts as the deep network alone
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [batch, labels] for token_ids [batch, time] with true lengths [batch] (>= 1)."""
@@ -88,4 +98,17 @@ class ToxicityNet(nn.Module):
         pooled = torch.cat([max_pool, mean_pool], dim=1)
         # Both dense layers read the pooled vector and are added back to it, as in the notebook.
         hidden = pooled + torch.relu(self.dense1(pooled)) + torch.relu(self.dense2(pooled))
-        return self.heads(hidden)
+        logits = self.heads(hidden)
+        if self.ngrams is not None:
+            logits = logits + self._ngram_logits(token_ids, valid.squeeze(-1))
+        return logits
+
+    def _ngram_logits(self, token_ids: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """Mean of the learned weights of a text's unigrams and bigrams, hashed into buckets."""
+        buckets = self.config.ngram_buckets
+        unigrams = token_ids % buckets
+        bigrams = (token_ids[:, :-1] * 1_000_003 + token_ids[:, 1:]) % buckets
+        ids = torch.cat([unigrams, bigrams], dim=1)
+        weights = torch.cat([valid, valid[:, 1:]], dim=1).float()  # a bigram needs both tokens
+        weights = weights / weights.sum(dim=1, keepdim=True).clamp(min=1)
+        return self.ngrams(ids, per_sample_weights=weights)

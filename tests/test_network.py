@@ -21,8 +21,16 @@ def test_one_logit_per_label(network: ToxicityNet) -> None:
     assert torch.isfinite(logits).all()
 
 
-def test_score_does_not_depend_on_padding(network: ToxicityNet) -> None:
+@pytest.mark.parametrize("ngram_buckets", [0, 997])
+def test_score_does_not_depend_on_padding(ngram_buckets: int) -> None:
     """Per-batch padding in serving is only safe if pads never change a text's score."""
+    torch.manual_seed(0)
+    network = ToxicityNet(
+        NetworkConfig(vocab_size=50, num_labels=6, embedding_dim=8, hidden_size=4,
+                      ngram_buckets=ngram_buckets)
+    ).eval()
+    if network.ngrams is not None:
+        torch.nn.init.normal_(network.ngrams.weight)
     text = torch.tensor([[4, 9, 13]])
     alone = network(text, torch.tensor([3]))
     padded = torch.cat([text, torch.zeros(1, 20, dtype=torch.long)], dim=1)
@@ -55,3 +63,15 @@ def test_spatial_dropout_drops_whole_channels() -> None:
 def test_spatial_dropout_rejects_bad_rate() -> None:
     with pytest.raises(ValueError):
         SpatialDropout(1.0)
+
+
+def test_ngram_path_is_optional_and_starts_neutral() -> None:
+    plain = ToxicityNet(CONFIG)
+    assert plain.ngrams is None
+    torch.manual_seed(0)
+    wide = ToxicityNet(NetworkConfig(**{**CONFIG.to_dict(), "ngram_buckets": 101})).eval()
+    torch.manual_seed(0)
+    deep = ToxicityNet(CONFIG).eval()
+    token_ids, lengths = torch.randint(1, 50, (2, 5)), torch.tensor([5, 2])
+    torch.testing.assert_close(wide(token_ids, lengths), deep(token_ids, lengths))
+    assert wide.ngrams.weight.shape == (101, 6)

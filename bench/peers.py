@@ -1,0 +1,69 @@
+"""External peer: alt-profanity-check scored on the same test split as a pipeline's model.
+
+    MLFLOW_TRACKING_URI=sqlite:///bench/.runs/<config>/mlflow.db \
+        .venv/bin/python bench/peers.py [--train-run RUN_ID]   # default: the newest train run
+
+Needs `pip install ".[bench]"`. Prints ROC-AUC of the first label for the model and the TF-IDF
+baseline (from that train run's evaluate run) and for alt-profanity-check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.tracking import MlflowClient
+from profanity_check import predict_prob
+from sklearn.metrics import roc_auc_score
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-run", default="")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    args = parser.parse_args()
+
+    client = MlflowClient()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    entry = "tags.`mlflow.project.entryPoint`"
+    train_run = args.train_run or client.search_runs(
+        experiments, f"{entry} = 'train' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"], max_results=1,
+    )[0].info.run_id
+    evaluation = client.search_runs(
+        experiments, f"{entry} = 'evaluate' and tags.`toxic.train_run` = '{train_run}'",
+        order_by=["attributes.start_time DESC"], max_results=1,
+    )[0]
+    preprocess_run = client.get_run(train_run).data.tags["toxic.preprocess_run"]
+    with tempfile.TemporaryDirectory() as tmp:
+        test = pd.read_parquet(
+            mlflow.artifacts.download_artifacts(
+                run_id=preprocess_run, artifact_path="data/test.parquet", dst_path=tmp
+            )
+        )
+    label = [c for c in test.columns if c != "text"][0]
+    truth = test[label] >= args.threshold
+    metrics = evaluation.data.metrics
+    report = {
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "train_run": train_run,
+        "test_rows": len(test),
+        "label": label,
+        "roc_auc": {
+            "model": round(metrics[f"test_roc_auc_{label}"], 4),
+            "tfidf_lr": round(metrics[f"baseline_test_roc_auc_{label}"], 4),
+            "alt_profanity_check": round(
+                float(roc_auc_score(truth, predict_prob(test["text"].tolist()))), 4
+            ),
+        },
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
