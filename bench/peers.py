@@ -31,13 +31,20 @@ def main() -> None:
     client = MlflowClient()
     experiments = [e.experiment_id for e in client.search_experiments()]
     entry = "tags.`mlflow.project.entryPoint`"
-    train_run = args.train_run or client.search_runs(
-        experiments, f"{entry} = 'train' and attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"], max_results=1,
-    )[0].info.run_id
+    train_run = (
+        args.train_run
+        or client.search_runs(
+            experiments,
+            f"{entry} = 'train' and attributes.status = 'FINISHED'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )[0].info.run_id
+    )
     evaluation = client.search_runs(
-        experiments, f"{entry} = 'evaluate' and tags.`toxic.train_run` = '{train_run}'",
-        order_by=["attributes.start_time DESC"], max_results=1,
+        experiments,
+        f"{entry} = 'evaluate' and tags.`toxic.train_run` = '{train_run}'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
     )[0]
     preprocess_run = client.get_run(train_run).data.tags["toxic.preprocess_run"]
     with tempfile.TemporaryDirectory() as tmp:

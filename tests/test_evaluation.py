@@ -48,6 +48,7 @@ def test_thresholds_maximise_f1_on_validation() -> None:
     metrics = label_metrics(targets, scores, ["y"], {"y": threshold}, 0.5)
     assert metrics["f1_y"] == metrics["precision_y"] == metrics["recall_y"] == 1.0
     assert metrics["roc_auc_y"] == 1.0 and metrics["positive_rate_y"] == 0.4
+    assert metrics["accuracy_y"] == 1.0
     assert metrics["macro_roc_auc"] == 1.0
 
 

@@ -26,8 +26,9 @@ def test_score_does_not_depend_on_padding(ngram_buckets: int) -> None:
     """Per-batch padding in serving is only safe if pads never change a text's score."""
     torch.manual_seed(0)
     network = ToxicityNet(
-        NetworkConfig(vocab_size=50, num_labels=6, embedding_dim=8, hidden_size=4,
-                      ngram_buckets=ngram_buckets)
+        NetworkConfig(
+            vocab_size=50, num_labels=6, embedding_dim=8, hidden_size=4, ngram_buckets=ngram_buckets
+        )
     ).eval()
     if network.ngrams is not None:
         torch.nn.init.normal_(network.ngrams.weight)

@@ -97,7 +97,7 @@ def test_keeps_the_best_epoch(trained) -> None:
 
 def test_learning_rate_decays_each_epoch(trained) -> None:
     result, _, extra = trained
-    rates = [r.learning_rate for r in result.history]
+    rates = [r.learning_rate for r in result.history]  # of the deep network
     decay = extra["settings"].lr_decay
     assert rates == pytest.approx(
         [extra["settings"].learning_rate * decay**i for i in range(len(rates))]

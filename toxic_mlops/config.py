@@ -128,6 +128,8 @@ class TrainingConfig:
     epochs: int = 4
     batch_size: int = 512
     learning_rate: float = 1e-3
+    # The wide n-gram path is a linear model: it needs far larger steps than the LSTM.
+    ngram_learning_rate: float = 0.03
     lr_decay: float = 0.6
     max_len: int = 100
     seed: int = 42

@@ -39,7 +39,7 @@ def label_metrics(
     thresholds: dict[str, float],
     positive_threshold: float,
 ) -> dict[str, float]:
-    """`<metric>_<label>` and `macro_<metric>` for ROC-AUC, PR-AUC, F1, precision, recall."""
+    """`<metric>_<label>` and `macro_<metric>`: ROC-AUC, PR-AUC, F1, precision, recall, accuracy."""
     metrics: dict[str, float] = {}
     for column, label in enumerate(labels):
         rows, truth = _known(targets, column, positive_threshold)
@@ -58,11 +58,12 @@ def label_metrics(
                 f"f1_{label}": 2 * precision * recall / max(precision + recall, 1e-12),
                 f"precision_{label}": precision,
                 f"recall_{label}": recall,
+                f"accuracy_{label}": float((predicted == truth).mean()) if len(truth) else np.nan,
                 f"positive_rate_{label}": float(truth.mean()) if len(truth) else np.nan,
                 f"threshold_{label}": thresholds[label],
             }
         )
-    for name in ("roc_auc", "pr_auc", "f1", "precision", "recall"):
+    for name in ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy"):
         metrics[f"macro_{name}"] = macro({label: metrics[f"{name}_{label}"] for label in labels})
     return metrics
 

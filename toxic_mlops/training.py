@@ -142,7 +142,12 @@ def train(
     seed_everything(settings.seed)
     device = resolve_device(settings.device)
     network.to(device)
-    optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
+    wide = list(network.ngrams.parameters()) if network.ngrams is not None else []
+    deep = [p for p in network.parameters() if all(p is not w for w in wide)]
+    groups = [{"params": deep}]
+    if wide:
+        groups.append({"params": wide, "lr": settings.ngram_learning_rate})
+    optimizer = torch.optim.Adam(groups, lr=settings.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: settings.lr_decay**e)
     rng = np.random.default_rng(settings.seed)
     lengths = [len(s) for s in train_split.sequences]
