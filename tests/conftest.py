@@ -86,7 +86,7 @@ def tiny_config() -> dict[str, Any]:
     config = copy.deepcopy(config)
     config["sample"]["fraction"] = 1.0
     config["tokenizer"].update(vocab_size=300, min_frequency=1)
-    config["model"].update(embedding_dim=16, hidden_size=16)
+    config["model"].update(embedding_dim=16, hidden_size=16, ngram_buckets=4096)
     config["training"].update(epochs=4, batch_size=32, learning_rate=0.01, lr_decay=0.8, max_len=40)
     config["serving"]["max_rows"] = 100
     # A tiny LSTM on bag-of-words synthetic data need not beat TF-IDF; the rule is tested apart.

@@ -25,8 +25,9 @@ def config() -> dict:
 
 def test_shipped_config_matches_the_reference_notebook(config: dict) -> None:
     training = training_config(config)
+    # batch 128 instead of the notebook's 512: measured, see docs/benchmarks.md
     assert (training.batch_size, training.learning_rate, training.lr_decay, training.max_len) == (
-        512,
+        128,
         0.001,
         0.6,
         100,
