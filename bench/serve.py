@@ -59,10 +59,17 @@ def requests_of(texts: list[str], batch: int) -> list[list[str]]:
     return [texts[start : start + batch] for start in range(0, len(texts), batch)]
 
 
-def forward_tensors(scorer, request: list[str]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """The very tensors predict() builds for one request: sorted by length, padded per chunk."""
+def forward_tensors(
+    scorer, request: list[str], sort: bool = True
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The tensors predict() builds for one request: sorted by length, padded per chunk.
+
+    sort=False pads chunks in arrival order instead, to show what the sorting saves.
+    """
     sequences = scorer.encoder.encode(request)
-    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]), reverse=True)
+    order = list(range(len(sequences)))
+    if sort:
+        order.sort(key=lambda i: len(sequences[i]), reverse=True)
     return [
         scorer.encoder.pad([sequences[i] for i in order[start : start + scorer.spec.batch_size]])
         for start in range(0, len(order), scorer.spec.batch_size)
@@ -75,7 +82,12 @@ def throughput(model, scorer, url: str, texts: list[str], batch: int, rounds: in
     The three are timed request by request, interleaved, and the median time per request is used,
     so that a slow patch of the machine (a shared VM) hits all three alike.
     """
-    times: dict[str, list[float]] = {"bare_forward": [], "in_process": [], "server": []}
+    times: dict[str, list[float]] = {
+        "bare_forward": [],
+        "bare_forward_unsorted": [],
+        "in_process": [],
+        "server": [],
+    }
     with requests.Session() as session, torch.inference_mode():
         for round_number in range(rounds + 1):  # round 0 warms everything up
             for request in requests_of(texts, batch):
@@ -85,12 +97,18 @@ def throughput(model, scorer, url: str, texts: list[str], batch: int, rounds: in
                 for token_ids, lengths in tensors:
                     scorer.network(token_ids, lengths)
                 bare = time.perf_counter() - started
+                unsorted = forward_tensors(scorer, request, sort=False)
+                started = time.perf_counter()
+                for token_ids, lengths in unsorted:
+                    scorer.network(token_ids, lengths)
+                bare_unsorted = time.perf_counter() - started
                 started = time.perf_counter()
                 model.predict(frame)
                 in_process = time.perf_counter() - started
                 server = post(session, url, request)
                 if round_number:
                     times["bare_forward"].append(bare)
+                    times["bare_forward_unsorted"].append(bare_unsorted)
                     times["in_process"].append(in_process)
                     times["server"].append(server)
     return {name: rate(batch, statistics.median(values)) for name, values in times.items()}
@@ -203,7 +221,10 @@ def main() -> None:
     }
     process, url = start_server(args.model_uri, args.workers, args.server_threads)
     try:
-        for batch in (64, 256):
+        with requests.Session() as session:  # is the first request slow (no warm-up)?
+            first = post(session, url, texts[:1])
+            report["server_first_request_ms"] = round(first * 1000, 2)
+        for batch in (64, 256, 2048):  # sorting only matters past serving.batch_size (256)
             report[f"comments_per_s@{batch}"] = throughput(
                 model, scorer, url, texts, batch, args.rounds
             )
