@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import random
-import signal
 import sys
 import threading
 import time
@@ -23,7 +21,9 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import load_texts, percentiles, start_server  # noqa: E402
+from serve import load_texts, percentiles  # noqa: E402
+
+from toxic_mlops.model_server import ModelServer  # noqa: E402
 
 JSON = "application/json"
 
@@ -65,15 +65,13 @@ def main() -> None:
         (name, body if isinstance(body, bytes) else json.dumps(body).encode(), ctype, expected)
         for name, body, ctype, expected in request_mix(texts)
     ]
-    process, url = start_server(args.model_uri, args.workers)
     counts: collections.Counter[str] = collections.Counter()
     unexpected: collections.Counter[str] = collections.Counter()
     timings: list[float] = []
     lock = threading.Lock()
-    deadline = time.monotonic() + args.seconds
     budget = iter(range(args.max_requests))
 
-    def client(seed: int) -> None:
+    def client(seed: int, url: str, deadline: float) -> None:
         rng = random.Random(seed)
         with requests.Session() as session:
             while time.monotonic() < deadline and next(budget, None) is not None:
@@ -92,15 +90,14 @@ def main() -> None:
                     if outcome != str(expected):
                         unexpected[f"{name}: expected {expected}, got {outcome}"] += 1
 
-    started = time.perf_counter()
-    try:
+    with ModelServer(args.model_uri, workers=args.workers) as served:
+        url = served.url
+        started = time.perf_counter()
+        deadline = time.monotonic() + args.seconds
         with ThreadPoolExecutor(args.clients) as pool:
-            list(pool.map(client, range(args.clients)))
+            list(pool.map(lambda seed: client(seed, url, deadline), range(args.clients)))
         elapsed = time.perf_counter() - started
         ping = requests.get(f"{url}/ping", timeout=10).status_code
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
     server_errors = sum(n for status, n in counts.items() if status.startswith("5"))
     dropped = sum(n for status, n in counts.items() if status.startswith("connection"))

@@ -13,10 +13,7 @@ import argparse
 import json
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +28,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_POSTS = ROOT.parent / "shared" / "data" / "civil_toxic_spans_posts.csv"
 sys.path.insert(0, str(ROOT))
+
+from toxic_mlops.model_server import ModelServer  # noqa: E402
 
 
 def load_texts(count: int, seed: int = 0) -> tuple[list[str], str]:
@@ -123,51 +122,6 @@ def in_process_single(model, texts: list[str]) -> dict[str, float]:
     return percentiles(timings)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(model_uri: str, workers: int, threads: int = 0) -> tuple[subprocess.Popen, str]:
-    """`mlflow models serve` on a free loopback port; threads > 0 sets OMP_NUM_THREADS for it."""
-    port = free_port()
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    if threads > 0:
-        env["OMP_NUM_THREADS"] = str(threads)
-    process = subprocess.Popen(
-        [
-            "mlflow",
-            "models",
-            "serve",
-            "-m",
-            model_uri,
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/ping", timeout=1).status_code == 200:
-                return process, url
-        except requests.ConnectionError:
-            time.sleep(0.5)
-    os.killpg(process.pid, signal.SIGTERM)
-    sys.exit("the model server did not start")
-
-
 def post(session: requests.Session, url: str, texts: list[str]) -> float:
     started = time.perf_counter()
     response = session.post(f"{url}/invocations", json={"inputs": texts}, timeout=120)
@@ -219,8 +173,12 @@ def main() -> None:
         "server_threads_per_worker": args.server_threads or "default",
         "in_process_single": in_process_single(model, texts[: args.single]),
     }
-    process, url = start_server(args.model_uri, args.workers, args.server_threads)
-    try:
+    env = {
+        **os.environ,
+        **({"OMP_NUM_THREADS": str(args.server_threads)} if args.server_threads else {}),
+    }
+    with ModelServer(args.model_uri, env=env, workers=args.workers) as served:
+        url = served.url
         with requests.Session() as session:  # is the first request slow (no warm-up)?
             first = post(session, url, texts[:1])
             report["server_first_request_ms"] = round(first * 1000, 2)
@@ -230,9 +188,6 @@ def main() -> None:
             )
         report["server_single_c1"] = server_single(url, texts[: args.single], 1)
         report["server_single_c8"] = server_single(url, texts[: args.single], 8)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
     at256 = report["comments_per_s@256"]
     report["ratios@256"] = {
         "server/in_process": round(at256["server"] / at256["in_process"], 3),

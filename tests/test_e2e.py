@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -25,16 +22,10 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT, DataServer, tiny_config
 from tests.synthetic import LABELS, make_comments
+from toxic_mlops.model_server import BIN, ModelServer
 
 pytestmark = pytest.mark.e2e
 RUN_ID = re.compile(r"Run \(ID '([0-9a-f]{32})'\) succeeded")
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Project:
@@ -238,43 +229,8 @@ def test_bad_data_fails_with_a_clear_message(project: Project, pipeline: dict[st
 
 @pytest.fixture(scope="module")
 def server(project: Project, pipeline: dict[str, str]) -> str:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            str(BIN / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            "models:/toxic/Production",
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=project.workdir,
-        env=project.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read().decode()[-3000:]
-            try:
-                if requests.get(f"{url}/ping", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the model server did not come up in 120 s")
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    with ModelServer("models:/toxic/Production", env=project.env, cwd=project.workdir) as served:
+        yield served.url
 
 
 TOXIC, CLEAN = "you stupid idiot moron loser", "thanks the council meeting was great"

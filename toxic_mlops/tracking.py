@@ -72,18 +72,26 @@ def download_run_artifacts(run_id: str, artifact_path: str, destination: Path) -
     return Path(local)
 
 
+def finished_runs(
+    experiment_id: str, entry_point: str, extra_filter: str, max_results: int = 1000
+) -> list[Run]:
+    """FINISHED runs of entry_point matching extra_filter (MLflow search syntax), newest first."""
+    return MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=(
+            f"tags.`{ENTRY_POINT_TAG}` = '{entry_point}' and attributes.status = 'FINISHED' "
+            f"and {extra_filter}"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=max_results,
+    )
+
+
 def find_finished_run(
     experiment_id: str, entry_point: str, parameters: Mapping[str, str], version: str
 ) -> Run | None:
     """Newest FINISHED run of entry_point with these parameters (as strings) and code version."""
-    runs = MlflowClient().search_runs(
-        [experiment_id],
-        filter_string=(
-            f"tags.`{ENTRY_POINT_TAG}` = '{entry_point}' "
-            f"and tags.`{CODE_VERSION_TAG}` = '{version}' and attributes.status = 'FINISHED'"
-        ),
-        order_by=["attributes.start_time DESC"],
-    )
+    runs = finished_runs(experiment_id, entry_point, f"tags.`{CODE_VERSION_TAG}` = '{version}'")
     # `mlflow run` logs parameters shell-quoted as they went into the command ("" is logged as '').
     wanted = {key: {str(value), shlex.quote(str(value))} for key, value in parameters.items()}
     for run in runs:
@@ -93,15 +101,7 @@ def find_finished_run(
 
 
 def newest_finished_run(experiment_id: str, entry_point: str, extra_filter: str) -> Run | None:
-    runs = MlflowClient().search_runs(
-        [experiment_id],
-        filter_string=(
-            f"tags.`{ENTRY_POINT_TAG}` = '{entry_point}' and attributes.status = 'FINISHED' "
-            f"and {extra_filter}"
-        ),
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
+    runs = finished_runs(experiment_id, entry_point, extra_filter, max_results=1)
     return runs[0] if runs else None
 
 
