@@ -12,14 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
-import mlflow
-import pandas as pd
 from mlflow.tracking import MlflowClient
 from profanity_check import predict_prob
 from sklearn.metrics import roc_auc_score
+from splits import test_split
 
 
 def main() -> None:
@@ -46,13 +44,7 @@ def main() -> None:
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )[0]
-    preprocess_run = client.get_run(train_run).data.tags["toxic.preprocess_run"]
-    with tempfile.TemporaryDirectory() as tmp:
-        test = pd.read_parquet(
-            mlflow.artifacts.download_artifacts(
-                run_id=preprocess_run, artifact_path="data/test.parquet", dst_path=tmp
-            )
-        )
+    test = test_split(train_run)
     label = [c for c in test.columns if c != "text"][0]
     truth = test[label] >= args.threshold
     metrics = evaluation.data.metrics

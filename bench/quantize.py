@@ -18,15 +18,16 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
-import pandas as pd
 import torch
-from mlflow.tracking import MlflowClient
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec, Scorer  # noqa: E402
 from toxic_mlops.metrics import macro, roc_auc_per_label  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from splits import test_split  # noqa: E402
 
 
 def scorer_for(model_dir: Path, quantize: bool, work: Path) -> Scorer:
@@ -42,18 +43,11 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
 
-    client = MlflowClient()
-    train_run = client.get_run(mlflow.models.get_model_info(args.model_uri).run_id)
-    preprocess_run = train_run.data.params["preprocess_run"]
+    test = test_split(mlflow.models.get_model_info(args.model_uri).run_id)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         model_dir = Path(mlflow.artifacts.download_artifacts(args.model_uri, dst_path=tmp))
         model_dir = model_dir / "artifacts"
-        test = pd.read_parquet(
-            mlflow.artifacts.download_artifacts(
-                run_id=preprocess_run, artifact_path="data/test.parquet", dst_path=tmp
-            )
-        )
         report = {"command": " ".join(sys.argv), "test_rows": len(test)}
         for quantize in (False, True):
             scorer = scorer_for(model_dir, quantize, work)

@@ -1,0 +1,54 @@
+"""Bare forward of the reference-size network (random weights) on fixed-length batches.
+
+    .venv/bin/python bench/forward.py [--batch 256 --lengths 50 100]
+
+The issue's yardstick: ~1,900 comments/s at 50 tokens and ~750/s at 100 on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pyfunc.network import NetworkConfig, ToxicityNet  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--lengths", type=int, nargs="+", default=[50, 100])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    network = ToxicityNet(NetworkConfig(vocab_size=30_000, num_labels=6)).eval()
+    report = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads",
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+    }
+    with torch.inference_mode():
+        for length in args.lengths:
+            token_ids = torch.randint(1, 30_000, (args.batch, length))
+            lengths = torch.full((args.batch,), length)
+            network(token_ids, lengths)
+            best = min(_timed(network, token_ids, lengths) for _ in range(args.repeats))
+            report[f"comments_per_s@{length}_tokens"] = round(args.batch / best, 1)
+    print(json.dumps(report, indent=2))
+
+
+def _timed(network: ToxicityNet, token_ids: torch.Tensor, lengths: torch.Tensor) -> float:
+    started = time.perf_counter()
+    network(token_ids, lengths)
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
