@@ -7,6 +7,7 @@ import torch
 
 from pyfunc.encoding import PAD_TOKEN, UNK_TOKEN, TextEncoder
 from pyfunc.text import Normalizer
+from tests.synthetic import make_comments
 from toxic_mlops.tokenizer_training import train_tokenizer
 
 TEXTS = ["you are a total idiot", "thanks that was helpful", "the council vote is next week"] * 20
@@ -52,3 +53,10 @@ def test_pad_to_longest_in_batch(encoder: TextEncoder) -> None:
 def test_max_len_must_be_positive(encoder: TextEncoder) -> None:
     with pytest.raises(ValueError, match="max_len"):
         TextEncoder(encoder.tokenizer, Normalizer(), max_len=0)
+
+
+def test_tokenizer_training_is_reproducible() -> None:
+    # The same train split must give the same vocabulary, or the same seed gives another model.
+    texts = make_comments(400, seed=1)["text"].tolist()
+    trained = {train_tokenizer(texts, Normalizer(), 120, 1).to_str() for _ in range(4)}
+    assert len(trained) == 1

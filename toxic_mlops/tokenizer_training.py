@@ -1,13 +1,13 @@
-"""Train the WordPiece tokenizer that the served model carries as tokenizer.json."""
+"""Train the BPE tokenizer that the served model carries as tokenizer.json."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tokenizers import Tokenizer, decoders
-from tokenizers.models import WordPiece
+from tokenizers import Tokenizer
+from tokenizers.models import BPE
 from tokenizers.pre_tokenizers import BertPreTokenizer
-from tokenizers.trainers import WordPieceTrainer
+from tokenizers.trainers import BpeTrainer
 
 from pyfunc.encoding import SPECIAL_TOKENS, UNK_TOKEN
 from pyfunc.text import Normalizer
@@ -16,14 +16,18 @@ from pyfunc.text import Normalizer
 def train_tokenizer(
     texts: Sequence[str], normalizer: Normalizer, vocab_size: int, min_frequency: int
 ) -> Tokenizer:
-    """WordPiece over normalised texts: sub-words keep misspelt and obfuscated words scoreable.
+    """Sub-word BPE over normalised texts: keeps misspelt and obfuscated words scoreable.
 
-    Special tokens come first, so [PAD] is id 0 and [UNK] is id 1.
+    Plain BPE, not WordPiece: the WordPiece trainer (and BPE with a `##` continuing-subword
+    prefix, or Unigram) gives a different vocabulary on every run of the same data, because it
+    numbers sub-words in hash-map order and breaks ties by those numbers
+    (huggingface/tokenizers#1794). Without the prefix the vocabulary is a function of the data,
+    so the same split and seed give the same model. Special tokens come first: [PAD] is id 0
+    and [UNK] is id 1.
     """
-    tokenizer = Tokenizer(WordPiece(unk_token=UNK_TOKEN))
+    tokenizer = Tokenizer(BPE(unk_token=UNK_TOKEN))
     tokenizer.pre_tokenizer = BertPreTokenizer()
-    tokenizer.decoder = decoders.WordPiece()
-    trainer = WordPieceTrainer(
+    trainer = BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=min_frequency,
         special_tokens=SPECIAL_TOKENS,
