@@ -16,7 +16,8 @@ export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_EXPERIMENT_NAME ?= toxic
 RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NAME)
 
-.PHONY: install experiment pipeline download preprocess train register serve ui docker dockerfile test lint clean
+.PHONY: install experiment pipeline download preprocess train register serve lineage ui docker \
+	dockerfile test lint clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +39,7 @@ download preprocess train register: experiment
 	$(RUN) -e $@ -P config=$(CONFIG)
 
 serve: install
+	@$(VENV)/bin/python -m steps.lineage --model $(MODEL) > /dev/null  # a clear error if no such model
 	mlflow models serve -m $(MODEL) --env-manager local --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
 
 # Needs a Docker engine (not available on the project's CI machines: see README).
@@ -47,6 +49,10 @@ docker: install
 # The same image recipe as files, without Docker: build/docker/Dockerfile + the model.
 dockerfile: install
 	mlflow models generate-dockerfile -m $(MODEL) -d build/docker --env-manager local
+
+# Where a registered model came from: version -> runs -> source files and digests.
+lineage: install
+	$(VENV)/bin/python -m steps.lineage --model $(MODEL)
 
 ui: install
 	mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --port 5001

@@ -8,7 +8,7 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-PREPROCESS_RUN_TAG = "toxic.preprocess_run"  # set by steps/train.py
+from toxic_mlops.tracking import PREPROCESS_RUN_TAG
 
 
 def test_split(train_run: str) -> pd.DataFrame:

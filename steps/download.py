@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 import mlflow
-import pandas as pd
 
 from steps.common import DEFAULT_CONFIG, split_list, step_run, user_errors
 from toxic_mlops.config import dataset_config, load_config
@@ -16,13 +15,10 @@ from toxic_mlops.dataset import standardize
 from toxic_mlops.download import (
     DownloadError,
     default_cache_dir,
-    fetch,
-    read_table,
-    resolve_sources,
+    load_sources,
     stratified_sample,
 )
-
-RAW_ARTIFACT = "data/raw.parquet"
+from toxic_mlops.tracking import RAW_ARTIFACT
 
 
 @click.command()
@@ -41,12 +37,7 @@ def main(config_path: str, source: str, sha256: str, sample_fraction: str) -> No
         raise DownloadError("no source: set dataset.sources in the config or pass -P source=...")
 
     with step_run("download"), tempfile.TemporaryDirectory() as tmp:
-        urls = resolve_sources(sources)
-        if hashes and len(hashes) != len(urls):
-            raise DownloadError(f"{len(hashes)} sha256 values given for {len(urls)} files: {urls}")
-        cache = default_cache_dir()
-        files = [fetch(url, cache, hashes[i] if hashes else None) for i, url in enumerate(urls)]
-        frame = pd.concat([read_table(f.path, f.source) for f in files], ignore_index=True)
+        frame, files = load_sources(sources, hashes, default_cache_dir())
         frame, unlabelled = standardize(frame, dataset)
         sample = stratified_sample(
             frame,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -10,11 +11,10 @@ import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
 from pyfunc.text import Normalizer
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
-from steps.preprocess import DATA_DIR
-from steps.train import MODEL_URI_TAG, PREPROCESS_RUN_TAG
 from toxic_mlops.baseline import TfidfBaseline
 from toxic_mlops.bias import bias_aucs, final_bias_score
 from toxic_mlops.config import ConfigError, dataset_config, load_config
@@ -23,11 +23,38 @@ from toxic_mlops.evaluation import inference_cost, label_metrics, tune_threshold
 from toxic_mlops.metrics import macro, roc_auc_per_label
 from toxic_mlops.model_card import model_card
 from toxic_mlops.plots import roc_pr_curves, score_histograms
-from toxic_mlops.tracking import download_run_artifacts, get_run, latest_finished_run
+from toxic_mlops.registry import (
+    PRODUCTION_METRIC_PREFIX,
+    PRODUCTION_SCORED_TAG,
+    current_production,
+)
+from toxic_mlops.tracking import (
+    MODEL_URI_TAG,
+    PREPROCESS_RUN_TAG,
+    SPLITS_ARTIFACT,
+    TRAIN_RUN_TAG,
+    download_run_artifacts,
+    get_run,
+    latest_finished_run,
+)
 
-TRAIN_RUN_TAG = "toxic.train_run"
 MODEL = "model"
 BASELINE = "TF-IDF + LR"
+
+
+def pyfunc_predictor(model_uri: str) -> Callable[[list[str]], np.ndarray]:
+    """Scores through the logged pyfunc, as clients call it, in requests of at most max_rows."""
+    model = mlflow.pyfunc.load_model(model_uri)
+    max_rows = model.unwrap_python_model().scorer.spec.max_rows
+
+    def predict(texts: list[str]) -> np.ndarray:
+        parts = [
+            model.predict(pd.DataFrame({TEXT: texts[start : start + max_rows]})).to_numpy()
+            for start in range(0, len(texts), max_rows)
+        ]
+        return np.concatenate(parts)
+
+    return predict
 
 
 @click.command()
@@ -52,24 +79,13 @@ def main(config_path: str, train_run: str, data_dir: str) -> None:
         if data_dir:
             data = Path(data_dir)
         elif preprocess_run:
-            data = download_run_artifacts(preprocess_run, DATA_DIR, Path(tmp))
+            data = download_run_artifacts(preprocess_run, SPLITS_ARTIFACT, Path(tmp))
         else:
             raise ConfigError(f"train run {train_run} was trained from a folder: pass -P data_dir=")
         splits = load_splits(data)
         mlflow.set_tag(TRAIN_RUN_TAG, train_run)
 
-        model = mlflow.pyfunc.load_model(tags[MODEL_URI_TAG])
-
-        max_rows = model.unwrap_python_model().scorer.spec.max_rows
-
-        def predict_model(texts: list[str]) -> np.ndarray:
-            """Through the logged pyfunc, as clients call it, in requests of at most max_rows."""
-            parts = [
-                model.predict(pd.DataFrame({TEXT: texts[start : start + max_rows]})).to_numpy()
-                for start in range(0, len(texts), max_rows)
-            ]
-            return np.concatenate(parts)
-
+        predict_model = pyfunc_predictor(tags[MODEL_URI_TAG])
         baseline = TfidfBaseline(normalizer).fit(
             splits["train"][TEXT].tolist(), splits["train"][labels].to_numpy(), threshold
         )
@@ -98,6 +114,18 @@ def main(config_path: str, train_run: str, data_dir: str) -> None:
                     **{f"{prefix}test_{k}": v for k, v in test.items()},
                 }
             )
+
+        # The gate compares with Production on this very split, not on the one it was tested on.
+        production = current_production(MlflowClient(), config["registry"]["model_name"])
+        if production is not None and production.run_id != train_run:
+            production_scores = pyfunc_predictor(f"models:/{production.name}/{production.version}")(
+                splits["val"][TEXT].tolist()
+            )
+            mlflow.log_metric(
+                PRODUCTION_METRIC_PREFIX + "val_macro_roc_auc",
+                macro(roc_auc_per_label(targets["val"], production_scores, labels, threshold)),
+            )
+            mlflow.set_tag(PRODUCTION_SCORED_TAG, f"{production.name}/{production.version}")
 
         sample = splits["test"][TEXT].tolist()[:512]
         cost = {name: inference_cost(predict, sample) for name, predict in scorers.items()}

@@ -10,7 +10,6 @@ import mlflow
 
 from pyfunc.text import Normalizer
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
-from steps.download import RAW_ARTIFACT
 from toxic_mlops.config import ConfigError, dataset_config, load_config, split_config
 from toxic_mlops.dataset import (
     clean,
@@ -22,16 +21,24 @@ from toxic_mlops.dataset import (
 )
 from toxic_mlops.download import read_table
 from toxic_mlops.tokenizer_training import train_tokenizer
-from toxic_mlops.tracking import download_run_artifacts, latest_finished_run
-
-DATA_DIR = "data"
-TOKENIZER_ARTIFACT = "tokenizer/tokenizer.json"
+from toxic_mlops.tracking import (
+    DOWNLOAD_RUN_TAG,
+    RAW_ARTIFACT,
+    RAW_DATA_TAG,
+    SPLITS_ARTIFACT,
+    TOKENIZER_ARTIFACT,
+    download_run_artifacts,
+    latest_finished_run,
+    local_copy,
+)
 
 
 @click.command()
 @click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True)
 @click.option("--download-run", default="", help="Run id of a finished download step.")
-@click.option("--raw-data", default="", help="Or a local CSV/CSV.gz/parquet file instead.")
+@click.option(
+    "--raw-data", default="", help="Or a CSV/CSV.gz/parquet file: a path or an artifact URI."
+)
 @user_errors
 def main(config_path: str, download_run: str, raw_data: str) -> None:
     if download_run and raw_data:
@@ -49,14 +56,15 @@ def main(config_path: str, download_run: str, raw_data: str) -> None:
         raw_path = (
             download_run_artifacts(download_run, RAW_ARTIFACT, out / "in")
             if download_run
-            else Path(raw_data)
+            else local_copy(raw_data, out / "in")
         )
+        mlflow.set_tags({DOWNLOAD_RUN_TAG: download_run, RAW_DATA_TAG: raw_data})
         raw, _ = standardize(read_table(raw_path, str(raw_path)), dataset)
         validate_schema(raw, dataset)
         cleaned, stats = clean(raw, dataset, normalizer)
         splits = split_frame(cleaned, dataset.stratify_column, dataset.positive_threshold, split)
 
-        save_splits(splits, out / DATA_DIR)
+        save_splits(splits, out / SPLITS_ARTIFACT)
         tokenizer_settings = config.get("tokenizer", {})
         tokenizer = train_tokenizer(
             splits["train"]["text"].tolist(),
@@ -67,7 +75,7 @@ def main(config_path: str, download_run: str, raw_data: str) -> None:
         (out / "tokenizer").mkdir()
         tokenizer.save(str(out / TOKENIZER_ARTIFACT))
 
-        mlflow.log_artifacts(str(out / DATA_DIR), artifact_path=DATA_DIR)
+        mlflow.log_artifacts(str(out / SPLITS_ARTIFACT), artifact_path=SPLITS_ARTIFACT)
         mlflow.log_artifact(str(out / TOKENIZER_ARTIFACT), artifact_path="tokenizer")
         mlflow.log_dict(
             {

@@ -6,11 +6,20 @@ import click
 import mlflow
 
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
-from steps.evaluate import TRAIN_RUN_TAG
-from steps.train import MODEL_URI_TAG
 from toxic_mlops.config import ConfigError, gate_policy, load_config
-from toxic_mlops.registry import Figures, register_and_gate
-from toxic_mlops.tracking import get_run, latest_finished_run, newest_finished_run
+from toxic_mlops.registry import (
+    PRODUCTION_METRIC_PREFIX,
+    PRODUCTION_SCORED_TAG,
+    Figures,
+    register_and_gate,
+)
+from toxic_mlops.tracking import (
+    MODEL_URI_TAG,
+    TRAIN_RUN_TAG,
+    get_run,
+    latest_finished_run,
+    newest_finished_run,
+)
 
 
 @click.command()
@@ -49,13 +58,20 @@ def main(config_path: str, train_run: str, model_uri: str, evaluate_run: str, na
                     f"figures. Run `mlflow run . -e evaluate -P train_run={train_run}` first."
                 )
             evaluate_run = found.info.run_id
-        metrics = get_run(evaluate_run).data.metrics
+        evaluate = get_run(evaluate_run).data
+        metrics = evaluate.metrics
         candidate = Figures(
             metrics.get(policy.metric, float("nan")),
             metrics.get(f"baseline_{policy.metric}", float("nan")),
             metrics.get("comments_per_s", float("nan")),
         )
-        version, decision = register_and_gate(model_uri, name, candidate, policy)
+        production_score = evaluate.metrics.get(PRODUCTION_METRIC_PREFIX + policy.metric)
+        same_split = (
+            (evaluate.tags[PRODUCTION_SCORED_TAG], production_score)
+            if production_score is not None and PRODUCTION_SCORED_TAG in evaluate.tags
+            else None
+        )
+        version, decision = register_and_gate(model_uri, name, candidate, policy, same_split)
         mlflow.set_tags(
             {
                 "registry.model": name,

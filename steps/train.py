@@ -10,38 +10,30 @@ import matplotlib.pyplot as plt
 import mlflow
 import torch
 
-from pyfunc.encoding import TextEncoder
-from pyfunc.network import NetworkConfig, ToxicityNet
 from pyfunc.scoring import ModelSpec
-from pyfunc.text import Normalizer
 from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, step_run, user_errors
-from steps.preprocess import DATA_DIR, TOKENIZER_ARTIFACT
+from toxic_mlops.batches import preprocessed_inputs
 from toxic_mlops.config import (
     ConfigError,
     apply_overrides,
     dataset_config,
     flatten,
     load_config,
-    training_config,
 )
-from toxic_mlops.dataset import TEXT, load_splits
 from toxic_mlops.evaluation import tune_thresholds
 from toxic_mlops.metrics import macro, roc_auc_per_label
 from toxic_mlops.packaging import log_pyfunc_model, save_model_files
 from toxic_mlops.plots import loss_curve, roc_pr_curves
-from toxic_mlops.tracking import download_run_artifacts, latest_finished_run
-from toxic_mlops.training import (
-    EpochResult,
-    configure_threads,
-    encode_split,
-    predict_split,
-    seed_everything,
-    train,
+from toxic_mlops.tracking import (
+    MODEL_URI_TAG,
+    PREPROCESS_RUN_TAG,
+    latest_finished_run,
 )
+from toxic_mlops.training import EpochResult, fit, predict_split
+from toxic_mlops.tuning import load_best_params
 
-MODEL_URI_TAG = "toxic.model_uri"
-PREPROCESS_RUN_TAG = "toxic.preprocess_run"  # "" when trained from a data_dir
 TUNABLE_SECTIONS = ("model", "training")
+PARAMS_FROM_TAG = "toxic.params_from"  # the tune run whose best params were used
 CPU = torch.device("cpu")  # train() hands the best weights back on the CPU
 INPUT_EXAMPLE = ["Thanks, that was really helpful.", "You are a total idiot."]
 
@@ -69,15 +61,22 @@ def log_epoch(result: EpochResult) -> None:
 @click.option(
     "--data-dir", default="", help="Or a folder with {train,val,test}.parquet + tokenizer.json."
 )
+@click.option("--params-from", default="", help="Run id of a tune run: start from its best params.")
 @click.pass_context
 @user_errors
-def main(ctx: click.Context, config_path: str, preprocess_run: str, data_dir: str) -> None:
-    """Any model/training setting can be overridden: -P epochs=2 -P hidden_size=64 ..."""
+def main(
+    ctx: click.Context, config_path: str, preprocess_run: str, data_dir: str, params_from: str
+) -> None:
+    """Any model/training setting can be overridden: -P epochs=2 -P hidden_size=64 ...
+
+    With -P params_from=<tune run>, its best params apply first; explicit -P settings still win.
+    """
     if preprocess_run and data_dir:
         raise ConfigError("give one of -P preprocess_run=<run id> or -P data_dir=<path>, not both")
-    config = apply_overrides(load_config(config_path), extra_options(ctx.args), TUNABLE_SECTIONS)
+    tuned = load_best_params(params_from) if params_from else {}
+    overrides = {**tuned, **extra_options(ctx.args)}
+    config = apply_overrides(load_config(config_path), overrides, TUNABLE_SECTIONS)
     dataset = dataset_config(config)
-    settings = training_config(config)
     labels, threshold = dataset.label_columns, dataset.positive_threshold
 
     with step_run("train") as run, tempfile.TemporaryDirectory() as tmp:
@@ -85,44 +84,16 @@ def main(ctx: click.Context, config_path: str, preprocess_run: str, data_dir: st
         if not data_dir and not preprocess_run:
             preprocess_run = latest_finished_run(run.info.experiment_id, "preprocess", config_path)
             click.echo(f"train: using the latest preprocess run {preprocess_run}")
-        if preprocess_run:
-            data = download_run_artifacts(preprocess_run, DATA_DIR, work / "in")
-            tokenizer_file = download_run_artifacts(preprocess_run, TOKENIZER_ARTIFACT, work / "in")
-        else:
-            data, tokenizer_file = Path(data_dir), Path(data_dir) / Path(TOKENIZER_ARTIFACT).name
-        splits = load_splits(data)
+        splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, work)
         mlflow.log_params(flatten(config, TUNABLE_SECTIONS))
-        configure_threads(settings.num_threads)
-
-        normalizer = Normalizer.from_dict(config.get("normalization"))
-        encoder = TextEncoder.from_file(tokenizer_file, normalizer, settings.max_len)
-        encoded = {
-            name: encode_split(encoder, part[TEXT].tolist(), part[labels].to_numpy())
-            for name, part in splits.items()
-        }
-        network_config = NetworkConfig(
-            vocab_size=encoder.tokenizer.get_vocab_size(),
-            num_labels=len(labels),
-            padding_idx=encoder.pad_id,
-            **config["model"],
-        )
-        seed_everything(settings.seed)  # the initial weights too
-        result = train(
-            ToxicityNet(network_config),
-            encoder,
-            encoded["train"],
-            encoded["val"],
-            labels,
-            settings,
-            threshold,
-            on_epoch=log_epoch,
-        )
+        fitted = fit(config, splits, tokenizer_file, on_epoch=log_epoch)
+        result, encoder, encoded = fitted.result, fitted.encoder, fitted.encoded
 
         final: dict[str, float] = {"best_epoch": result.best_epoch}
         probabilities = {}
         for name in ("val", "test"):
             loss, probabilities[name] = predict_split(
-                result.network, encoder, encoded[name], settings.batch_size, CPU
+                result.network, encoder, encoded[name], fitted.settings.batch_size, CPU
             )
             aucs = roc_auc_per_label(encoded[name].targets, probabilities[name], labels, threshold)
             final.update({f"{name}_loss": loss, f"{name}_macro_roc_auc": macro(aucs)})
@@ -142,16 +113,22 @@ def main(ctx: click.Context, config_path: str, preprocess_run: str, data_dir: st
         plt.close("all")
 
         spec = ModelSpec(
-            network=network_config,
+            network=fitted.network_config,
             labels=labels,
-            max_len=settings.max_len,
-            normalization=normalizer,
+            max_len=fitted.settings.max_len,
+            normalization=encoder.normalizer,
             thresholds=thresholds,
             **config.get("serving", {}),
         )
         artifacts = save_model_files(result.network, tokenizer_file, spec, work / "model_files")
         info = log_pyfunc_model(artifacts, labels, INPUT_EXAMPLE)
-        mlflow.set_tags({MODEL_URI_TAG: info.model_uri, PREPROCESS_RUN_TAG: preprocess_run})
+        mlflow.set_tags(
+            {
+                MODEL_URI_TAG: info.model_uri,
+                PREPROCESS_RUN_TAG: preprocess_run,
+                PARAMS_FROM_TAG: params_from,
+            }
+        )
         click.echo(
             f"train: best epoch {result.best_epoch}, "
             f"val macro ROC-AUC {final['val_macro_roc_auc']:.4f}, "

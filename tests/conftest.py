@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import copy
 import http.server
+import json
+import os
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +19,10 @@ import pytest
 import yaml
 
 from tests.synthetic import make_comments
+from toxic_mlops.model_server import BIN
 
 ROOT = Path(__file__).resolve().parent.parent
+RUN_ID = re.compile(r"Run \(ID '([0-9a-f]{32})'\) succeeded")
 
 
 class DataServer:
@@ -94,6 +101,117 @@ def tiny_config() -> dict[str, Any]:
     return config
 
 
+class Project:
+    """Runs `mlflow run` against one throwaway tracking store."""
+
+    def __init__(self, workdir: Path, server: DataServer) -> None:
+        hf_endpoint = server.url
+        self.server = server  # also serves the new batches of the MLOps-loop tests
+        self.env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # uvicorn is started by name
+            "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
+            "MLFLOW_EXPERIMENT_NAME": "e2e",
+            "HF_ENDPOINT": hf_endpoint,
+            "TOXIC_MLOPS_CACHE": str(workdir / "cache"),
+            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        }
+        self.workdir = workdir
+
+    def run(
+        self, *args: str, check: bool = True, timeout: int = 600
+    ) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [str(BIN / "mlflow"), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if check:
+            assert done.returncode == 0, (
+                f"{args} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+            )
+        return done
+
+    @staticmethod
+    def step_args(entry_point: str, **params: str) -> list[str]:
+        """`mlflow run . -e entry_point` arguments with -P params."""
+        args = ["run", ".", "-e", entry_point, "--env-manager", "local", "--experiment-name", "e2e"]
+        for key, value in params.items():
+            args += ["-P", f"{key}={value}"]
+        return args
+
+    def step(self, entry_point: str, **params: str) -> tuple[str, str]:
+        """(run id, combined output) of a step that must succeed."""
+        done = self.run(*self.step_args(entry_point, **params))
+        output = done.stdout + done.stderr
+        return RUN_ID.findall(output)[-1], output
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    workdir = tmp_path_factory.mktemp("e2e")
+    served = workdir / "hub"
+    served.mkdir()
+    server = DataServer(served)
+    server.thread.start()
+    # Two parquet shards behind the Hub's listing API, like the real dataset.
+    data = make_comments(1600, seed=7)
+    listing = served / "api/datasets/google/civil_comments/parquet/default"
+    listing.mkdir(parents=True)
+    halves = [data.iloc[:800], data.iloc[800:]]
+    for index, half in enumerate(halves):
+        half.to_parquet(served / f"{index}.parquet", index=False)
+    (listing / "train").write_text(json.dumps([f"{server.url}/{i}.parquet" for i in range(2)]))
+
+    config = tiny_config()
+    assert config["dataset"]["sources"] == ["hf://google/civil_comments/default/train"]
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    yield Project(workdir, server)
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def pipeline(project: Project) -> dict[str, str]:
+    """Every entry point, one by one, as a user would run them; returns the run ids."""
+    config = str(project.workdir / "tiny.yaml")
+    init = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "steps.init_tracking",
+            "--experiment",
+            "e2e",
+            "--artifact-root",
+            str(project.workdir / "mlartifacts"),
+        ],
+        cwd=ROOT,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "e2e" in init.stdout
+    download, _ = project.step("download", config=config)
+    preprocess, _ = project.step("preprocess", config=config, download_run=download)
+    train, output = project.step("train", config=config, preprocess_run=preprocess, epochs="5")
+    assert "epoch 5:" in output
+    evaluate, _ = project.step("evaluate", config=config, train_run=train)
+    register, output = project.step("register", config=config)  # finds the newest train run
+    assert f"using the latest train run {train}" in output
+    assert "promoted to Production" in output
+    return {
+        "download": download,
+        "preprocess": preprocess,
+        "train": train,
+        "evaluate": evaluate,
+        "register": register,
+    }
+
+
 @pytest.fixture
 def tiny_config_file(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yaml"
@@ -104,3 +222,24 @@ def tiny_config_file(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def comments():
     return make_comments(1200, seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory):
+    """A tiny network trained on synthetic comments: (scorer, splits) for behaviour tests."""
+    from pyfunc.scoring import ModelSpec, Scorer
+    from pyfunc.text import Normalizer
+    from tests.synthetic import LABELS
+    from toxic_mlops.config import DatasetConfig, SplitConfig
+    from toxic_mlops.dataset import TEXT, clean, split_frame
+    from toxic_mlops.tokenizer_training import train_tokenizer
+    from toxic_mlops.training import fit
+
+    config = tiny_config()
+    data, _ = clean(make_comments(1500, seed=3), DatasetConfig("s", "text", LABELS), Normalizer())
+    splits = split_frame(data, "toxicity", 0.5, SplitConfig(0.2, 0.2, seed=3))
+    tokenizer_file = tmp_path_factory.mktemp("tokenizer") / "tokenizer.json"
+    train_tokenizer(splits["train"][TEXT].tolist(), Normalizer(), 300, 1).save(str(tokenizer_file))
+    fitted = fit(config, splits, tokenizer_file)
+    spec = ModelSpec(fitted.network_config, LABELS, fitted.settings.max_len, Normalizer())
+    return Scorer(fitted.result.network, fitted.encoder, spec), splits

@@ -14,14 +14,24 @@ INSULTS = "idiot stupid moron loser pathetic dumb".split()
 OBSCENE = "crap damn hell bloody".split()
 THREATS = "kill hurt destroy".split()
 IDENTITY = "muslims christians immigrants women".split()
+# Another topic, for batches that drift away from the training data.
+SPORTS = (
+    "match goal striker referee season league coach fans stadium penalty transfer keeper "
+    "midfield derby trophy injury squad tactics pitch final"
+).split()
 
 
-def make_comments(rows: int, seed: int = 0) -> pd.DataFrame:
+def make_comments(
+    rows: int,
+    seed: int = 0,
+    neutral: list[str] = NEUTRAL,
+    words_per_comment: tuple[int, int] = (4, 25),
+) -> pd.DataFrame:
     """Comments whose labels are fractions driven by the words they contain (plus noise)."""
     rng = np.random.default_rng(seed)
     records = []
     for _ in range(rows):
-        words = list(rng.choice(NEUTRAL, size=rng.integers(4, 25)))
+        words = list(rng.choice(neutral, size=rng.integers(*words_per_comment)))
         kind = rng.random()
         insult = obscene = threat = identity = 0.0
         if kind < 0.25:
@@ -56,3 +66,8 @@ def make_comments(rows: int, seed: int = 0) -> pd.DataFrame:
     extra = frame.iloc[[0, 1]].copy()
     extra.iloc[0, 0] = "   "
     return pd.concat([frame, extra], ignore_index=True)
+
+
+def flip_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """The same comments with the label relation turned round: clean ones now count as toxic."""
+    return frame.assign(**{label: 1.0 - frame[label] for label in LABELS})

@@ -7,11 +7,6 @@ of the download step runs unchanged.
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -20,116 +15,11 @@ import requests
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import ROOT, DataServer, tiny_config
+from tests.conftest import Project, tiny_config
 from tests.synthetic import LABELS, make_comments
-from toxic_mlops.model_server import BIN, ModelServer
+from toxic_mlops.model_server import ModelServer
 
 pytestmark = pytest.mark.e2e
-RUN_ID = re.compile(r"Run \(ID '([0-9a-f]{32})'\) succeeded")
-
-
-class Project:
-    """Runs `mlflow run` against one throwaway tracking store."""
-
-    def __init__(self, workdir: Path, hf_endpoint: str) -> None:
-        self.env = {
-            **os.environ,
-            "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # uvicorn is started by name
-            "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
-            "MLFLOW_EXPERIMENT_NAME": "e2e",
-            "HF_ENDPOINT": hf_endpoint,
-            "TOXIC_MLOPS_CACHE": str(workdir / "cache"),
-            "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-        }
-        self.workdir = workdir
-
-    def run(
-        self, *args: str, check: bool = True, timeout: int = 600
-    ) -> subprocess.CompletedProcess:
-        done = subprocess.run(
-            [str(BIN / "mlflow"), *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        if check:
-            assert done.returncode == 0, (
-                f"{args} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
-            )
-        return done
-
-    def step(self, entry_point: str, **params: str) -> tuple[str, str]:
-        """(run id, combined output) of `mlflow run . -e entry_point` with -P params."""
-        args = ["run", ".", "-e", entry_point, "--env-manager", "local", "--experiment-name", "e2e"]
-        for key, value in params.items():
-            args += ["-P", f"{key}={value}"]
-        done = self.run(*args)
-        output = done.stdout + done.stderr
-        return RUN_ID.findall(output)[-1], output
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    workdir = tmp_path_factory.mktemp("e2e")
-    served = workdir / "hub"
-    served.mkdir()
-    server = DataServer(served)
-    server.thread.start()
-    # Two parquet shards behind the Hub's listing API, like the real dataset.
-    data = make_comments(1600, seed=7)
-    listing = served / "api/datasets/google/civil_comments/parquet/default"
-    listing.mkdir(parents=True)
-    halves = [data.iloc[:800], data.iloc[800:]]
-    for index, half in enumerate(halves):
-        half.to_parquet(served / f"{index}.parquet", index=False)
-    (listing / "train").write_text(json.dumps([f"{server.url}/{i}.parquet" for i in range(2)]))
-
-    config = tiny_config()
-    assert config["dataset"]["sources"] == ["hf://google/civil_comments/default/train"]
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    yield Project(workdir, server.url)
-    server.httpd.shutdown()
-    server.httpd.server_close()
-
-
-@pytest.fixture(scope="module")
-def pipeline(project: Project) -> dict[str, str]:
-    """Every entry point, one by one, as a user would run them; returns the run ids."""
-    config = str(project.workdir / "tiny.yaml")
-    init = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "steps.init_tracking",
-            "--experiment",
-            "e2e",
-            "--artifact-root",
-            str(project.workdir / "mlartifacts"),
-        ],
-        cwd=ROOT,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "e2e" in init.stdout
-    download, _ = project.step("download", config=config)
-    preprocess, _ = project.step("preprocess", config=config, download_run=download)
-    train, output = project.step("train", config=config, preprocess_run=preprocess, epochs="5")
-    assert "epoch 5:" in output
-    evaluate, _ = project.step("evaluate", config=config, train_run=train)
-    register, output = project.step("register", config=config)  # finds the newest train run
-    assert f"using the latest train run {train}" in output
-    assert "promoted to Production" in output
-    return {
-        "download": download,
-        "preprocess": preprocess,
-        "train": train,
-        "evaluate": evaluate,
-        "register": register,
-    }
 
 
 def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) -> None:
@@ -207,18 +97,9 @@ def test_bad_data_fails_with_a_clear_message(project: Project, pipeline: dict[st
     bad = project.workdir / "bad.csv"
     make_comments(50).drop(columns=["threat"]).to_csv(bad, index=False)
     done = project.run(
-        "run",
-        ".",
-        "-e",
-        "preprocess",
-        "--env-manager",
-        "local",
-        "--experiment-name",
-        "e2e",
-        "-P",
-        f"config={project.workdir / 'tiny.yaml'}",
-        "-P",
-        f"raw_data={bad}",
+        *project.step_args(
+            "preprocess", config=str(project.workdir / "tiny.yaml"), raw_data=str(bad)
+        ),
         check=False,
     )
     assert done.returncode != 0
@@ -233,7 +114,9 @@ def server(project: Project, pipeline: dict[str, str]) -> str:
         yield served.url
 
 
-TOXIC, CLEAN = "you stupid idiot moron loser", "thanks the council meeting was great"
+# Shaped like the synthetic training comments (their words, capitalised, ending in "."): the tiny
+# model has seen nothing else, so text outside that shape says nothing about serving.
+TOXIC, CLEAN = "You stupid idiot moron loser.", "Thanks the council meeting great local news."
 MAX_ROWS = tiny_config()["serving"]["max_rows"]
 
 

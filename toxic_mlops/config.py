@@ -84,7 +84,8 @@ def flatten(config: Mapping[str, Any], sections: Iterable[str]) -> dict[str, Any
     return {f"{s}.{k}": v for s in sections for k, v in config.get(s, {}).items()}
 
 
-def _typed(cls: type, values: Mapping[str, Any] | None, section: str) -> Any:
+def typed_section(cls: type, values: Mapping[str, Any] | None, section: str) -> Any:
+    """A dataclass from a config section; unknown keys are an error, missing ones default."""
     known = {f.name for f in fields(cls)}
     unknown = set(values or {}) - known
     if unknown:
@@ -138,14 +139,14 @@ class TrainingConfig:
 
 
 def dataset_config(config: Mapping[str, Any]) -> DatasetConfig:
-    dataset = _typed(DatasetConfig, config.get("dataset"), "dataset")
+    dataset = typed_section(DatasetConfig, config.get("dataset"), "dataset")
     if not dataset.label_columns:
         raise ConfigError("dataset.label_columns must name at least one label")
     return dataset
 
 
 def split_config(config: Mapping[str, Any]) -> SplitConfig:
-    split = _typed(SplitConfig, config.get("split"), "split")
+    split = typed_section(SplitConfig, config.get("split"), "split")
     if split.val_fraction <= 0 or split.test_fraction <= 0:
         raise ConfigError("split.val_fraction and split.test_fraction must be > 0")
     if split.val_fraction + split.test_fraction >= 1:
@@ -154,7 +155,7 @@ def split_config(config: Mapping[str, Any]) -> SplitConfig:
 
 
 def training_config(config: Mapping[str, Any]) -> TrainingConfig:
-    training = _typed(TrainingConfig, config.get("training"), "training")
+    training = typed_section(TrainingConfig, config.get("training"), "training")
     checks = {
         "epochs >= 1": training.epochs >= 1,
         "batch_size >= 1": training.batch_size >= 1,
@@ -171,4 +172,4 @@ def gate_policy(config: Mapping[str, Any]) -> GatePolicy:
     registry = dict(config.get("registry", {}))
     registry.pop("model_name", None)
     registry["metric"] = registry.pop("gate_metric", "val_macro_roc_auc")
-    return _typed(GatePolicy, registry, "registry")
+    return typed_section(GatePolicy, registry, "registry")

@@ -36,7 +36,10 @@ def standardize(frame: pd.DataFrame, dataset: DatasetConfig) -> tuple[pd.DataFra
     return frame[keep].reset_index(drop=True), int((~keep).sum())
 
 
-def validate_schema(frame: pd.DataFrame, dataset: DatasetConfig) -> None:
+def schema_problems(
+    frame: pd.DataFrame, dataset: DatasetConfig, require_labels: bool = True
+) -> list[str]:
+    """Every way the frame breaks the schema; labels may be absent when not required."""
     problems: list[str] = []
     columns = list(frame.columns)
     if dataset.text_column not in columns:
@@ -52,7 +55,8 @@ def validate_schema(frame: pd.DataFrame, dataset: DatasetConfig) -> None:
             )
     for label in dataset.label_columns:
         if label not in columns:
-            problems.append(f"label column {label!r} is missing")
+            if require_labels:
+                problems.append(f"label column {label!r} is missing")
             continue
         values = pd.to_numeric(frame[label], errors="coerce")
         not_numbers = int((values.isna() & frame[label].notna()).sum())
@@ -69,11 +73,15 @@ def validate_schema(frame: pd.DataFrame, dataset: DatasetConfig) -> None:
             problems.append(f"label {label!r} has {outside} values outside [0, 1]")
     if not len(frame):
         problems.append("the data has no rows")
-    if problems:
+    return problems
+
+
+def validate_schema(frame: pd.DataFrame, dataset: DatasetConfig) -> None:
+    if problems := schema_problems(frame, dataset):
         raise SchemaError(
             f"data does not match the schema of dataset {dataset.name!r}: "
             + "; ".join(problems)
-            + f". Columns present: {columns}"
+            + f". Columns present: {list(frame.columns)}"
         )
 
 

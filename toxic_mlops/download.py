@@ -253,3 +253,14 @@ def stratified_sample(
         frac=fraction, random_state=seed
     )
     return sampled.sort_index().reset_index(drop=True)
+
+
+def load_sources(
+    sources: Sequence[str], hashes: Sequence[str], cache_dir: Path
+) -> tuple[pd.DataFrame, list[FetchedFile]]:
+    """Every file behind sources (hf:// may list several), verified and read into one frame."""
+    urls = resolve_sources(sources)
+    if hashes and len(hashes) != len(urls):
+        raise DownloadError(f"{len(hashes)} sha256 values given for {len(urls)} files: {urls}")
+    files = [fetch(url, cache_dir, hashes[i] if hashes else None) for i, url in enumerate(urls)]
+    return pd.concat([read_table(f.path, f.source) for f in files], ignore_index=True), files

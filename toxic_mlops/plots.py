@@ -1,8 +1,9 @@
-"""Figures logged with the training run: loss curves and per-label ROC / PR curves."""
+"""Figures logged as run artifacts: loss, ROC / PR, score and drift histograms, tuning history."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 
@@ -60,11 +61,8 @@ def score_histograms(
     targets: np.ndarray, probabilities: np.ndarray, labels: Sequence[str], threshold: float
 ) -> Figure:
     """Score distribution of positives and negatives per label: overlap is what the model misses."""
-    columns = min(3, len(labels))
-    rows = -(-len(labels) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
-    for index, label in enumerate(labels):
-        axis = axes[index // columns][index % columns]
+    figure, axes = _grid(len(labels))
+    for index, (axis, label) in enumerate(zip(axes, labels, strict=True)):
         known = ~np.isnan(targets[:, index])
         truth = targets[known, index] >= threshold
         scores = probabilities[known, index]
@@ -73,7 +71,55 @@ def score_histograms(
         axis.hist(scores[truth], bins=bins, alpha=0.6, label="positive", density=True)
         axis.set(title=label, xlabel="score")
         axis.legend(fontsize="small")
-    for index in range(len(labels), rows * columns):
-        axes[index // columns][index % columns].axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def _grid(panels: int) -> tuple[Figure, list]:
+    """Up to 3 panels a row; the used axes in order (unused ones hidden)."""
+    columns = min(3, panels)
+    rows = -(-panels // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    flat = [axis for row in axes for axis in row]
+    for axis in flat[panels:]:
+        axis.axis("off")
+    return figure, flat[:panels]
+
+
+def shift_histograms(
+    reference: np.ndarray, current: np.ndarray, names: Sequence[str], xlabel: str
+) -> Figure:
+    """Per column, the reference distribution against the new batch's (drift monitoring)."""
+    figure, axes = _grid(len(names))
+    for column, (axis, name) in enumerate(zip(axes, names, strict=True)):
+        both = np.concatenate([reference[:, column], current[:, column]])
+        bins = np.linspace(both.min(), both.max() + 1e-9, 41)
+        axis.hist(reference[:, column], bins=bins, alpha=0.6, label="reference", density=True)
+        axis.hist(current[:, column], bins=bins, alpha=0.6, label="new batch", density=True)
+        axis.set(title=name, xlabel=xlabel)
+        axis.legend(fontsize="small")
+    figure.tight_layout()
+    return figure
+
+
+def tuning_history(trials: Sequence[Any]) -> Figure:
+    """Each Optuna trial's value (pruned ones at their last report) and the best so far."""
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    best, best_so_far = -np.inf, []
+    for trial in trials:
+        complete = trial.state.name == "COMPLETE"
+        last = trial.value if complete else max(trial.intermediate_values.values(), default=None)
+        if last is None:
+            continue
+        axis.scatter(
+            trial.number, last, marker="o" if complete else "x", color="C0" if complete else "C3"
+        )
+        if complete:
+            best = max(best, last)
+            best_so_far.append((trial.number, best))
+    if best_so_far:
+        axis.step(*zip(*best_so_far, strict=True), where="post", color="C1", label="best so far")
+        axis.legend(fontsize="small")
+    axis.set(xlabel="trial (x: pruned)", ylabel="val macro ROC-AUC", title="Hyper-parameter search")
     figure.tight_layout()
     return figure

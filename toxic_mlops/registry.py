@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
@@ -16,6 +16,10 @@ from mlflow.tracking import MlflowClient
 
 PRODUCTION_ALIAS = "production"
 PRODUCTION_STAGE = "Production"
+# The evaluate step scores the current Production version on the candidate's own split too:
+# metric production_<gate metric>, and this tag names the version it scored (name/version).
+PRODUCTION_METRIC_PREFIX = "production_"
+PRODUCTION_SCORED_TAG = "evaluate.production_version"
 
 
 @dataclass(frozen=True)
@@ -149,9 +153,18 @@ def promote(client: MlflowClient, name: str, version: str) -> None:
 
 
 def register_and_gate(
-    model_uri: str, name: str, candidate: Figures, policy: GatePolicy
+    model_uri: str,
+    name: str,
+    candidate: Figures,
+    policy: GatePolicy,
+    production_on_same_split: tuple[str, float] | None = None,
 ) -> tuple[ModelVersion, Decision]:
-    """Register model_uri under name, promote it if the gate passes; tag figures and decision."""
+    """Register model_uri under name, promote it if the gate passes; tag figures and decision.
+
+    production_on_same_split: ("name/version", score) of Production scored on the candidate's
+    own split; used instead of Production's recorded score when it is that very version, so a
+    retrained model on new data is compared on equal terms.
+    """
     client = MlflowClient()
     incumbent_version = current_production(client, name)
     incumbent = None
@@ -162,6 +175,9 @@ def register_and_gate(
             float("nan"),
             float("nan"),
         )
+        scored = f"{incumbent_version.name}/{incumbent_version.version}"
+        if production_on_same_split and production_on_same_split[0] == scored:
+            incumbent = replace(incumbent, score=production_on_same_split[1])
     version = mlflow.register_model(model_uri, name)
     decision = decide_promotion(candidate, incumbent, policy)
     for key, value in {

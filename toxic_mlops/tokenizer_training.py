@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence as TextSequence
 
-from tokenizers import Tokenizer
+from tokenizers import Tokenizer, decoders
 from tokenizers.models import BPE
-from tokenizers.pre_tokenizers import BertPreTokenizer
+from tokenizers.pre_tokenizers import BertPreTokenizer, Metaspace, Sequence
 from tokenizers.trainers import BpeTrainer
 
 from pyfunc.encoding import SPECIAL_TOKENS, UNK_TOKEN
@@ -14,19 +14,22 @@ from pyfunc.text import Normalizer
 
 
 def train_tokenizer(
-    texts: Sequence[str], normalizer: Normalizer, vocab_size: int, min_frequency: int
+    texts: TextSequence[str], normalizer: Normalizer, vocab_size: int, min_frequency: int
 ) -> Tokenizer:
     """Sub-word BPE over normalised texts: keeps misspelt and obfuscated words scoreable.
 
-    Plain BPE, not WordPiece: the WordPiece trainer (and BPE with a `##` continuing-subword
-    prefix, or Unigram) gives a different vocabulary on every run of the same data, because it
-    numbers sub-words in hash-map order and breaks ties by those numbers
-    (huggingface/tokenizers#1794). Without the prefix the vocabulary is a function of the data,
-    so the same split and seed give the same model. Special tokens come first: [PAD] is id 0
-    and [UNK] is id 1.
+    BPE without a continuing-subword prefix, not WordPiece: the WordPiece trainer (and BPE with
+    a `##` prefix or an end-of-word suffix, and Unigram) gives a different vocabulary on every
+    run of the same data, because it numbers sub-words in hash-map order and breaks ties by
+    those numbers (huggingface/tokenizers#1794). Without them the vocabulary is a function of
+    the data, so the same split and seed give the same model. Special tokens come first: [PAD]
+    is id 0 and [UNK] is id 1.
     """
     tokenizer = Tokenizer(BPE(unk_token=UNK_TOKEN))
-    tokenizer.pre_tokenizer = BertPreTokenizer()
+    # Words, then "▁" in front of each: word-initial pieces stay distinct from word-internal ones
+    # (what WordPiece's "##" does), as part of the alphabet rather than a prefix, so it is stable.
+    tokenizer.pre_tokenizer = Sequence([BertPreTokenizer(), Metaspace()])
+    tokenizer.decoder = decoders.Metaspace()
     trainer = BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=min_frequency,

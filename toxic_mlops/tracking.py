@@ -16,6 +16,16 @@ from toxic_mlops.errors import PipelineError
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CODE_VERSION_TAG = "toxic.code_version"
 ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+# How the steps' runs point at each other (read by evaluate, register, lineage, monitor).
+MODEL_URI_TAG = "toxic.model_uri"  # train run -> its logged pyfunc model
+PREPROCESS_RUN_TAG = "toxic.preprocess_run"  # train run -> preprocess run ("" from a data_dir)
+DOWNLOAD_RUN_TAG = "toxic.download_run"  # preprocess run -> download run ("" from raw_data)
+RAW_DATA_TAG = "toxic.raw_data"  # preprocess run -> the file it read when not from a download
+TRAIN_RUN_TAG = "toxic.train_run"  # evaluate run -> the train run it scored
+# What the data steps log, under these artifact paths.
+RAW_ARTIFACT = "data/raw.parquet"  # download: the sampled rows
+SPLITS_ARTIFACT = "data"  # preprocess: {train,val,test}.parquet
+TOKENIZER_ARTIFACT = "tokenizer/tokenizer.json"  # preprocess
 # What decides a step's output besides its parameters: the code and the configs it reads.
 CODE_PATHS = ("MLproject", "steps", "pyfunc", "toxic_mlops", "configs")
 
@@ -115,3 +125,17 @@ def latest_finished_run(experiment_id: str, entry_point: str, config_path: str) 
             "or run the whole chain with `mlflow run . -e main`"
         )
     return run.info.run_id
+
+
+def local_copy(path_or_uri: str, destination: Path) -> Path:
+    """A local file for a path, or a local copy of an MLflow artifact URI (runs:/..., ...)."""
+    if "://" not in path_or_uri and not path_or_uri.startswith("runs:/"):
+        return Path(path_or_uri)
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=path_or_uri, dst_path=str(destination)
+        )
+    except (mlflow.exceptions.MlflowException, OSError) as error:
+        raise PipelineError(f"cannot fetch {path_or_uri}: {error}") from error
+    return Path(local)

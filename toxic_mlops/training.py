@@ -6,16 +6,20 @@ import copy
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from pyfunc.encoding import TextEncoder
-from pyfunc.network import ToxicityNet
-from toxic_mlops.config import TrainingConfig
+from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.text import Normalizer
+from toxic_mlops.config import TrainingConfig, dataset_config, training_config
+from toxic_mlops.dataset import TEXT
 from toxic_mlops.metrics import macro, roc_auc_per_label
 
 # Batches are cut from windows of this many batches sorted by length: similar lengths in a batch
@@ -206,3 +210,50 @@ def train(
     network.load_state_dict(best_state)
     network.to("cpu").eval()
     return TrainResult(network=network, best_epoch=best_epoch, history=history)
+
+
+@dataclass
+class Fitted:
+    """A trained network and everything it was trained with (for scoring and packaging)."""
+
+    result: TrainResult
+    encoder: TextEncoder
+    encoded: dict[str, EncodedSplit]
+    network_config: NetworkConfig
+    settings: TrainingConfig
+
+
+def fit(
+    config: Mapping[str, Any],
+    splits: Mapping[str, Any],
+    tokenizer_file: Path,
+    on_epoch: Callable[[EpochResult], None] | None = None,
+) -> Fitted:
+    """Encode the splits (pandas frames) with the tokenizer and train the config's network."""
+    dataset, settings = dataset_config(config), training_config(config)
+    labels = dataset.label_columns
+    configure_threads(settings.num_threads)
+    normalizer = Normalizer.from_dict(config.get("normalization"))
+    encoder = TextEncoder.from_file(tokenizer_file, normalizer, settings.max_len)
+    encoded = {
+        name: encode_split(encoder, part[TEXT].tolist(), part[labels].to_numpy())
+        for name, part in splits.items()
+    }
+    network_config = NetworkConfig(
+        vocab_size=encoder.tokenizer.get_vocab_size(),
+        num_labels=len(labels),
+        padding_idx=encoder.pad_id,
+        **config["model"],
+    )
+    seed_everything(settings.seed)  # the initial weights too
+    result = train(
+        ToxicityNet(network_config),
+        encoder,
+        encoded["train"],
+        encoded["val"],
+        labels,
+        settings,
+        dataset.positive_threshold,
+        on_epoch=on_epoch,
+    )
+    return Fitted(result, encoder, encoded, network_config, settings)

@@ -1,0 +1,188 @@
+"""Drift monitoring: a new batch of comments against the data the Production model learnt from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pyfunc.scoring import Scorer
+from toxic_mlops.config import typed_section
+from toxic_mlops.dataset import TEXT
+from toxic_mlops.drift import js_divergence, psi, token_counts, unseen_share
+from toxic_mlops.metrics import macro, roc_auc_per_label
+from toxic_mlops.reports import Check, checks_markdown
+
+OK, DRIFT, DEGRADED = "ok", "drift", "degraded"
+# Exit codes of `python -m steps.monitor --fail-on ...` for schedulers (1 and 2: errors, usage).
+EXIT_CODES = {OK: 0, DRIFT: 3, DEGRADED: 4}
+SEVERITY = {OK: 0, DRIFT: 1, DEGRADED: 2}
+
+
+@dataclass(frozen=True)
+class MonitorPolicy:
+    """Thresholds (configs/*.yaml, section `monitor`); above one, the check flags drift."""
+
+    max_token_js: float = 0.10  # Jensen-Shannon divergence of token frequencies (base 2)
+    max_unseen_word_increase: float = 0.05  # share of words the training data never had
+    max_length_psi: float = 0.25
+    max_prediction_psi: float = 0.25  # per label, Production scores: batch vs its test split
+    max_label_rate_change: float = 0.10
+    max_auc_drop: float = 0.05  # below the logged test ROC-AUC: degraded
+    min_positives: int = 10  # a label needs this many positives (and negatives) for an AUC
+    sample_rows: int = 20_000  # reference rows used, at most (speed)
+
+
+def monitor_policy(config: Mapping[str, Any]) -> MonitorPolicy:
+    return typed_section(MonitorPolicy, config.get("monitor"), "monitor")
+
+
+@dataclass
+class MonitorReport:
+    rows: int
+    findings: list[Check] = field(default_factory=list)
+    # For the report's plots: Production scores and words per comment, test split vs batch.
+    reference_scores: np.ndarray | None = None
+    batch_scores: np.ndarray | None = None
+    reference_lengths: np.ndarray | None = None
+    batch_lengths: np.ndarray | None = None
+
+    @property
+    def verdict(self) -> str:
+        return max((f.status for f in self.findings), key=SEVERITY.get, default=OK)
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "monitor_" + f.name.replace(" ", "_"): f.value
+            for f in self.findings
+            if np.isfinite(f.value)
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "rows": self.rows,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+    def to_markdown(self, title: str) -> str:
+        headline = f"Verdict: **{self.verdict}** on {self.rows:,} comments."
+        return checks_markdown(title, headline, self.findings)
+
+
+def _flag(name: str, value: float, limit: float, detail: str, status: str = DRIFT) -> Check:
+    return Check(name, status if value > limit else OK, f"{detail} (limit {limit})", value)
+
+
+def _sample(frame: pd.DataFrame, rows: int) -> pd.DataFrame:
+    return frame if len(frame) <= rows else frame.sample(rows, random_state=0)
+
+
+def _countable_auc(
+    targets: np.ndarray, scores: np.ndarray, labels: list[str], threshold: float, minimum: int
+) -> dict[str, float]:
+    aucs = roc_auc_per_label(targets, scores, labels, threshold)
+    for column, label in enumerate(labels):
+        known = targets[~np.isnan(targets[:, column]), column] >= threshold
+        if min(known.sum(), (~known).sum()) < minimum:
+            aucs[label] = float("nan")
+    return aucs
+
+
+def monitor_batch(
+    batch: pd.DataFrame,
+    reference_train: pd.DataFrame,
+    reference_test: pd.DataFrame,
+    scorer: Scorer,
+    logged_test_auc: dict[str, float],
+    threshold: float,
+    policy: MonitorPolicy,
+) -> MonitorReport:
+    """Covariate, prediction and (when batch has label columns) concept drift findings.
+
+    batch and the references have a `text` column; the batch's label columns are optional.
+    """
+    labels = scorer.spec.labels
+    train = _sample(reference_train, policy.sample_rows)
+    test = _sample(reference_test, policy.sample_rows)
+    report = MonitorReport(rows=len(batch))
+    encoder = scorer.encoder
+    batch_texts, train_texts, test_texts = (
+        batch[TEXT].tolist(),
+        train[TEXT].tolist(),
+        test[TEXT].tolist(),
+    )
+
+    # Covariate shift: what the comments look like, before any model sees them.
+    batch_ids, train_ids = encoder.encode(batch_texts), encoder.encode(train_texts)
+    token_js = js_divergence(token_counts(train_ids), token_counts(batch_ids))
+    report.findings.append(
+        _flag("token js", token_js, policy.max_token_js, "token frequencies vs training data")
+    )
+    known = {w for text in encoder.normalize(train_texts) for w in text.split()}
+    batch_words = [text.split() for text in encoder.normalize(batch_texts)]
+    test_words = [text.split() for text in encoder.normalize(test_texts)]
+    unseen, unseen_test = unseen_share(known, batch_words), unseen_share(known, test_words)
+    report.findings.append(
+        _flag(
+            "unseen words",
+            unseen - unseen_test,
+            policy.max_unseen_word_increase,
+            f"{unseen:.1%} of words never seen in training, vs {unseen_test:.1%} in its test split",
+        )
+    )
+    report.reference_lengths = np.array([[len(words)] for words in test_words])
+    report.batch_lengths = np.array([[len(words)] for words in batch_words])
+    length_psi = psi(report.reference_lengths[:, 0], report.batch_lengths[:, 0])
+    report.findings.append(
+        _flag("length psi", length_psi, policy.max_length_psi, "words per comment vs test split")
+    )
+
+    # Prediction drift: how the Production model's scores moved.
+    report.reference_scores = scorer.predict_proba(test_texts)
+    report.batch_scores = scorer.predict_proba(batch_texts)
+    for column, label in enumerate(labels):
+        value = psi(report.reference_scores[:, column], report.batch_scores[:, column])
+        report.findings.append(
+            _flag(f"score psi {label}", value, policy.max_prediction_psi, "scores vs test split")
+        )
+
+    # Concept drift: only labelled batches can say whether the model is still right.
+    labelled = [label for label in labels if label in batch.columns]
+    if labelled:
+        targets = batch.reindex(columns=labels).to_numpy(dtype=np.float32)
+        for label in labelled:
+            known_rows = batch[label].dropna()
+            rate = float((known_rows >= threshold).mean()) if len(known_rows) else float("nan")
+            reference_rate = float((train[label].dropna() >= threshold).mean())
+            report.findings.append(
+                _flag(
+                    f"label rate {label}",
+                    abs(rate - reference_rate),
+                    policy.max_label_rate_change,
+                    f"{rate:.3f} positive vs {reference_rate:.3f} in training",
+                )
+            )
+        aucs = _countable_auc(targets, report.batch_scores, labels, threshold, policy.min_positives)
+        scored = [
+            label
+            for label in labels
+            if np.isfinite(aucs[label]) and np.isfinite(logged_test_auc.get(label, np.nan))
+        ]
+        if scored:
+            batch_auc = macro({label: aucs[label] for label in scored})
+            test_auc = macro({label: logged_test_auc[label] for label in scored})
+            report.findings.append(
+                _flag(
+                    "auc drop",
+                    test_auc - batch_auc,
+                    policy.max_auc_drop,
+                    f"macro ROC-AUC {batch_auc:.4f} on the batch vs {test_auc:.4f} logged on test "
+                    f"({', '.join(scored)})",
+                    status=DEGRADED,
+                )
+            )
+    return report
