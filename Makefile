@@ -8,6 +8,8 @@ PYTHON ?= python3
 TORCH_INDEX ?=
 CONFIG ?= configs/toxic.yaml
 MODEL ?= models:/toxic/Production
+DATA ?=
+TRIALS ?=
 PORT ?= 5000
 WORKERS ?= 1
 
@@ -16,8 +18,8 @@ export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_EXPERIMENT_NAME ?= toxic
 RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NAME)
 
-.PHONY: install experiment pipeline download preprocess train register serve lineage ui docker \
-	dockerfile test lint clean
+.PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
+	tune serve lineage ui docker dockerfile test lint clean
 
 install: $(VENV)/.installed
 
@@ -37,6 +39,16 @@ pipeline: experiment
 
 download preprocess train register: experiment
 	$(RUN) -e $@ -P config=$(CONFIG)
+
+# The loop around the pipeline (README: "Keeping Production right"). DATA: path or URL of a batch.
+validate monitor: experiment
+	$(RUN) -e $@ -P config=$(CONFIG) -P data=$(DATA)
+
+retrain: experiment
+	$(RUN) -e retrain -P config=$(CONFIG) -P new_data=$(DATA)
+
+tune: experiment
+	$(RUN) -e tune -P config=$(CONFIG) $(if $(TRIALS),-P n_trials=$(TRIALS))
 
 serve: install
 	@$(VENV)/bin/python -m steps.lineage --model $(MODEL) > /dev/null  # a clear error if no such model

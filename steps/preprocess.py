@@ -10,6 +10,7 @@ import mlflow
 
 from pyfunc.text import Normalizer
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
+from steps.validate import log_validation
 from toxic_mlops.config import ConfigError, dataset_config, load_config, split_config
 from toxic_mlops.dataset import (
     clean,
@@ -31,6 +32,7 @@ from toxic_mlops.tracking import (
     latest_finished_run,
     local_copy,
 )
+from toxic_mlops.validation import validate_batch, validation_policy
 
 
 @click.command()
@@ -60,7 +62,11 @@ def main(config_path: str, download_run: str, raw_data: str) -> None:
         )
         mlflow.set_tags({DOWNLOAD_RUN_TAG: download_run, RAW_DATA_TAG: raw_data})
         raw, _ = standardize(read_table(raw_path, str(raw_path)), dataset)
-        validate_schema(raw, dataset)
+        report = validate_batch(raw, dataset, normalizer, validation_policy(config))
+        log_validation(report, raw_data or f"download run {download_run}")
+        validate_schema(raw, dataset)  # stops with every schema problem named
+        for warning in report.warnings:
+            click.echo(f"preprocess: warning: {warning.name}: {warning.detail}")
         cleaned, stats = clean(raw, dataset, normalizer)
         splits = split_frame(cleaned, dataset.stratify_column, dataset.positive_threshold, split)
 

@@ -19,13 +19,28 @@ from toxic_mlops.batches import read_batch, reference_splits
 from toxic_mlops.config import dataset_config, load_config
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.lineage import model_reference
-from toxic_mlops.validation import validate_batch, validation_policy
+from toxic_mlops.validation import ValidationReport, validate_batch, validation_policy
 
 NO_REFERENCE = "none"
 
 
 class ValidationFailed(PipelineError):
     """The batch breaks a hard rule; the message lists them."""
+
+
+def log_validation(report: ValidationReport, source: str) -> str:
+    """Report artifacts, counts and the validation.status tag on the active run; the status."""
+    status = "fail" if report.failures else "warn" if report.warnings else "ok"
+    mlflow.log_text(report.to_markdown(f"Validation of {source}"), "validation/report.md")
+    mlflow.log_dict(report.to_dict(), "validation/report.json")
+    mlflow.log_metrics(
+        {
+            "validation_failures": len(report.failures),
+            "validation_warnings": len(report.warnings),
+        }
+    )
+    mlflow.set_tag("validation.status", status)
+    return status
 
 
 def production_uri(config: dict, model: str) -> str:
@@ -67,17 +82,8 @@ def main(config_path: str, data: str, model: str, require_labels: str) -> None:
             reference,
             require_labels.strip().lower() in {"true", "1", "yes"},
         )
-        status = "fail" if report.failures else "warn" if report.warnings else "ok"
-        mlflow.log_text(report.to_markdown(f"Validation of {data}"), "validation/report.md")
-        mlflow.log_dict(report.to_dict(), "validation/report.json")
-        mlflow.log_metrics(
-            {
-                "rows": report.rows,
-                "validation_failures": len(report.failures),
-                "validation_warnings": len(report.warnings),
-            }
-        )
-        mlflow.set_tag("validation.status", status)
+        mlflow.log_metric("rows", report.rows)
+        status = log_validation(report, data)
         click.echo(f"validate: {status} on {report.rows:,} rows: {report.summary()}")
         if report.failures:
             raise ValidationFailed(f"the batch failed validation: {report.summary()}")
