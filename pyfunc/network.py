@@ -22,6 +22,12 @@ class NetworkConfig:
     # > 0 adds a "wide" path: a linear model on hashed token unigrams + bigrams (fastText-style),
     # summed into the logits. 0 = the notebook's network alone.
     ngram_buckets: int = 0
+    # Tokens the wide path reads when it should read further than the LSTM (long texts such as
+    # reviews: it is cheap per token, the LSTM is not); 0 = as far as the LSTM.
+    ngram_max_len: int = 0
+    # Tokens the LSTM reads, at most (0 = all it is given); training sets it to training.max_len
+    # when ngram_max_len is larger, since the encoder then hands over ngram_max_len tokens.
+    deep_max_len: int = 0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NetworkConfig:
@@ -83,25 +89,33 @@ class ToxicityNet(nn.Module):
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [batch, labels] for token_ids [batch, time] with true lengths [batch] (>= 1)."""
+        logits = self._deep_logits(*self._deep_input(token_ids, lengths))
+        if self.ngrams is not None:
+            logits = logits + self._ngram_logits(token_ids, _valid(token_ids, lengths))
+        return logits
+
+    def _deep_input(
+        self, token_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        limit = self.config.deep_max_len
+        if not limit or token_ids.size(1) <= limit:
+            return token_ids, lengths
+        return token_ids[:, :limit], lengths.clamp(max=limit)
+
+    def _deep_logits(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         embedded = self.spatial_dropout(self.embedding(token_ids))
         packed = pack_padded_sequence(
             embedded, lengths.cpu(), batch_first=True, enforce_sorted=False
         )
         states, _ = self.lstm(packed)
         states, _ = pad_packed_sequence(states, batch_first=True, total_length=token_ids.size(1))
-        valid = (
-            torch.arange(token_ids.size(1), device=token_ids.device)[None, :]
-            < lengths.to(token_ids.device)[:, None]
-        ).unsqueeze(-1)
+        valid = _valid(token_ids, lengths).unsqueeze(-1)
         mean_pool = (states * valid).sum(dim=1) / valid.sum(dim=1)
         max_pool = states.masked_fill(~valid, float("-inf")).amax(dim=1)
         pooled = torch.cat([max_pool, mean_pool], dim=1)
         # Both dense layers read the pooled vector and are added back to it, as in the notebook.
         hidden = pooled + torch.relu(self.dense1(pooled)) + torch.relu(self.dense2(pooled))
-        logits = self.heads(hidden)
-        if self.ngrams is not None:
-            logits = logits + self._ngram_logits(token_ids, valid.squeeze(-1))
-        return logits
+        return self.heads(hidden)
 
     def _ngram_logits(self, token_ids: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """Mean of the learned weights of a text's unigrams and bigrams, hashed into buckets."""
@@ -112,3 +126,9 @@ class ToxicityNet(nn.Module):
         weights = torch.cat([valid, valid[:, 1:]], dim=1).float()  # a bigram needs both tokens
         weights = weights / weights.sum(dim=1, keepdim=True).clamp(min=1)
         return self.ngrams(ids, per_sample_weights=weights)
+
+
+def _valid(token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """[batch, time] mask of the real (not padding) tokens."""
+    positions = torch.arange(token_ids.size(1), device=token_ids.device)
+    return positions[None, :] < lengths.to(token_ids.device)[:, None]

@@ -115,7 +115,7 @@ def main(
         spec = ModelSpec(
             network=fitted.network_config,
             labels=labels,
-            max_len=fitted.settings.max_len,
+            max_len=fitted.encoder.max_len,  # what the model reads, wide path included
             normalization=encoder.normalizer,
             thresholds=thresholds,
             **config.get("serving", {}),

@@ -92,6 +92,7 @@ def main(
                 raise optuna.TrialPruned()
             return score
 
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # each trial reports itself
         study = optuna.create_study(
             direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=settings.seed),
@@ -100,7 +101,6 @@ def main(
                 n_warmup_steps=settings.pruner_warmup_epochs,
             ),
         )
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         study.optimize(objective, n_trials=trials, timeout=timeout)
 
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]

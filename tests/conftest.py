@@ -224,22 +224,30 @@ def comments():
     return make_comments(1200, seed=0)
 
 
+def synthetic_training_inputs(folder: Path) -> tuple[dict, Path]:
+    """Splits of 1,500 synthetic comments and a tokenizer trained on their train split."""
+    from pyfunc.text import Normalizer
+    from tests.synthetic import LABELS
+    from toxic_mlops.config import DatasetConfig, SplitConfig
+    from toxic_mlops.dataset import TEXT, clean, split_frame
+    from toxic_mlops.tokenizer_training import train_tokenizer
+
+    data, _ = clean(make_comments(1500, seed=3), DatasetConfig("s", "text", LABELS), Normalizer())
+    splits = split_frame(data, "toxicity", 0.5, SplitConfig(0.2, 0.2, seed=3))
+    tokenizer_file = folder / "tokenizer.json"
+    train_tokenizer(splits["train"][TEXT].tolist(), Normalizer(), 300, 1).save(str(tokenizer_file))
+    return splits, tokenizer_file
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory):
     """A tiny network trained on synthetic comments: (scorer, splits) for behaviour tests."""
     from pyfunc.scoring import ModelSpec, Scorer
     from pyfunc.text import Normalizer
     from tests.synthetic import LABELS
-    from toxic_mlops.config import DatasetConfig, SplitConfig
-    from toxic_mlops.dataset import TEXT, clean, split_frame
-    from toxic_mlops.tokenizer_training import train_tokenizer
     from toxic_mlops.training import fit
 
-    config = tiny_config()
-    data, _ = clean(make_comments(1500, seed=3), DatasetConfig("s", "text", LABELS), Normalizer())
-    splits = split_frame(data, "toxicity", 0.5, SplitConfig(0.2, 0.2, seed=3))
-    tokenizer_file = tmp_path_factory.mktemp("tokenizer") / "tokenizer.json"
-    train_tokenizer(splits["train"][TEXT].tolist(), Normalizer(), 300, 1).save(str(tokenizer_file))
-    fitted = fit(config, splits, tokenizer_file)
-    spec = ModelSpec(fitted.network_config, LABELS, fitted.settings.max_len, Normalizer())
+    splits, tokenizer_file = synthetic_training_inputs(tmp_path_factory.mktemp("tokenizer"))
+    fitted = fit(tiny_config(), splits, tokenizer_file)
+    spec = ModelSpec(fitted.network_config, LABELS, fitted.encoder.max_len, Normalizer())
     return Scorer(fitted.result.network, fitted.encoder, spec), splits

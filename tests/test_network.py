@@ -76,3 +76,33 @@ def test_ngram_path_is_optional_and_starts_neutral() -> None:
     token_ids, lengths = torch.randint(1, 50, (2, 5)), torch.tensor([5, 2])
     torch.testing.assert_close(wide(token_ids, lengths), deep(token_ids, lengths))
     assert wide.ngrams.weight.shape == (101, 6)
+
+
+def test_the_wide_path_can_read_further_than_the_lstm() -> None:
+    torch.manual_seed(0)
+    config = NetworkConfig(
+        vocab_size=50,
+        num_labels=2,
+        embedding_dim=8,
+        hidden_size=8,
+        ngram_buckets=64,
+        ngram_max_len=12,
+        deep_max_len=4,
+    )
+    network = ToxicityNet(config).eval()
+    torch.nn.init.normal_(network.ngrams.weight)
+    head = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12]])
+    tail_changed = head.clone()
+    tail_changed[0, 6] = 30
+    lengths = torch.tensor([8])
+    with torch.no_grad():
+        deep = [
+            network._deep_logits(*network._deep_input(ids, lengths)) for ids in (head, tail_changed)
+        ]
+        full = [network(ids, lengths) for ids in (head, tail_changed)]
+    torch.testing.assert_close(deep[0], deep[1])  # the LSTM never sees token 6
+    assert not torch.allclose(full[0], full[1])  # the wide path does
+    # Padding past a short text still changes nothing, on either path.
+    padded = torch.cat([head, torch.zeros(1, 4, dtype=torch.long)], dim=1)
+    with torch.no_grad():
+        torch.testing.assert_close(network(padded, lengths), full[0])

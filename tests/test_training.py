@@ -114,3 +114,19 @@ def test_toxic_words_outscore_clean_text(trained) -> None:
     _, probabilities = predict_split(result.network, encoder, split, 8, torch.device("cpu"))
     scores = pd.DataFrame(probabilities, columns=LABELS)
     assert scores.loc[0, "toxicity"] > scores.loc[1, "toxicity"] + 0.3
+
+
+def test_fit_lets_the_wide_path_read_further_than_the_lstm(tmp_path) -> None:
+    from tests.conftest import synthetic_training_inputs
+    from toxic_mlops.config import apply_overrides
+    from toxic_mlops.training import fit
+
+    splits, tokenizer_file = synthetic_training_inputs(tmp_path)
+    overrides = {"ngram_max_len": "30", "max_len": "6", "epochs": "1"}
+    config = apply_overrides(tiny_config(), overrides, ("model", "training"))
+    fitted = fit(config, splits, tokenizer_file)
+    assert fitted.encoder.max_len == 30 and fitted.network_config.deep_max_len == 6
+    assert max(len(s) for s in fitted.encoded["train"].sequences) > 6
+    without_wide = apply_overrides(config, {"ngram_buckets": "0"}, ("model", "training"))
+    fitted = fit(without_wide, splits, tokenizer_file)
+    assert fitted.encoder.max_len == 6 and fitted.network_config.deep_max_len == 0

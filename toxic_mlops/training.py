@@ -233,8 +233,18 @@ def fit(
     dataset, settings = dataset_config(config), training_config(config)
     labels = dataset.label_columns
     configure_threads(settings.num_threads)
+    model = config["model"]
+    # The wide path may read further than the LSTM: the encoder keeps that many tokens and the
+    # network cuts the LSTM's input to training.max_len.
+    wide_reads_further = model.get("ngram_buckets", 0) > 0 and (
+        model.get("ngram_max_len", 0) > settings.max_len
+    )
     normalizer = Normalizer.from_dict(config.get("normalization"))
-    encoder = TextEncoder.from_file(tokenizer_file, normalizer, settings.max_len)
+    encoder = TextEncoder.from_file(
+        tokenizer_file,
+        normalizer,
+        model["ngram_max_len"] if wide_reads_further else settings.max_len,
+    )
     encoded = {
         name: encode_split(encoder, part[TEXT].tolist(), part[labels].to_numpy())
         for name, part in splits.items()
@@ -243,7 +253,8 @@ def fit(
         vocab_size=encoder.tokenizer.get_vocab_size(),
         num_labels=len(labels),
         padding_idx=encoder.pad_id,
-        **config["model"],
+        deep_max_len=settings.max_len if wide_reads_further else 0,
+        **model,
     )
     seed_everything(settings.seed)  # the initial weights too
     result = train(
