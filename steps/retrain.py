@@ -23,7 +23,7 @@ from steps.main import run_step
 from steps.monitor import VERDICT_TAG
 from toxic_mlops.batches import read_batch, reference_splits
 from toxic_mlops.config import dataset_config, load_config
-from toxic_mlops.dataset import TEXT
+from toxic_mlops.dataset import SPLIT_COLUMN, TEXT
 from toxic_mlops.lineage import (
     NEW_DATA_SHA256_TAG,
     NEW_DATA_TAG,
@@ -37,11 +37,17 @@ COMBINED_ARTIFACT = "data/combined.parquet"
 def combine(
     reference: dict[str, pd.DataFrame], batch: pd.DataFrame, text_column: str
 ) -> pd.DataFrame:
-    """Reference splits (back in the source's column names) followed by the new batch."""
-    old = pd.concat(list(reference.values()), ignore_index=True).rename(columns={TEXT: text_column})
-    return pd.concat(
-        [old, batch[[c for c in old.columns if c in batch.columns]]], ignore_index=True
-    )
+    """Reference rows (source column names, each marked with its split) and then the new batch.
+
+    The marks keep Production's validation and test rows out of the new training split, so the
+    gate's comparison on the new validation split does not favour either model.
+    """
+    old = pd.concat(
+        [part.assign(**{SPLIT_COLUMN: name}) for name, part in reference.items()],
+        ignore_index=True,
+    ).rename(columns={TEXT: text_column})
+    new = batch[[c for c in old.columns if c in batch.columns]]
+    return pd.concat([old, new], ignore_index=True)
 
 
 @click.command(context_settings=ACCEPT_EXTRA_OPTIONS)

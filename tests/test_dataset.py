@@ -73,6 +73,21 @@ def test_split_is_stratified_disjoint_and_complete(comments: pd.DataFrame) -> No
     assert not (texts[0] & texts[1]) and not (texts[0] & texts[2])
 
 
+def test_rows_that_name_their_split_keep_it(comments: pd.DataFrame) -> None:
+    dataset = DatasetConfig("t", "text", LABELS)
+    old = comments.iloc[:600].assign(split=["train", "val", "test"] * 200)
+    new = comments.iloc[600:]
+    data, _ = clean(pd.concat([old, new], ignore_index=True), dataset, Normalizer())
+    splits = split_frame(data, "toxicity", 0.5, SplitConfig(0.1, 0.1, seed=2))
+    assert all("split" not in part.columns for part in splits.values())
+    for name in ("train", "val", "test"):
+        marked = set(old.loc[old["split"] == name, "text"])
+        assert marked <= set(splits[name]["text"])
+    # The unmarked rows are split by the fractions, as usual.
+    unmarked_test = set(splits["test"]["text"]) & set(new["text"])
+    assert abs(len(unmarked_test) - 0.1 * len(new)) <= 3
+
+
 def test_split_is_reproducible(comments: pd.DataFrame) -> None:
     first = split_frame(comments, "toxicity", 0.5, SplitConfig(seed=3))
     second = split_frame(comments, "toxicity", 0.5, SplitConfig(seed=3))

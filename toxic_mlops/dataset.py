@@ -14,6 +14,9 @@ from toxic_mlops.errors import PipelineError
 
 TEXT = "text"  # the text column's name in the splits, whatever the source calls it
 SPLITS = ("train", "val", "test")
+# Optional column of a raw file: rows that name a split stay in it (retraining keeps the old
+# model's test rows out of the new model's training data); the rest are split at random.
+SPLIT_COLUMN = "split"
 
 
 class SchemaError(PipelineError, ValueError):
@@ -100,6 +103,8 @@ def clean(
     data = pd.DataFrame({TEXT: frame[dataset.text_column].astype(str)})
     for column in dataset.label_columns + identity_columns(frame, dataset):
         data[column] = pd.to_numeric(frame[column], errors="coerce").astype("float32")
+    if SPLIT_COLUMN in frame.columns:
+        data[SPLIT_COLUMN] = frame[SPLIT_COLUMN].where(frame[SPLIT_COLUMN].isin(SPLITS))
     normalized = data[TEXT].map(normalizer)
     empty = normalized.str.len() == 0
     duplicate = normalized.duplicated() & ~empty
@@ -120,11 +125,21 @@ def positive_mask(frame: pd.DataFrame, column: str, threshold: float) -> np.ndar
 def split_frame(
     frame: pd.DataFrame, stratify_column: str, threshold: float, split: SplitConfig
 ) -> dict[str, pd.DataFrame]:
-    """train/val/test with the same positive rate in each; every stratum is cut the same way."""
+    """train/val/test with the same positive rate in each; every stratum is cut the same way.
+
+    Rows whose SPLIT_COLUMN names a split keep it; only the others are cut at random.
+    """
     rng = np.random.default_rng(split.seed)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
+    assigned = np.zeros(len(frame), dtype=bool)
+    if SPLIT_COLUMN in frame.columns:
+        for name in SPLITS:
+            given = (frame[SPLIT_COLUMN] == name).to_numpy()
+            parts[name].append(np.flatnonzero(given))
+            assigned |= given
+        frame = frame.drop(columns=SPLIT_COLUMN)
     positive = positive_mask(frame, stratify_column, threshold)
-    for stratum in (positive, ~positive):
+    for stratum in (positive & ~assigned, ~positive & ~assigned):
         indices = rng.permutation(np.flatnonzero(stratum))
         n_test = int(round(len(indices) * split.test_fraction))
         n_val = int(round(len(indices) * split.val_fraction))
