@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 import mlflow
+import pandas as pd
 
 from steps.common import DEFAULT_CONFIG, split_list, step_run, user_errors
 from toxic_mlops.config import dataset_config, load_config
@@ -52,8 +53,20 @@ def main(config_path: str, source: str, sha256: str, sample_fraction: str) -> No
         mlflow.log_artifact(str(raw_path), artifact_path=str(Path(RAW_ARTIFACT).parent))
         manifest = [{"source": f.source, "sha256": f.sha256} for f in files]
         mlflow.log_dict({"files": manifest, "rows_source": len(frame)}, "data/sources.json")
+        positive_rates = {
+            f"positive_rate_{label}": float(
+                (pd.to_numeric(sample[label], errors="coerce") >= dataset.positive_threshold).mean()
+            )
+            for label in dataset.label_columns
+            if label in sample.columns
+        }
         mlflow.log_metrics(
-            {"rows_source": len(frame), "rows_unlabelled": unlabelled, "rows_sampled": len(sample)}
+            {
+                "rows_source": len(frame),
+                "rows_unlabelled": unlabelled,
+                "rows_sampled": len(sample),
+                **positive_rates,
+            }
         )
         mlflow.set_tags(
             {

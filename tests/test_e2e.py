@@ -26,6 +26,7 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
     client = MlflowClient(project.env["MLFLOW_TRACKING_URI"])
     download = client.get_run(pipeline["download"])
     assert download.data.metrics["rows_source"] == 1602
+    assert 0.2 < download.data.metrics["positive_rate_toxicity"] < 0.5  # synthetic: ~0.37
     assert len(download.data.tags["data.sha256"].split(",")) == 2
     assert download.inputs.dataset_inputs, "download logs its dataset as an MLflow input"
     assert download.info.artifact_uri.startswith((project.workdir / "mlartifacts").as_uri())
