@@ -1,0 +1,78 @@
+"""Benchmark: which layer between `predict` and the HTTP server costs time, in-process.
+
+    MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db \
+        .venv/bin/python bench/server_layers.py --model-uri models:/toxic-wiki/Production
+
+On the same 64-comment requests, interleaved, median per request: `predict` on the calling
+thread, `predict` from a 40-thread pool (the server's thread hop), and MLflow's own
+`scoring_server.invocations` on the JSON body (parsing, schema, predict, response building).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.pyfunc.scoring_server import invocations
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.serve import load_texts  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+
+    texts, source = load_texts(2048)
+    model = mlflow.pyfunc.load_model(args.model_uri)
+    schema = model.metadata.get_input_schema()
+    pool = ThreadPoolExecutor(40)
+    layers = {
+        "predict": lambda r: model.predict(pd.DataFrame({"text": r})),
+        "predict_from_pool_thread": lambda r: pool.submit(
+            model.predict, pd.DataFrame({"text": r})
+        ).result(),
+        "scoring_server_invocations": lambda r: invocations(
+            json.dumps({"inputs": r}), "application/json", model, schema
+        ),
+    }
+    requests = [texts[i : i + args.batch] for i in range(0, len(texts), args.batch)]
+    times: dict[str, list[float]] = {name: [] for name in layers}
+    for round_number in range(args.rounds + 1):  # round 0 warms up
+        for request in requests:
+            for name, call in layers.items():
+                started = time.perf_counter()
+                call(request)
+                if round_number:
+                    times[name].append(time.perf_counter() - started)
+    rates = {name: round(args.batch / statistics.median(t)) for name, t in times.items()}
+    print(
+        json.dumps(
+            {
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+                "texts": source,
+                "comments_per_s": rates,
+                "ratio_to_predict": {n: round(r / rates["predict"], 3) for n, r in rates.items()},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Benchmark: is each Hugging Face tokenizer trainer deterministic on the same texts?
+
+    .venv/bin/python bench/tokenizer_determinism.py [--runs 3]
+
+Trains each variant several times in separate processes on 20,000 comments of
+../shared/data/jigsaw_wiki_train.csv (synthetic comments when absent) and counts distinct
+tokenizer.json files: 1 means reproducible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data" / "jigsaw_wiki_train.csv"
+VARIANTS = ("wordpiece", "bpe_prefix", "bpe_suffix", "unigram", "bpe", "bpe_metaspace")
+
+
+def train(variant: str) -> str:
+    """The sha256 of the tokenizer JSON one variant trains on the texts."""
+    import pandas as pd
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    from pyfunc.text import Normalizer
+    from toxic_mlops.tokenizer_training import train_tokenizer
+
+    if SHARED.is_file():
+        texts = pd.read_csv(SHARED, nrows=20000)["comment_text"].astype(str).tolist()
+    else:
+        from tests.synthetic import make_comments
+
+        texts = make_comments(5000)["text"].tolist()
+    if variant == "bpe_metaspace":  # the project's own trainer
+        return hashlib.sha256(
+            train_tokenizer(texts, Normalizer(), 20000, 2).to_str().encode()
+        ).hexdigest()
+    texts = [Normalizer()(t) for t in texts]
+    special = {"special_tokens": ["[PAD]", "[UNK]"], "show_progress": False}
+    model, trainer = {
+        "wordpiece": (
+            models.WordPiece(unk_token="[UNK]"),
+            trainers.WordPieceTrainer(vocab_size=20000, **special),
+        ),
+        "bpe_prefix": (
+            models.BPE(unk_token="[UNK]", continuing_subword_prefix="##"),
+            trainers.BpeTrainer(vocab_size=20000, continuing_subword_prefix="##", **special),
+        ),
+        "bpe_suffix": (
+            models.BPE(unk_token="[UNK]", end_of_word_suffix="</w>"),
+            trainers.BpeTrainer(vocab_size=20000, end_of_word_suffix="</w>", **special),
+        ),
+        "unigram": (
+            models.Unigram(),
+            trainers.UnigramTrainer(vocab_size=20000, unk_token="[UNK]", **special),
+        ),
+        "bpe": (models.BPE(unk_token="[UNK]"), trainers.BpeTrainer(vocab_size=20000, **special)),
+    }[variant]
+    tokenizer = Tokenizer(model)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    return hashlib.sha256(tokenizer.to_str().encode()).hexdigest()
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--train":
+        print(train(sys.argv[2]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    report = {}
+    for variant in VARIANTS:
+        digests = {
+            subprocess.run(
+                [sys.executable, __file__, "--train", variant],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+                env={"PYTHONPATH": str(ROOT), "PATH": ""},
+            ).stdout.strip()
+            for _ in range(args.runs)
+        }
+        report[variant] = {"runs": args.runs, "distinct_vocabularies": len(digests)}
+    print(
+        json.dumps({"texts": SHARED.name if SHARED.is_file() else "synthetic", **report}, indent=2)
+    )
+
+
+if __name__ == "__main__":
+    main()
