@@ -90,7 +90,7 @@ def main(config_path: str, data: str, model: str, fail_on: str) -> None:
             "monitor/lengths.png",
         )
         plt.close("all")
-        flagged = [f"{f.name} {f.value:.3f}" for f in report.findings if f.status != "ok"]
+        flagged = [f"{f.name} {f.value:.3f}" for f in report.checks if f.status != "ok"]
         click.echo(
             f"monitor: {report.verdict} ({report.rows:,} comments vs {version.name} "
             f"version {version.version})" + (f": {', '.join(flagged)}" if flagged else "")

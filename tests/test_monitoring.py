@@ -29,7 +29,7 @@ def monitor(tiny_model, logged_test_auc, batch):
 def test_a_batch_from_the_same_source_is_ok(tiny_model, logged_test_auc) -> None:
     report = monitor(tiny_model, logged_test_auc, make_comments(500, seed=21))
     assert report.verdict == OK, report.to_markdown("same source")
-    assert {f.name for f in report.findings} >= {"token js", "unseen words", "auc drop"}
+    assert {f.name for f in report.checks} >= {"token js", "unseen words", "auc drop"}
 
 
 def test_a_batch_without_labels_is_checked_for_covariate_and_prediction_drift(
@@ -37,14 +37,14 @@ def test_a_batch_without_labels_is_checked_for_covariate_and_prediction_drift(
 ) -> None:
     report = monitor(tiny_model, logged_test_auc, make_comments(500, seed=22)[[TEXT]])
     assert report.verdict == OK
-    assert not any(f.name.startswith(("label rate", "auc")) for f in report.findings)
+    assert not any(f.name.startswith(("label rate", "auc")) for f in report.checks)
 
 
 def test_a_shifted_batch_is_drift(tiny_model, logged_test_auc) -> None:
     shifted = make_comments(500, seed=23, neutral=SPORTS, words_per_comment=(30, 50))
     report = monitor(tiny_model, logged_test_auc, shifted[[TEXT]])
     assert report.verdict == DRIFT, report.to_markdown("shifted")
-    flagged = {f.name for f in report.findings if f.status == DRIFT}
+    flagged = {f.name for f in report.checks if f.status == DRIFT}
     assert {"token js", "unseen words", "length psi"} <= flagged
 
 
@@ -53,6 +53,6 @@ def test_a_batch_whose_labels_no_longer_follow_the_text_is_degraded(
 ) -> None:
     report = monitor(tiny_model, logged_test_auc, flip_labels(make_comments(500, seed=24)))
     assert report.verdict == DEGRADED, report.to_markdown("flipped")
-    drop = next(f for f in report.findings if f.name == "auc drop")
+    drop = next(f for f in report.checks if f.name == "auc drop")
     assert drop.status == DEGRADED and drop.value > 0.5
     assert report.to_dict()["verdict"] == DEGRADED and "auc drop" in report.to_markdown("x")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -14,7 +14,7 @@ from toxic_mlops.config import typed_section
 from toxic_mlops.dataset import TEXT
 from toxic_mlops.drift import js_divergence, psi, token_counts, unseen_share
 from toxic_mlops.metrics import macro, roc_auc_per_label
-from toxic_mlops.reports import Check, checks_markdown
+from toxic_mlops.reports import Check, Report
 
 OK, DRIFT, DEGRADED = "ok", "drift", "degraded"
 # Exit codes of `python -m steps.monitor --fail-on ...` for schedulers (1 and 2: errors, usage).
@@ -41,9 +41,7 @@ def monitor_policy(config: Mapping[str, Any]) -> MonitorPolicy:
 
 
 @dataclass
-class MonitorReport:
-    rows: int
-    findings: list[Check] = field(default_factory=list)
+class MonitorReport(Report):
     # For the report's plots: Production scores and words per comment, test split vs batch.
     reference_scores: np.ndarray | None = None
     batch_scores: np.ndarray | None = None
@@ -52,25 +50,20 @@ class MonitorReport:
 
     @property
     def verdict(self) -> str:
-        return max((f.status for f in self.findings), key=SEVERITY.get, default=OK)
+        return max((c.status for c in self.checks), key=SEVERITY.get, default=OK)
 
     def metrics(self) -> dict[str, float]:
         return {
-            "monitor_" + f.name.replace(" ", "_"): f.value
-            for f in self.findings
-            if np.isfinite(f.value)
+            "monitor_" + c.name.replace(" ", "_"): c.value
+            for c in self.checks
+            if np.isfinite(c.value)
         }
+
+    def headline(self) -> str:
+        return f"Verdict: **{self.verdict}** on {self.rows:,} comments."
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict,
-            "rows": self.rows,
-            "findings": [asdict(f) for f in self.findings],
-        }
-
-    def to_markdown(self, title: str) -> str:
-        headline = f"Verdict: **{self.verdict}** on {self.rows:,} comments."
-        return checks_markdown(title, headline, self.findings)
+        return {"verdict": self.verdict, **super().to_dict()}
 
 
 def _flag(name: str, value: float, limit: float, detail: str, status: str = DRIFT) -> Check:
@@ -101,7 +94,7 @@ def monitor_batch(
     threshold: float,
     policy: MonitorPolicy,
 ) -> MonitorReport:
-    """Covariate, prediction and (when batch has label columns) concept drift findings.
+    """Covariate, prediction and (when batch has label columns) concept drift checks.
 
     batch and the references have a `text` column; the batch's label columns are optional.
     """
@@ -119,14 +112,14 @@ def monitor_batch(
     # Covariate shift: what the comments look like, before any model sees them.
     batch_ids, train_ids = encoder.encode(batch_texts), encoder.encode(train_texts)
     token_js = js_divergence(token_counts(train_ids), token_counts(batch_ids))
-    report.findings.append(
+    report.checks.append(
         _flag("token js", token_js, policy.max_token_js, "token frequencies vs training data")
     )
     known = {w for text in encoder.normalize(train_texts) for w in text.split()}
     batch_words = [text.split() for text in encoder.normalize(batch_texts)]
     test_words = [text.split() for text in encoder.normalize(test_texts)]
     unseen, unseen_test = unseen_share(known, batch_words), unseen_share(known, test_words)
-    report.findings.append(
+    report.checks.append(
         _flag(
             "unseen words",
             unseen - unseen_test,
@@ -137,7 +130,7 @@ def monitor_batch(
     report.reference_lengths = np.array([[len(words)] for words in test_words])
     report.batch_lengths = np.array([[len(words)] for words in batch_words])
     length_psi = psi(report.reference_lengths[:, 0], report.batch_lengths[:, 0])
-    report.findings.append(
+    report.checks.append(
         _flag("length psi", length_psi, policy.max_length_psi, "words per comment vs test split")
     )
 
@@ -146,7 +139,7 @@ def monitor_batch(
     report.batch_scores = scorer.predict_proba(batch_texts)
     for column, label in enumerate(labels):
         value = psi(report.reference_scores[:, column], report.batch_scores[:, column])
-        report.findings.append(
+        report.checks.append(
             _flag(f"score psi {label}", value, policy.max_prediction_psi, "scores vs test split")
         )
 
@@ -158,7 +151,7 @@ def monitor_batch(
             known_rows = batch[label].dropna()
             rate = float((known_rows >= threshold).mean()) if len(known_rows) else float("nan")
             reference_rate = float((train[label].dropna() >= threshold).mean())
-            report.findings.append(
+            report.checks.append(
                 _flag(
                     f"label rate {label}",
                     abs(rate - reference_rate),
@@ -175,7 +168,7 @@ def monitor_batch(
         if scored:
             batch_auc = macro({label: aucs[label] for label in scored})
             test_auc = macro({label: logged_test_auc[label] for label in scored})
-            report.findings.append(
+            report.checks.append(
                 _flag(
                     "auc drop",
                     test_auc - batch_auc,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from pyfunc.text import Normalizer
 from toxic_mlops.config import DatasetConfig, typed_section
 from toxic_mlops.dataset import TEXT, positive_mask, schema_problems
 from toxic_mlops.drift import psi
-from toxic_mlops.reports import Check, checks_markdown
+from toxic_mlops.reports import Check, Report
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 
@@ -33,10 +33,7 @@ def validation_policy(config: Mapping[str, Any]) -> ValidationPolicy:
 
 
 @dataclass
-class ValidationReport:
-    rows: int
-    checks: list[Check] = field(default_factory=list)
-
+class ValidationReport(Report):
     @property
     def failures(self) -> list[Check]:
         return [c for c in self.checks if c.status == FAIL]
@@ -45,14 +42,10 @@ class ValidationReport:
     def warnings(self) -> list[Check]:
         return [c for c in self.checks if c.status == WARN]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "checks": [asdict(c) for c in self.checks]}
-
-    def to_markdown(self, title: str) -> str:
-        headline = (
+    def headline(self) -> str:
+        return (
             f"{self.rows:,} rows, {len(self.failures)} failure(s), {len(self.warnings)} warning(s)."
         )
-        return checks_markdown(title, headline, self.checks)
 
     def summary(self) -> str:
         flagged = self.failures + self.warnings
