@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+NGRAM_WEIGHTINGS = ("mean", "tfidf")
+
 
 @dataclass(frozen=True)
 class NetworkConfig:
@@ -22,6 +24,10 @@ class NetworkConfig:
     # > 0 adds a "wide" path: a linear model on hashed token unigrams + bigrams (fastText-style),
     # summed into the logits. 0 = the notebook's network alone.
     ngram_buckets: int = 0
+    # How a text's n-grams are weighted: "mean" (each occurrence 1/count, fastText) or "tfidf"
+    # (each distinct n-gram once, times its inverse document frequency, L2-normalised per text:
+    # the features of a TF-IDF + logistic regression model; the IDF is a buffer set by training).
+    ngram_weighting: str = "mean"
     # Tokens the wide path reads when it should read further than the LSTM (long texts such as
     # reviews: it is cheap per token, the LSTM is not); 0 = as far as the LSTM.
     ngram_max_len: int = 0
@@ -35,6 +41,12 @@ class NetworkConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def __post_init__(self) -> None:
+        if self.ngram_weighting not in NGRAM_WEIGHTINGS:
+            raise ValueError(
+                f"ngram_weighting must be one of {NGRAM_WEIGHTINGS}, got {self.ngram_weighting!r}"
+            )
 
 
 class SpatialDropout(nn.Module):
@@ -86,12 +98,15 @@ class ToxicityNet(nn.Module):
         )
         if self.ngrams is not None:
             nn.init.zeros_(self.ngrams.weight)  # starts as the deep network alone
+        if config.ngram_buckets > 0 and config.ngram_weighting == "tfidf":
+            self.register_buffer("ngram_idf", torch.ones(config.ngram_buckets))
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [batch, labels] for token_ids [batch, time] with true lengths [batch] (>= 1)."""
         logits = self._deep_logits(*self._deep_input(token_ids, lengths))
         if self.ngrams is not None:
-            logits = logits + self._ngram_logits(token_ids, _valid(token_ids, lengths))
+            ids, weights = self.ngram_features(token_ids, lengths)
+            logits = logits + self.ngrams(ids, per_sample_weights=weights)
         return logits
 
     def _deep_input(
@@ -117,15 +132,36 @@ class ToxicityNet(nn.Module):
         hidden = pooled + torch.relu(self.dense1(pooled)) + torch.relu(self.dense2(pooled))
         return self.heads(hidden)
 
-    def _ngram_logits(self, token_ids: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """Mean of the learned weights of a text's unigrams and bigrams, hashed into buckets."""
+    def ngram_features(
+        self, token_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(bucket ids, weights) [batch, n-grams] of a text's unigrams and bigrams.
+
+        The wide path's logits are the weighted sum of its buckets' rows; training fits it alone
+        from these (the weights do not depend on the network's parameters).
+        """
+        ids, present = self.ngram_ids(token_ids, lengths)
+        if self.config.ngram_weighting == "mean":
+            weights = present.float()
+            return ids, weights / weights.sum(dim=1, keepdim=True).clamp(min=1)
+        # Each distinct n-gram once: sort a row, keep the first of every run of equal ids.
+        ids, order = ids.masked_fill(~present, -1).sort(dim=1)
+        present = present.gather(1, order)
+        present[:, 1:] &= ids[:, 1:] != ids[:, :-1]
+        ids = ids.clamp(min=0)
+        weights = self.ngram_idf[ids] * present
+        return ids, weights / weights.norm(dim=1, keepdim=True).clamp(min=1e-12)
+
+    def ngram_ids(
+        self, token_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(bucket ids, present) [batch, n-grams]: unigrams and bigrams hashed into buckets."""
+        valid = _valid(token_ids, lengths)
         buckets = self.config.ngram_buckets
         unigrams = token_ids % buckets
         bigrams = (token_ids[:, :-1] * 1_000_003 + token_ids[:, 1:]) % buckets
-        ids = torch.cat([unigrams, bigrams], dim=1)
-        weights = torch.cat([valid, valid[:, 1:]], dim=1).float()  # a bigram needs both tokens
-        weights = weights / weights.sum(dim=1, keepdim=True).clamp(min=1)
-        return self.ngrams(ids, per_sample_weights=weights)
+        present = torch.cat([valid, valid[:, 1:] & valid[:, :-1]], dim=1)  # a bigram needs both
+        return torch.cat([unigrams, bigrams], dim=1), present
 
 
 def _valid(token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

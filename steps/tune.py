@@ -84,8 +84,7 @@ def main(
                     pruned = True
                     mlflow.set_tag("tune.state", "pruned")
                 else:
-                    history = fitted.result.history
-                    score = history[fitted.result.best_epoch - 1].val_macro_roc_auc
+                    score = fitted.result.best.val_macro_roc_auc
                     mlflow.log_metric("val_macro_roc_auc", score)
                     mlflow.set_tag("tune.state", "complete")
             if pruned:  # outside the run, so the trial's run still ends FINISHED

@@ -94,3 +94,18 @@ def test_unknown_keys_and_missing_files_are_errors(tmp_path: Path, config: dict)
         dataset_config(config)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "configs").glob("*.yaml")) + sorted((ROOT / "bench/configs").glob("*.yaml")),
+)
+def test_every_shipped_config_builds_a_network_and_its_training(path: Path) -> None:
+    from pyfunc.network import NetworkConfig
+
+    config = load_config(path)
+    dataset_config(config), split_config(config), training_config(config)
+    network = NetworkConfig(
+        vocab_size=10, num_labels=len(config["dataset"]["label_columns"]), **config["model"]
+    )
+    assert network.ngram_weighting in ("mean", "tfidf")

@@ -106,3 +106,64 @@ def test_the_wide_path_can_read_further_than_the_lstm() -> None:
     padded = torch.cat([head, torch.zeros(1, 4, dtype=torch.long)], dim=1)
     with torch.no_grad():
         torch.testing.assert_close(network(padded, lengths), full[0])
+
+
+def _tfidf_network(buckets: int = 997) -> ToxicityNet:
+    config = NetworkConfig(
+        **{**CONFIG.to_dict(), "ngram_buckets": buckets, "ngram_weighting": "tfidf"}
+    )
+    network = ToxicityNet(config).eval()
+    network.ngram_idf.uniform_(1.0, 3.0)
+    return network
+
+
+def test_tfidf_weighting_counts_each_distinct_ngram_once() -> None:
+    network = _tfidf_network()
+    twice, thrice = torch.tensor([[4, 9, 4, 9, 0, 0]]), torch.tensor([[4, 9, 4, 9, 4, 9]])
+    features = [
+        network.ngram_features(twice, torch.tensor([4])),
+        network.ngram_features(thrice, torch.tensor([6])),
+    ]
+    # Both texts hold the n-grams {4, 9, 4-9, 9-4}: the same features, of unit L2 norm.
+    as_dicts = [
+        {int(i): float(w) for i, w in zip(ids[0], weights[0], strict=True) if w > 0}
+        for ids, weights in features
+    ]
+    assert as_dicts[0].keys() == as_dicts[1].keys() and len(as_dicts[0]) == 4
+    for key, weight in as_dicts[0].items():
+        assert weight == pytest.approx(as_dicts[1][key])
+    assert sum(w * w for w in as_dicts[0].values()) == pytest.approx(1.0)
+    # Rarer n-grams (higher IDF) weigh more, in proportion.
+    idf = network.ngram_idf
+    unigram_4, unigram_9 = 4 % 997, 9 % 997
+    assert as_dicts[0][unigram_4] / as_dicts[0][unigram_9] == pytest.approx(
+        float(idf[unigram_4] / idf[unigram_9])
+    )
+
+
+def test_tfidf_score_does_not_depend_on_padding() -> None:
+    torch.manual_seed(0)
+    network = _tfidf_network()
+    torch.nn.init.normal_(network.ngrams.weight)
+    text = torch.tensor([[4, 9, 13, 4]])
+    alone = network(text, torch.tensor([4]))
+    in_long_batch = network(
+        torch.cat(
+            [
+                torch.cat([text, torch.zeros(1, 19, dtype=torch.long)], 1),
+                torch.randint(1, 50, (1, 23)),
+            ]
+        ),
+        torch.tensor([4, 23]),
+    )[:1]
+    torch.testing.assert_close(alone, in_long_batch, rtol=1e-5, atol=1e-6)
+
+
+def test_idf_is_part_of_the_weights_and_unknown_weightings_are_refused() -> None:
+    assert "ngram_idf" in _tfidf_network().state_dict()
+    assert (
+        "ngram_idf"
+        not in ToxicityNet(NetworkConfig(**{**CONFIG.to_dict(), "ngram_buckets": 8})).state_dict()
+    )
+    with pytest.raises(ValueError, match="ngram_weighting"):
+        NetworkConfig(vocab_size=5, num_labels=1, ngram_weighting="bm25")

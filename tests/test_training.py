@@ -14,12 +14,16 @@ from toxic_mlops.config import DatasetConfig, SplitConfig, training_config
 from toxic_mlops.dataset import clean, split_frame
 from toxic_mlops.tokenizer_training import train_tokenizer
 from toxic_mlops.training import (
+    EncodedSplit,
     TrainResult,
     encode_split,
+    fit_wide_path,
     length_batches,
     masked_bce,
+    ngram_matrix,
     predict_split,
     seed_everything,
+    set_ngram_idf,
     train,
 )
 
@@ -130,3 +134,94 @@ def test_fit_lets_the_wide_path_read_further_than_the_lstm(tmp_path) -> None:
     without_wide = apply_overrides(config, {"ngram_buckets": "0"}, ("model", "training"))
     fitted = fit(without_wide, splits, tokenizer_file)
     assert fitted.encoder.max_len == 6 and fitted.network_config.deep_max_len == 0
+
+
+def _wide_setup(buckets: int = 4096) -> tuple[ToxicityNet, TextEncoder, dict]:
+    data, _ = clean(make_comments(600, seed=5), DatasetConfig("s", "text", LABELS), Normalizer())
+    splits = split_frame(data, "toxicity", 0.5, SplitConfig(seed=5))
+    tokenizer = train_tokenizer(splits["train"]["text"].tolist(), Normalizer(), 300, 1)
+    encoder = TextEncoder(tokenizer, Normalizer(), 40)
+    encoded = {
+        name: encode_split(encoder, part["text"].tolist(), part[LABELS].to_numpy())
+        for name, part in splits.items()
+    }
+    config = NetworkConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        num_labels=len(LABELS),
+        embedding_dim=8,
+        hidden_size=8,
+        ngram_buckets=buckets,
+        ngram_weighting="tfidf",
+    )
+    return ToxicityNet(config).eval(), encoder, encoded
+
+
+def test_idf_is_smoothed_document_frequency() -> None:
+    network, encoder, _ = _wide_setup()
+    split = EncodedSplit([[5, 6], [5], [7, 7, 7]], np.zeros((3, len(LABELS)), dtype=np.float32))
+    set_ngram_idf(network, encoder, split)
+    idf = network.ngram_idf
+    # As scikit-learn's smooth IDF: ln((1 + n) / (1 + df)) + 1, counting documents, not tokens.
+    assert float(idf[5]) == pytest.approx(np.log(4 / 3) + 1)  # in 2 of 3 texts
+    assert float(idf[7]) == pytest.approx(np.log(4 / 2) + 1)  # 3 times, in 1 text
+    assert float(idf[8]) == pytest.approx(np.log(4 / 1) + 1)  # never seen
+
+
+def test_fitted_wide_path_is_the_logistic_regression() -> None:
+    """The network's wide logits equal a scikit-learn LR fitted on the same n-gram features."""
+    from sklearn.linear_model import LogisticRegression
+
+    network, encoder, encoded = _wide_setup()
+    train_split = encoded["train"]
+    set_ngram_idf(network, encoder, train_split)
+    binary = EncodedSplit(train_split.sequences, (train_split.targets >= 0.5).astype(np.float32))
+    fit_wide_path(network, encoder, binary, c=4.0)
+    torch.nn.init.zeros_(network.heads.weight)  # silence the deep network: logits = wide + bias
+    test = encoded["test"]
+    _, probabilities = predict_split(network, encoder, test, 64, torch.device("cpu"))
+    features = ngram_matrix(network, encoder, train_split)
+    test_features = ngram_matrix(network, encoder, test)
+    for label in range(len(LABELS)):
+        truth = binary.targets[:, label]
+        if truth.min() == truth.max():
+            continue
+        reference = LogisticRegression(C=4.0, solver="liblinear").fit(features, truth)
+        expected = reference.predict_proba(test_features)[:, 1]
+        np.testing.assert_allclose(probabilities[:, label], expected, atol=1e-4)
+
+
+def test_wide_path_fits_fractional_targets_by_bce() -> None:
+    """At liblinear's optimum, C x X^T (sigmoid(Xw + b) - y) + [w, b] = 0 with y fractional."""
+    network, encoder, encoded = _wide_setup(buckets=257)
+    split = encoded["train"]
+    set_ngram_idf(network, encoder, split)
+    fit_wide_path(network, encoder, split, c=2.0)
+    features = ngram_matrix(network, encoder, split).toarray()
+    label = LABELS.index("toxicity")
+    targets = split.targets[:, label]
+    assert ((targets > 0) & (targets < 1)).any()  # the synthetic labels are rater fractions
+    w = network.ngrams.weight[:, label].detach().double().numpy()
+    b = network.heads.bias[label].item()
+    residual = 1 / (1 + np.exp(-(features @ w + b))) - targets
+    gradient = 2.0 * np.append(features.T @ residual, residual.sum()) + np.append(w, b)
+    assert np.abs(gradient).max() < 0.05 * np.abs(np.append(w, b)).max()
+
+
+def test_prefitted_wide_path_is_epoch_zero_and_stays_frozen() -> None:
+    network, encoder, encoded = _wide_setup()
+    settings = training_config(
+        {"training": {"epochs": 2, "batch_size": 32, "learning_rate": 0.01, "ngram_c": 4.0}}
+    )
+    epochs: list = []
+    result = train(
+        network, encoder, encoded["train"], encoded["val"], LABELS, settings, 0.5, epochs.append
+    )
+    assert [r.epoch for r in result.history] == [0, 1, 2] == [r.epoch for r in epochs]
+    assert result.history[0].val_macro_roc_auc > 0.85  # the linear model alone already learns
+    refit, _, _ = _wide_setup()
+    refit.load_state_dict(network.state_dict())
+    set_ngram_idf(refit, encoder, encoded["train"])
+    fit_wide_path(refit, encoder, encoded["train"], c=4.0)
+    # Deep epochs never moved the wide path: it is still exactly the fitted regression.
+    torch.testing.assert_close(network.ngrams.weight, refit.ngrams.weight)
+    assert result.best.epoch == result.best_epoch

@@ -131,6 +131,10 @@ class TrainingConfig:
     learning_rate: float = 1e-3
     # The wide n-gram path is a linear model: it needs far larger steps than the LSTM.
     ngram_learning_rate: float = 0.03
+    # > 0: the wide path is fitted first, alone, as a logistic regression with this inverse L2
+    # strength (scikit-learn's C), then frozen while the deep network learns what it misses.
+    # 0: it is trained with the deep network by Adam at ngram_learning_rate.
+    ngram_c: float = 0.0
     lr_decay: float = 0.6
     max_len: int = 100
     seed: int = 42
@@ -162,6 +166,7 @@ def training_config(config: Mapping[str, Any]) -> TrainingConfig:
         "learning_rate > 0": training.learning_rate > 0,
         "0 < lr_decay <= 1": 0 < training.lr_decay <= 1,
         "max_len >= 1": training.max_len >= 1,
+        "ngram_c >= 0": training.ngram_c >= 0,
     }
     if failed := [rule for rule, ok in checks.items() if not ok]:
         raise ConfigError(f"training: need {', '.join(failed)}; got {training}")

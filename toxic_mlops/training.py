@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
 from tqdm.auto import tqdm
 
 from pyfunc.encoding import TextEncoder
@@ -21,6 +23,9 @@ from pyfunc.text import Normalizer
 from toxic_mlops.config import TrainingConfig, dataset_config, training_config
 from toxic_mlops.dataset import TEXT
 from toxic_mlops.metrics import macro, roc_auc_per_label
+
+# Rows per chunk when a whole split goes through the wide path (memory, not maths).
+WIDE_FIT_CHUNK_ROWS = 1024
 
 # Batches are cut from windows of this many batches sorted by length: similar lengths in a batch
 # (little padding) while the order stays random across windows.
@@ -50,8 +55,12 @@ class EpochResult:
 @dataclass
 class TrainResult:
     network: ToxicityNet  # holds the weights of the best epoch
-    best_epoch: int
+    best_epoch: int  # 0: the fitted wide path alone (the deep network never helped on validation)
     history: list[EpochResult] = field(default_factory=list)
+
+    @property
+    def best(self) -> EpochResult:
+        return next(r for r in self.history if r.epoch == self.best_epoch)
 
 
 def seed_everything(seed: int) -> None:
@@ -132,6 +141,76 @@ def predict_split(
     return loss_sum / max(weight, 1), probabilities
 
 
+def set_ngram_idf(network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit) -> None:
+    """The wide path's inverse document frequencies from a split (smoothed, as scikit-learn's)."""
+    buckets = network.config.ngram_buckets
+    document_frequency = torch.zeros(buckets, dtype=torch.long)
+    for rows in length_batches([len(s) for s in split.sequences], WIDE_FIT_CHUNK_ROWS, rng=None):
+        token_ids, lengths = encoder.pad([split.sequences[i] for i in rows])
+        ids, present = network.ngram_ids(token_ids, lengths)
+        row_ids = torch.arange(len(rows))[:, None] * buckets + ids  # one entry per (row, bucket)
+        document_frequency += torch.bincount(
+            torch.unique(row_ids[present]) % buckets, minlength=buckets
+        )
+    idf = torch.log((1 + len(split)) / (1 + document_frequency.double())) + 1
+    network.ngram_idf.copy_(idf.float())
+
+
+def ngram_matrix(
+    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit
+) -> sparse.csr_matrix:
+    """The wide path's input for a split: [rows, buckets], the network's own n-gram weights."""
+    row_ids, bucket_ids, values = [], [], []
+    for rows in length_batches([len(s) for s in split.sequences], WIDE_FIT_CHUNK_ROWS, rng=None):
+        token_ids, lengths = encoder.pad([split.sequences[i] for i in rows])
+        with torch.no_grad():
+            ids, weights = network.ngram_features(token_ids, lengths)
+        nonzero = weights > 0
+        row_ids.append(np.broadcast_to(rows[:, None], ids.shape)[nonzero.numpy()])
+        bucket_ids.append(ids[nonzero].numpy())
+        values.append(weights[nonzero].numpy())
+    shape = (len(split), network.config.ngram_buckets)
+    coordinates = (np.concatenate(row_ids), np.concatenate(bucket_ids))
+    return sparse.csr_matrix((np.concatenate(values), coordinates), shape=shape)
+
+
+def fit_wide_path(
+    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit, c: float
+) -> float:
+    """Fits the wide path and the heads' biases as one logistic regression per label.
+
+    The same solver as the TF-IDF baseline (liblinear, L2, inverse strength C) on the network's
+    own n-gram features. A fractional target y is a positive row of weight y plus a negative row
+    of weight 1 - y, which is BCE on y; unknown targets are left out. Returns the mean train BCE.
+    """
+    assert network.ngrams is not None
+    features = ngram_matrix(network, encoder, split)
+    weight = torch.zeros_like(network.ngrams.weight)
+    bias = torch.zeros_like(network.heads.bias)
+    for label in tqdm(range(split.targets.shape[1]), desc="wide path", unit="label", disable=None):
+        targets = split.targets[:, label]
+        known = ~np.isnan(targets)
+        positive, negative = targets[known], 1.0 - targets[known]
+        if not positive.any() or not negative.any():  # one class: a constant score
+            bias[label] = float(np.log(positive.mean() + 1e-6) - np.log(negative.mean() + 1e-6))
+            continue
+        rows = features[known]
+        sample_weight = np.concatenate([positive, negative])
+        keep = sample_weight > 0
+        model = LogisticRegression(C=c, solver="liblinear", max_iter=1000).fit(
+            sparse.vstack([rows, rows])[keep],
+            np.repeat([1, 0], len(positive))[keep],
+            sample_weight=sample_weight[keep],
+        )
+        weight[:, label] = torch.from_numpy(model.coef_[0]).float()
+        bias[label] = float(model.intercept_[0])
+    with torch.no_grad():
+        network.ngrams.weight.copy_(weight)
+        network.heads.bias.copy_(bias)
+        logits = torch.from_numpy(features @ weight.numpy().astype(np.float64)).float() + bias
+    return float(masked_bce(logits, torch.tensor(split.targets)))
+
+
 def train(
     network: ToxicityNet,
     encoder: TextEncoder,
@@ -142,22 +221,66 @@ def train(
     positive_threshold: float,
     on_epoch: Callable[[EpochResult], None] | None = None,
 ) -> TrainResult:
-    """Adam, lr x lr_decay per epoch; keeps the weights of the epoch with the best val macro AUC."""
+    """Adam, lr x lr_decay per epoch; keeps the weights of the epoch with the best val macro AUC.
+
+    With training.ngram_c > 0 the wide path is fitted first and frozen; that state is "epoch 0",
+    and it stays the result if no epoch of the deep network improves on it.
+    """
     seed_everything(settings.seed)
     device = resolve_device(settings.device)
+    wide = network.ngrams
+    if wide is not None and network.config.ngram_weighting == "tfidf":
+        set_ngram_idf(network, encoder, train_split)
+    prefit_wide = wide is not None and settings.ngram_c > 0
+    if prefit_wide:
+        # The deep network starts silent (zero heads), so epoch 0 is the wide path alone.
+        torch.nn.init.zeros_(network.heads.weight)
+        started = time.perf_counter()
+        wide_loss = fit_wide_path(network, encoder, train_split, settings.ngram_c)
+        wide.weight.requires_grad_(False)
     network.to(device)
-    wide = list(network.ngrams.parameters()) if network.ngrams is not None else []
-    deep = [p for p in network.parameters() if all(p is not w for w in wide)]
-    groups = [{"params": deep}]
-    if wide:
-        groups.append({"params": wide, "lr": settings.ngram_learning_rate})
+    wide_weights = [wide.weight] if wide is not None else []
+    groups = [
+        {"params": [p for p in network.parameters() if all(p is not w for w in wide_weights)]}
+    ]
+    if wide_weights and not prefit_wide:
+        groups.append({"params": wide_weights, "lr": settings.ngram_learning_rate})
     optimizer = torch.optim.Adam(groups, lr=settings.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: settings.lr_decay**e)
     rng = np.random.default_rng(settings.seed)
     lengths = [len(s) for s in train_split.sequences]
+    best_score, best_state = -np.inf, None
+    result = TrainResult(network=network, best_epoch=0)
 
-    best_score, best_state, best_epoch = -np.inf, None, 0
-    history: list[EpochResult] = []
+    def end_epoch(epoch: int, train_loss: float, learning_rate: float, started: float) -> None:
+        nonlocal best_score, best_state
+        val_loss, val_probabilities = predict_split(
+            network, encoder, val_split, settings.batch_size, device
+        )
+        val_auc = roc_auc_per_label(
+            val_split.targets, val_probabilities, labels, positive_threshold
+        )
+        epoch_result = EpochResult(
+            epoch=epoch,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            val_roc_auc=val_auc,
+            val_macro_roc_auc=macro(val_auc),
+            learning_rate=learning_rate,
+            seconds=time.perf_counter() - started,
+        )
+        result.history.append(epoch_result)
+        if on_epoch:
+            on_epoch(epoch_result)
+        # With no scoreable label (tiny data), fall back to the lowest validation loss.
+        score = epoch_result.val_macro_roc_auc
+        score = score if not np.isnan(score) else -val_loss
+        if score > best_score:
+            best_score, result.best_epoch = score, epoch
+            best_state = copy.deepcopy(network.state_dict())
+
+    if prefit_wide:
+        end_epoch(0, wide_loss, 0.0, started)
     for epoch in range(1, settings.epochs + 1):
         started = time.perf_counter()
         learning_rate = optimizer.param_groups[0]["lr"]
@@ -181,35 +304,12 @@ def train(
             rows_seen += len(rows)
             progress.set_postfix(loss=f"{loss_sum / rows_seen:.4f}")
         scheduler.step()
-
-        val_loss, val_probabilities = predict_split(
-            network, encoder, val_split, settings.batch_size, device
-        )
-        val_auc = roc_auc_per_label(
-            val_split.targets, val_probabilities, labels, positive_threshold
-        )
-        result = EpochResult(
-            epoch=epoch,
-            train_loss=loss_sum / max(rows_seen, 1),
-            val_loss=val_loss,
-            val_roc_auc=val_auc,
-            val_macro_roc_auc=macro(val_auc),
-            learning_rate=learning_rate,
-            seconds=time.perf_counter() - started,
-        )
-        history.append(result)
-        if on_epoch:
-            on_epoch(result)
-        # With no scoreable label (tiny data), fall back to the lowest validation loss.
-        score = result.val_macro_roc_auc if not np.isnan(result.val_macro_roc_auc) else -val_loss
-        if score > best_score:
-            best_score, best_epoch = score, epoch
-            best_state = copy.deepcopy(network.state_dict())
+        end_epoch(epoch, loss_sum / max(rows_seen, 1), learning_rate, started)
 
     assert best_state is not None, "epochs must be >= 1"
     network.load_state_dict(best_state)
     network.to("cpu").eval()
-    return TrainResult(network=network, best_epoch=best_epoch, history=history)
+    return result
 
 
 @dataclass
