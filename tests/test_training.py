@@ -48,23 +48,33 @@ def test_length_batches_cover_every_row_once() -> None:
     assert np.median(spread) < 10
 
 
-@pytest.fixture(scope="module")
-def trained() -> tuple[TrainResult, TextEncoder, dict]:
-    config = tiny_config()
-    settings = training_config(config)
+def _encoded_synthetic(
+    rows: int, seed: int, max_len: int
+) -> tuple[TextEncoder, dict[str, EncodedSplit]]:
+    """Synthetic comments split, a tokenizer trained on the train split, every split encoded."""
     dataset = DatasetConfig("synthetic", "text", LABELS)
-    data, _ = clean(make_comments(1500, seed=3), dataset, Normalizer())
-    splits = split_frame(data, "toxicity", 0.5, SplitConfig(seed=3))
+    data, _ = clean(make_comments(rows, seed=seed), dataset, Normalizer())
+    splits = split_frame(data, "toxicity", 0.5, SplitConfig(seed=seed))
     tokenizer = train_tokenizer(splits["train"]["text"].tolist(), Normalizer(), 300, 1)
-    encoder = TextEncoder(tokenizer, Normalizer(), settings.max_len)
+    encoder = TextEncoder(tokenizer, Normalizer(), max_len)
     encoded = {
         name: encode_split(encoder, part["text"].tolist(), part[LABELS].to_numpy())
         for name, part in splits.items()
     }
+    return encoder, encoded
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[TrainResult, TextEncoder, dict]:
+    config = tiny_config()
+    settings = training_config(config)
+    encoder, encoded = _encoded_synthetic(1500, seed=3, max_len=settings.max_len)
     seed_everything(0)
     network = ToxicityNet(
         NetworkConfig(
-            vocab_size=tokenizer.get_vocab_size(), num_labels=len(LABELS), **config["model"]
+            vocab_size=encoder.tokenizer.get_vocab_size(),
+            num_labels=len(LABELS),
+            **config["model"],
         )
     )
     epochs = []
@@ -137,16 +147,9 @@ def test_fit_lets_the_wide_path_read_further_than_the_lstm(tmp_path) -> None:
 
 
 def _wide_setup(buckets: int = 4096) -> tuple[ToxicityNet, TextEncoder, dict]:
-    data, _ = clean(make_comments(600, seed=5), DatasetConfig("s", "text", LABELS), Normalizer())
-    splits = split_frame(data, "toxicity", 0.5, SplitConfig(seed=5))
-    tokenizer = train_tokenizer(splits["train"]["text"].tolist(), Normalizer(), 300, 1)
-    encoder = TextEncoder(tokenizer, Normalizer(), 40)
-    encoded = {
-        name: encode_split(encoder, part["text"].tolist(), part[LABELS].to_numpy())
-        for name, part in splits.items()
-    }
+    encoder, encoded = _encoded_synthetic(600, seed=5, max_len=40)
     config = NetworkConfig(
-        vocab_size=tokenizer.get_vocab_size(),
+        vocab_size=encoder.tokenizer.get_vocab_size(),
         num_labels=len(LABELS),
         embedding_dim=8,
         hidden_size=8,

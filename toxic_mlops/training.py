@@ -6,7 +6,7 @@ import copy
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,12 +141,19 @@ def predict_split(
     return loss_sum / max(weight, 1), probabilities
 
 
+def _padded_chunks(
+    encoder: TextEncoder, split: EncodedSplit
+) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+    """(rows, token_ids, lengths) for a whole split, in chunks of similar length."""
+    for rows in length_batches([len(s) for s in split.sequences], WIDE_FIT_CHUNK_ROWS, rng=None):
+        yield rows, *encoder.pad([split.sequences[i] for i in rows])
+
+
 def set_ngram_idf(network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit) -> None:
     """The wide path's inverse document frequencies from a split (smoothed, as scikit-learn's)."""
     buckets = network.config.ngram_buckets
     document_frequency = torch.zeros(buckets, dtype=torch.long)
-    for rows in length_batches([len(s) for s in split.sequences], WIDE_FIT_CHUNK_ROWS, rng=None):
-        token_ids, lengths = encoder.pad([split.sequences[i] for i in rows])
+    for rows, token_ids, lengths in _padded_chunks(encoder, split):
         ids, present = network.ngram_ids(token_ids, lengths)
         row_ids = torch.arange(len(rows))[:, None] * buckets + ids  # one entry per (row, bucket)
         document_frequency += torch.bincount(
@@ -161,8 +168,7 @@ def ngram_matrix(
 ) -> sparse.csr_matrix:
     """The wide path's input for a split: [rows, buckets], the network's own n-gram weights."""
     row_ids, bucket_ids, values = [], [], []
-    for rows in length_batches([len(s) for s in split.sequences], WIDE_FIT_CHUNK_ROWS, rng=None):
-        token_ids, lengths = encoder.pad([split.sequences[i] for i in rows])
+    for rows, token_ids, lengths in _padded_chunks(encoder, split):
         with torch.no_grad():
             ids, weights = network.ngram_features(token_ids, lengths)
         nonzero = weights > 0
