@@ -1,6 +1,6 @@
 """Serving benchmark: bare network forward vs in-process pyfunc predict vs the real model server.
 
-    .venv/bin/python bench/serve.py --model-uri models:/toxic/Production [--workers 1]
+    .venv/bin/python bench/serve.py --model-uri models:/toxic/Production [--workers 1] [--time-server-predict]
 
 Texts: ../shared/data/civil_toxic_spans_posts.csv when present (real Civil Comments posts),
 generated sentences otherwise. Starts `mlflow models serve` on a free loopback port, measures,
@@ -15,6 +15,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,12 +77,24 @@ def forward_tensors(
 
 
 def throughput(
-    model, scorer, url: str, texts: list[str], batch: int, rounds: int, settle_seconds: float
+    model,
+    scorer,
+    url: str,
+    texts: list[str],
+    batch: int,
+    rounds: int,
+    settle_seconds: float,
+    predict_log: Path | None = None,
 ) -> dict:
     """comments/s of the bare forward, in-process predict and the server, on the same requests.
 
-    The three are timed request by request, interleaved, and the median time per request is used,
-    so that a slow patch of the machine (a shared VM) hits all three alike.
+    Throughput is a sustained rate, so each layer gets all requests back to back (a block), as a
+    busy server does; a round runs one block per layer and the order of the layers flips every
+    round, so that whoever runs first in a round does not always meet colder caches. Rates use the
+    median time per request. The ratios are medians of paired ratios (the same request in the
+    same round, seconds apart), which cancels most of a shared VM's drift (±15 % within minutes).
+    With predict_log (--time-server-predict), `server_predict` is the time of the same predict
+    call inside the server, so the server's gap splits into predict and everything around it.
     """
     times: dict[str, list[float]] = {
         "bare_forward": [],
@@ -89,33 +102,60 @@ def throughput(
         "in_process": [],
         "server": [],
     }
+    server_predict: list[float] = []
+
+    def timed(layer: str, request: list[str], session: requests.Session) -> float:
+        if layer == "server":
+            # This process's OpenMP threads may spin-wait for a while after torch work; on 2
+            # cores they would take CPU from the server. --settle-ms lets them go idle first.
+            time.sleep(settle_seconds)
+            return post(session, url, request)
+        if layer == "in_process":
+            frame = pd.DataFrame({"text": request})
+            started = time.perf_counter()
+            model.predict(frame)
+            return time.perf_counter() - started
+        tensors = forward_tensors(scorer, request, sort=layer == "bare_forward")
+        started = time.perf_counter()
+        for token_ids, lengths in tensors:
+            scorer.network(token_ids, lengths)
+        return time.perf_counter() - started
+
     with requests.Session() as session, torch.inference_mode():
         for round_number in range(rounds + 1):  # round 0 warms everything up
-            for request in requests_of(texts, batch):
-                tensors = forward_tensors(scorer, request)
-                frame = pd.DataFrame({"text": request})
-                started = time.perf_counter()
-                for token_ids, lengths in tensors:
-                    scorer.network(token_ids, lengths)
-                bare = time.perf_counter() - started
-                unsorted = forward_tensors(scorer, request, sort=False)
-                started = time.perf_counter()
-                for token_ids, lengths in unsorted:
-                    scorer.network(token_ids, lengths)
-                bare_unsorted = time.perf_counter() - started
-                started = time.perf_counter()
-                model.predict(frame)
-                in_process = time.perf_counter() - started
-                # This process's OpenMP threads spin-wait for a while after torch work; on 2 cores
-                # they would take CPU from the server during its request. Let them go idle first.
-                time.sleep(settle_seconds)
-                server = post(session, url, request)
+            for layer in list(times) if round_number % 2 else list(reversed(times)):
+                seconds = [timed(layer, request, session) for request in requests_of(texts, batch)]
                 if round_number:
-                    times["bare_forward"].append(bare)
-                    times["bare_forward_unsorted"].append(bare_unsorted)
-                    times["in_process"].append(in_process)
-                    times["server"].append(server)
-    return {name: rate(batch, statistics.median(values)) for name, values in times.items()}
+                    times[layer].extend(seconds)
+                    if layer == "server" and predict_log:
+                        lines = predict_log.read_text().split()
+                        server_predict.extend(float(line) for line in lines[-len(seconds) :])
+    if server_predict:
+        times["server_predict"] = server_predict
+
+    def paired(numerator: str, denominator: str) -> float:
+        """Median over requests of (numerator's throughput / denominator's), same request."""
+        return round(
+            statistics.median(
+                d / n for n, d in zip(times[numerator], times[denominator], strict=True)
+            ),
+            3,
+        )
+
+    return {
+        "comments_per_s": {name: rate(batch, statistics.median(v)) for name, v in times.items()},
+        "paired_ratios": {
+            "server/in_process": paired("server", "in_process"),
+            "in_process/bare_forward": paired("in_process", "bare_forward"),
+            "bare_forward/unsorted": paired("bare_forward", "bare_forward_unsorted"),
+            **(
+                {"server_predict/in_process": paired("server_predict", "in_process")}
+                if server_predict
+                else {}
+            ),
+        },
+        "pairs": len(times["server"]),
+    }
 
 
 def in_process_single(model, texts: list[str]) -> dict[str, float]:
@@ -160,9 +200,14 @@ def main() -> None:
     parser.add_argument("--server-threads", type=int, default=0, help="OMP_NUM_THREADS per worker")
     parser.add_argument("--comments", type=int, default=2048, help="comments per throughput test")
     parser.add_argument("--single", type=int, default=400, help="single-comment requests")
-    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the comments")
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes over the comments")
     parser.add_argument(
         "--settle-ms", type=float, default=0, help="pause before each timed server request"
+    )
+    parser.add_argument(
+        "--time-server-predict",
+        action="store_true",
+        help="also time predict inside the server (bench/server_hook/sitecustomize.py)",
     )
     args = parser.parse_args()
 
@@ -186,6 +231,13 @@ def main() -> None:
         **os.environ,
         **({"OMP_NUM_THREADS": str(args.server_threads)} if args.server_threads else {}),
     }
+    predict_log = None
+    if args.time_server_predict:
+        predict_log = Path(tempfile.mkdtemp()) / "server_predict_seconds.txt"
+        predict_log.touch()
+        hook = str(ROOT / "bench" / "server_hook")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [hook, env.get("PYTHONPATH")]))
+        env["TOXIC_BENCH_PREDICT_LOG"] = str(predict_log)
     with ModelServer(args.model_uri, env=env, workers=args.workers) as served:
         url = served.url
         with requests.Session() as session:  # is the first request slow (no warm-up)?
@@ -193,15 +245,11 @@ def main() -> None:
             report["server_first_request_ms"] = round(first * 1000, 2)
         for batch in (64, 256, 2048):  # sorting only matters past serving.batch_size (256)
             report[f"comments_per_s@{batch}"] = throughput(
-                model, scorer, url, texts, batch, args.rounds, args.settle_ms / 1000
+                model, scorer, url, texts, batch, args.rounds, args.settle_ms / 1000, predict_log
             )
         report["server_single_c1"] = server_single(url, texts[: args.single], 1)
         report["server_single_c8"] = server_single(url, texts[: args.single], 8)
-    at256 = report["comments_per_s@256"]
-    report["ratios@256"] = {
-        "server/in_process": round(at256["server"] / at256["in_process"], 3),
-        "in_process/bare_forward": round(at256["in_process"] / at256["bare_forward"], 3),
-    }
+    report["ratios@256"] = report["comments_per_s@256"]["paired_ratios"]
     print(json.dumps(report, indent=2))
 
 
