@@ -1,6 +1,7 @@
 """Serving benchmark: bare network forward vs in-process pyfunc predict vs the real model server.
 
-    .venv/bin/python bench/serve.py --model-uri models:/toxic/Production [--workers 1] [--time-server-predict]
+    .venv/bin/python bench/serve.py --model-uri models:/toxic/Production [--workers 1] \
+        [--time-server-predict]
 
 Texts: ../shared/data/civil_toxic_spans_posts.csv when present (real Civil Comments posts),
 generated sentences otherwise. Starts `mlflow models serve` on a free loopback port, measures,
@@ -116,12 +117,15 @@ def throughput(
             model.predict(frame)
             return time.perf_counter() - started
         tensors = forward_tensors(scorer, request, sort=layer == "bare_forward")
-        started = time.perf_counter()
-        for token_ids, lengths in tensors:
-            scorer.network(token_ids, lengths)
-        return time.perf_counter() - started
+        # Only the bare forward needs inference mode from outside: predict() and the server set
+        # their own, and calling predict() inside it would not be what users (or the server) do.
+        with torch.inference_mode():
+            started = time.perf_counter()
+            for token_ids, lengths in tensors:
+                scorer.network(token_ids, lengths)
+            return time.perf_counter() - started
 
-    with requests.Session() as session, torch.inference_mode():
+    with requests.Session() as session:
         for round_number in range(rounds + 1):  # round 0 warms everything up
             for layer in list(times) if round_number % 2 else list(reversed(times)):
                 seconds = [timed(layer, request, session) for request in requests_of(texts, batch)]

@@ -1,0 +1,73 @@
+"""Benchmark: does an environment setting make the model server faster? A/B on one machine.
+
+    MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db .venv/bin/python \
+        bench/serve_ab.py --model-uri models:/toxic-wiki/Production MALLOC_ARENA_MAX=1 ...
+
+Starts two `mlflow models serve` of the same model, A as is and B with the given NAME=VALUE
+settings, and sends both the same 256-comment requests in alternating order, several rounds.
+Prints B's speed-up over A as the median of per-request paired ratios (> 1: B is faster), which
+a shared VM's drift hits alike. Note: a setting that makes B's idle threads spin (e.g.
+OMP_WAIT_POLICY=ACTIVE) also slows A, so read such a result as "costs the neighbours".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.serve import load_texts, post, requests_of  # noqa: E402
+from toxic_mlops.model_server import ModelServer  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("settings", nargs="+", help="NAME=VALUE for server B")
+    args = parser.parse_args()
+
+    settings = dict(setting.split("=", 1) for setting in args.settings)
+    texts, source = load_texts(2048)
+    times: dict[str, list[float]] = {"A": [], "B": []}
+    with (
+        ModelServer(args.model_uri) as server_a,
+        ModelServer(args.model_uri, env={**os.environ, **settings}) as server_b,
+        requests.Session() as session,
+    ):
+        urls = {"A": server_a.url, "B": server_b.url}
+        for round_number in range(args.rounds + 1):  # round 0 warms both up
+            for request in requests_of(texts, args.batch):
+                order = "AB" if round_number % 2 else "BA"
+                seconds = {name: post(session, urls[name], request) for name in order}
+                if round_number:
+                    for name in order:
+                        times[name].append(seconds[name])
+    print(
+        json.dumps(
+            {
+                "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+                "texts": source,
+                "median_ms": {n: round(statistics.median(t) * 1000, 1) for n, t in times.items()},
+                "b_speed_up": round(
+                    statistics.median(a / b for a, b in zip(times["A"], times["B"], strict=True)),
+                    3,
+                ),
+                "pairs": len(times["A"]),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
