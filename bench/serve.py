@@ -56,6 +56,14 @@ def rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1)
 
 
+def paired_speed_up(seconds: list[float], baseline_seconds: list[float]) -> float:
+    """Throughput relative to the baseline: median over requests of baseline time / time, where
+    the i-th entries of both lists timed the same request seconds apart (drift hits both)."""
+    return round(
+        statistics.median(b / s for s, b in zip(seconds, baseline_seconds, strict=True)), 3
+    )
+
+
 def requests_of(texts: list[str], batch: int) -> list[list[str]]:
     return [texts[start : start + batch] for start in range(0, len(texts), batch)]
 
@@ -137,14 +145,8 @@ def throughput(
     if server_predict:
         times["server_predict"] = server_predict
 
-    def paired(numerator: str, denominator: str) -> float:
-        """Median over requests of (numerator's throughput / denominator's), same request."""
-        return round(
-            statistics.median(
-                d / n for n, d in zip(times[numerator], times[denominator], strict=True)
-            ),
-            3,
-        )
+    def paired(layer: str, baseline: str) -> float:
+        return paired_speed_up(times[layer], times[baseline])
 
     return {
         "comments_per_s": {name: rate(batch, statistics.median(v)) for name, v in times.items()},

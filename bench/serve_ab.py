@@ -24,7 +24,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.serve import load_texts, post, requests_of  # noqa: E402
+from bench.serve import load_texts, paired_speed_up, post, requests_of  # noqa: E402
 from toxic_mlops.model_server import ModelServer  # noqa: E402
 
 
@@ -58,10 +58,7 @@ def main() -> None:
                 "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
                 "texts": source,
                 "median_ms": {n: round(statistics.median(t) * 1000, 1) for n, t in times.items()},
-                "b_speed_up": round(
-                    statistics.median(a / b for a, b in zip(times["A"], times["B"], strict=True)),
-                    3,
-                ),
+                "b_speed_up": paired_speed_up(times["B"], times["A"]),
                 "pairs": len(times["A"]),
             },
             indent=2,
