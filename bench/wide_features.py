@@ -27,9 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyfunc.encoding import TextEncoder  # noqa: E402
 from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig, ToxicityNet  # noqa: E402
-from pyfunc.text import Normalizer  # noqa: E402
 from toxic_mlops.baseline import TfidfBaseline  # noqa: E402
-from toxic_mlops.config import dataset_config, load_config  # noqa: E402
+from toxic_mlops.config import load_config  # noqa: E402
 from toxic_mlops.dataset import TEXT  # noqa: E402
 from toxic_mlops.tracking import SPLITS_ARTIFACT, TOKENIZER_ARTIFACT  # noqa: E402
 from toxic_mlops.training import encode_split, ngram_matrix, set_ngram_idf  # noqa: E402
@@ -51,9 +50,9 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(Path(args.config))
-    dataset = dataset_config(config)
+    dataset = config.dataset
     label = dataset.label_columns[0]
-    normalizer = Normalizer.from_dict(config.get("normalization"))
+    normalizer = config.normalization
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(mlflow.artifacts.download_artifacts(run_id=args.preprocess_run, dst_path=tmp))
         splits = {n: pd.read_parquet(folder / SPLITS_ARTIFACT / f"{n}.parquet") for n in SPLITS}
@@ -78,7 +77,7 @@ def main() -> None:
                     NetworkConfig(
                         vocab_size=encoder.tokenizer.get_vocab_size(),
                         num_labels=1,
-                        ngram_buckets=config["model"]["ngram_buckets"] or 2**20,
+                        ngram_buckets=config.model.ngram_buckets or 2**20,
                         ngram_weighting=weighting,
                     )
                 )

@@ -11,7 +11,7 @@ import mlflow
 import pandas as pd
 
 from steps.common import DEFAULT_CONFIG, split_list, step_run, user_errors
-from toxic_mlops.config import dataset_config, load_config
+from toxic_mlops.config import load_config
 from toxic_mlops.dataset import standardize
 from toxic_mlops.download import (
     DownloadError,
@@ -30,10 +30,10 @@ from toxic_mlops.tracking import RAW_ARTIFACT
 @user_errors
 def main(config_path: str, source: str, sha256: str, sample_fraction: str) -> None:
     config = load_config(config_path)
-    dataset = dataset_config(config)
+    dataset = config.dataset
     sources = split_list(source) or dataset.sources
     hashes = split_list(sha256) or ([] if source else dataset.sha256)
-    fraction = float(sample_fraction) if sample_fraction else float(config["sample"]["fraction"])
+    fraction = float(sample_fraction) if sample_fraction else config.sample.fraction
     if not sources:
         raise DownloadError("no source: set dataset.sources in the config or pass -P source=...")
 
@@ -45,7 +45,7 @@ def main(config_path: str, source: str, sha256: str, sample_fraction: str) -> No
             dataset.stratify_column,
             dataset.positive_threshold,
             fraction,
-            int(config["sample"]["seed"]),
+            config.sample.seed,
         )
 
         raw_path = Path(tmp) / Path(RAW_ARTIFACT).name

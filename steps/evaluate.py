@@ -13,11 +13,10 @@ import numpy as np
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from pyfunc.text import Normalizer
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
 from toxic_mlops.baseline import TfidfBaseline
 from toxic_mlops.bias import bias_aucs, final_bias_score
-from toxic_mlops.config import ConfigError, dataset_config, load_config
+from toxic_mlops.config import ConfigError, load_config
 from toxic_mlops.dataset import TEXT, load_splits
 from toxic_mlops.evaluation import inference_cost, label_metrics, tune_thresholds
 from toxic_mlops.metrics import macro, roc_auc_per_label
@@ -64,9 +63,9 @@ def pyfunc_predictor(model_uri: str) -> Callable[[list[str]], np.ndarray]:
 @user_errors
 def main(config_path: str, train_run: str, data_dir: str) -> None:
     config = load_config(config_path)
-    dataset = dataset_config(config)
+    dataset = config.dataset
     labels, threshold = dataset.label_columns, dataset.positive_threshold
-    normalizer = Normalizer.from_dict(config.get("normalization"))
+    normalizer = config.normalization
 
     with step_run("evaluate") as run, tempfile.TemporaryDirectory() as tmp:
         if not train_run:
@@ -116,7 +115,7 @@ def main(config_path: str, train_run: str, data_dir: str) -> None:
             )
 
         # The gate compares with Production on this very split, not on the one it was tested on.
-        production = current_production(MlflowClient(), config["registry"]["model_name"])
+        production = current_production(MlflowClient(), config.registry.model_name)
         if production is not None and production.run_id != train_run:
             production_scores = pyfunc_predictor(f"models:/{production.name}/{production.version}")(
                 splits["val"][TEXT].tolist()

@@ -8,6 +8,7 @@ from mlflow.exceptions import ExecutionException
 from mlflow.tracking import MlflowClient
 
 from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, user_errors
+from toxic_mlops.config import parse_bool
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.tracking import PROJECT_ROOT, code_version, find_finished_run
 
@@ -64,7 +65,7 @@ def main(
 ) -> None:
     """Extra parameters (-P epochs=2 ...) are passed on to train."""
     train_overrides = extra_options(ctx.args)
-    cache = use_cache.strip().lower() in {"true", "1", "yes"}
+    cache = parse_bool(use_cache, "use_cache")
     with mlflow.start_run() as parent:
         ids = (parent.info.experiment_id, parent.info.run_id, cache)
         download = run_step(

@@ -20,12 +20,11 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
-from steps.validate import production_uri
 from toxic_mlops.batches import as_text_frame, load_scorer, read_batch, reference_splits
-from toxic_mlops.config import ConfigError, dataset_config, load_config
+from toxic_mlops.config import ConfigError, load_config
 from toxic_mlops.dataset import SchemaError, schema_problems
 from toxic_mlops.lineage import model_reference
-from toxic_mlops.monitoring import EXIT_CODES, SEVERITY, monitor_batch, monitor_policy
+from toxic_mlops.monitoring import EXIT_CODES, SEVERITY, monitor_batch
 from toxic_mlops.plots import shift_histograms
 
 VERDICT_TAG = "monitor.verdict"
@@ -42,8 +41,8 @@ def main(config_path: str, data: str, model: str, fail_on: str) -> None:
     if fail_on not in FAIL_ON:
         raise ConfigError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
     config = load_config(config_path)
-    dataset = dataset_config(config)
-    model_uri = production_uri(config, model)
+    dataset = config.dataset
+    model_uri = model or config.registry.production_uri()
     with step_run("monitor"), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         reference = model_reference(MlflowClient(), model_uri)
@@ -63,7 +62,7 @@ def main(config_path: str, data: str, model: str, fail_on: str) -> None:
             load_scorer(f"models:/{reference.version.name}/{reference.version.version}"),
             logged_auc,
             dataset.positive_threshold,
-            monitor_policy(config),
+            config.monitor,
         )
         version = reference.version
         mlflow.set_tags(

@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 import mlflow
 
-from pyfunc.text import Normalizer
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
 from steps.validate import log_validation
-from toxic_mlops.config import ConfigError, dataset_config, load_config, split_config
+from toxic_mlops.config import ConfigError, load_config
 from toxic_mlops.dataset import (
     clean,
     profile,
@@ -32,7 +31,7 @@ from toxic_mlops.tracking import (
     latest_finished_run,
     local_copy,
 )
-from toxic_mlops.validation import validate_batch, validation_policy
+from toxic_mlops.validation import validate_batch
 
 
 @click.command()
@@ -46,9 +45,7 @@ def main(config_path: str, download_run: str, raw_data: str) -> None:
     if download_run and raw_data:
         raise ConfigError("give one of -P download_run=<run id> or -P raw_data=<path>, not both")
     config = load_config(config_path)
-    dataset = dataset_config(config)
-    split = split_config(config)
-    normalizer = Normalizer.from_dict(config.get("normalization"))
+    dataset, normalizer = config.dataset, config.normalization
 
     with step_run("preprocess") as run, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
@@ -62,21 +59,22 @@ def main(config_path: str, download_run: str, raw_data: str) -> None:
         )
         mlflow.set_tags({DOWNLOAD_RUN_TAG: download_run, RAW_DATA_TAG: raw_data})
         raw, _ = standardize(read_table(raw_path, str(raw_path)), dataset)
-        report = validate_batch(raw, dataset, normalizer, validation_policy(config))
+        report = validate_batch(raw, dataset, normalizer, config.validation)
         log_validation(report, raw_data or f"download run {download_run}")
         validate_schema(raw, dataset)  # stops with every schema problem named
         for warning in report.warnings:
             click.echo(f"preprocess: warning: {warning.name}: {warning.detail}")
         cleaned, stats = clean(raw, dataset, normalizer)
-        splits = split_frame(cleaned, dataset.stratify_column, dataset.positive_threshold, split)
+        splits = split_frame(
+            cleaned, dataset.stratify_column, dataset.positive_threshold, config.split
+        )
 
         save_splits(splits, out / SPLITS_ARTIFACT)
-        tokenizer_settings = config.get("tokenizer", {})
         tokenizer = train_tokenizer(
             splits["train"]["text"].tolist(),
             normalizer,
-            int(tokenizer_settings.get("vocab_size", 30000)),
-            int(tokenizer_settings.get("min_frequency", 2)),
+            config.tokenizer.vocab_size,
+            config.tokenizer.min_frequency,
         )
         (out / "tokenizer").mkdir()
         tokenizer.save(str(out / TOKENIZER_ARTIFACT))

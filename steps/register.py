@@ -6,7 +6,7 @@ import click
 import mlflow
 
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
-from toxic_mlops.config import ConfigError, gate_policy, load_config
+from toxic_mlops.config import ConfigError, load_config
 from toxic_mlops.registry import (
     PRODUCTION_METRIC_PREFIX,
     PRODUCTION_SCORED_TAG,
@@ -33,8 +33,8 @@ def main(config_path: str, train_run: str, model_uri: str, evaluate_run: str, na
     if train_run and model_uri:
         raise ConfigError("give one of -P train_run=<run id> or -P model_uri=<uri>, not both")
     config = load_config(config_path)
-    name = name or config["registry"]["model_name"]
-    policy = gate_policy(config)
+    name = name or config.registry.model_name
+    policy = config.registry.gate
 
     with step_run("register") as this_run:
         experiment = this_run.info.experiment_id

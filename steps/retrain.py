@@ -22,7 +22,7 @@ from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, st
 from steps.main import run_step
 from steps.monitor import VERDICT_TAG
 from toxic_mlops.batches import read_batch, reference_splits
-from toxic_mlops.config import dataset_config, load_config
+from toxic_mlops.config import load_config, parse_bool
 from toxic_mlops.dataset import SPLIT_COLUMN, TEXT
 from toxic_mlops.lineage import (
     NEW_DATA_SHA256_TAG,
@@ -61,10 +61,10 @@ def main(ctx: click.Context, config_path: str, new_data: str, force: str, model_
     """Extra -P settings (epochs=3 ...) are passed on to train."""
     train_overrides = extra_options(ctx.args)
     config = load_config(config_path)
-    dataset = dataset_config(config)
-    name = model_name or config["registry"]["model_name"]
-    production = f"models:/{name}/Production"
-    forced = force.strip().lower() in {"true", "1", "yes"}
+    dataset = config.dataset
+    name = model_name or config.registry.model_name
+    production = config.registry.production_uri(name)
+    forced = parse_bool(force, "force")
 
     with step_run("retrain") as parent, tempfile.TemporaryDirectory() as tmp:
         ids = (parent.info.experiment_id, parent.info.run_id, False)  # always fresh: new data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -13,13 +14,7 @@ import torch
 from pyfunc.scoring import ModelSpec
 from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, step_run, user_errors
 from toxic_mlops.batches import preprocessed_inputs
-from toxic_mlops.config import (
-    ConfigError,
-    apply_overrides,
-    dataset_config,
-    flatten,
-    load_config,
-)
+from toxic_mlops.config import TUNABLE_SECTIONS, ConfigError, load_config
 from toxic_mlops.evaluation import tune_thresholds
 from toxic_mlops.metrics import macro, roc_auc_per_label
 from toxic_mlops.packaging import log_pyfunc_model, save_model_files
@@ -32,7 +27,6 @@ from toxic_mlops.tracking import (
 from toxic_mlops.training import EpochResult, fit, predict_split
 from toxic_mlops.tuning import load_best_params
 
-TUNABLE_SECTIONS = ("model", "training")
 PARAMS_FROM_TAG = "toxic.params_from"  # the tune run whose best params were used
 CPU = torch.device("cpu")  # train() hands the best weights back on the CPU
 INPUT_EXAMPLE = ["Thanks, that was really helpful.", "You are a total idiot."]
@@ -75,8 +69,8 @@ def main(
         raise ConfigError("give one of -P preprocess_run=<run id> or -P data_dir=<path>, not both")
     tuned = load_best_params(params_from) if params_from else {}
     overrides = {**tuned, **extra_options(ctx.args)}
-    config = apply_overrides(load_config(config_path), overrides, TUNABLE_SECTIONS)
-    dataset = dataset_config(config)
+    config = load_config(config_path, overrides)
+    dataset = config.dataset
     labels, threshold = dataset.label_columns, dataset.positive_threshold
 
     with step_run("train") as run, tempfile.TemporaryDirectory() as tmp:
@@ -85,7 +79,7 @@ def main(
             preprocess_run = latest_finished_run(run.info.experiment_id, "preprocess", config_path)
             click.echo(f"train: using the latest preprocess run {preprocess_run}")
         splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, work)
-        mlflow.log_params(flatten(config, TUNABLE_SECTIONS))
+        mlflow.log_params(config.params(TUNABLE_SECTIONS))
         fitted = fit(config, splits, tokenizer_file, on_epoch=log_epoch)
         result, encoder, encoded = fitted.result, fitted.encoder, fitted.encoded
 
@@ -118,7 +112,7 @@ def main(
             max_len=fitted.encoder.max_len,  # what the model reads, wide path included
             normalization=encoder.normalizer,
             thresholds=thresholds,
-            **config.get("serving", {}),
+            **asdict(config.serving),
         )
         artifacts = save_model_files(result.network, tokenizer_file, spec, work / "model_files")
         info = log_pyfunc_model(artifacts, labels, INPUT_EXAMPLE)

@@ -17,14 +17,14 @@ import mlflow
 import optuna
 
 from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, step_run, user_errors
-from steps.train import TUNABLE_SECTIONS, log_epoch
+from steps.train import log_epoch
 from toxic_mlops.batches import preprocessed_inputs
-from toxic_mlops.config import apply_overrides, flatten, load_config
+from toxic_mlops.config import TUNABLE_SECTIONS, load_config, override
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.plots import tuning_history
 from toxic_mlops.tracking import ENTRY_POINT_TAG, latest_finished_run
 from toxic_mlops.training import EpochResult, fit
-from toxic_mlops.tuning import BEST_PARAMS_ARTIFACT, search_space, tune_settings
+from toxic_mlops.tuning import BEST_PARAMS_ARTIFACT, search_space, suggest
 
 TRIAL_ENTRY_POINT = "tune-trial"  # not "train": trials log no model and must not be picked up
 
@@ -46,9 +46,9 @@ def main(
     timeout_minutes: str,
 ) -> None:
     """Extra -P settings (epochs=2 ...) are fixed for every trial."""
-    config = apply_overrides(load_config(config_path), extra_options(ctx.args), TUNABLE_SECTIONS)
-    settings = tune_settings(config)
-    dimensions = search_space(config, settings, TUNABLE_SECTIONS)
+    config = load_config(config_path, extra_options(ctx.args))
+    settings = config.tune
+    dimensions = search_space(config)
     trials = int(n_trials or settings.n_trials)
     timeout = 60 * float(timeout_minutes or settings.timeout_minutes)
 
@@ -58,14 +58,12 @@ def main(
             click.echo(f"tune: using the latest preprocess run {preprocess_run}")
         splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, Path(tmp))
         # What every trial starts from, and the budget (named apart from the `mlflow run` params).
-        mlflow.log_params(flatten(config, TUNABLE_SECTIONS))
+        mlflow.log_params(config.params(TUNABLE_SECTIONS))
         mlflow.log_params({"tune.n_trials": trials, "tune.timeout_minutes": timeout / 60})
 
         def objective(trial: optuna.Trial) -> float:
-            params = {d.name: d.suggest(trial) for d in dimensions}
-            trial_config = apply_overrides(
-                config, {k: str(v) for k, v in params.items()}, TUNABLE_SECTIONS
-            )
+            params = {d.name: suggest(d, trial) for d in dimensions}
+            trial_config = override(config, {k: str(v) for k, v in params.items()})
 
             def report(result: EpochResult) -> None:
                 log_epoch(result)

@@ -13,13 +13,12 @@ import click
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from pyfunc.text import Normalizer
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
 from toxic_mlops.batches import read_batch, reference_splits
-from toxic_mlops.config import dataset_config, load_config
+from toxic_mlops.config import load_config, parse_bool
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.lineage import model_reference
-from toxic_mlops.validation import ValidationReport, validate_batch, validation_policy
+from toxic_mlops.validation import ValidationReport, validate_batch
 
 NO_REFERENCE = "none"
 
@@ -43,10 +42,6 @@ def log_validation(report: ValidationReport, source: str) -> str:
     return status
 
 
-def production_uri(config: dict, model: str) -> str:
-    return model or f"models:/{config['registry']['model_name']}/Production"
-
-
 @click.command()
 @click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True)
 @click.option("--data", required=True, help="Path, URL, hf:// or artifact URI of the batch.")
@@ -57,8 +52,8 @@ def production_uri(config: dict, model: str) -> str:
 @user_errors
 def main(config_path: str, data: str, model: str, require_labels: str) -> None:
     config = load_config(config_path)
-    dataset = dataset_config(config)
-    normalizer = Normalizer.from_dict(config.get("normalization"))
+    dataset, normalizer = config.dataset, config.normalization
+    labels_required = parse_bool(require_labels, "require_labels")
     with step_run("validate"), tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         batch, files = read_batch(data, dataset, work)
@@ -66,7 +61,7 @@ def main(config_path: str, data: str, model: str, require_labels: str) -> None:
         reference = None
         if model.lower() != NO_REFERENCE:
             try:
-                found = model_reference(MlflowClient(), production_uri(config, model))
+                found = model_reference(MlflowClient(), model or config.registry.production_uri())
             except PipelineError as error:
                 if model:
                     raise
@@ -78,9 +73,9 @@ def main(config_path: str, data: str, model: str, require_labels: str) -> None:
             batch,
             dataset,
             normalizer,
-            validation_policy(config),
+            config.validation,
             reference,
-            require_labels.strip().lower() in {"true", "1", "yes"},
+            labels_required,
         )
         mlflow.log_metric("rows", report.rows)
         status = log_validation(report, data)

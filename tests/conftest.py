@@ -245,9 +245,10 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory):
     from pyfunc.scoring import ModelSpec, Scorer
     from pyfunc.text import Normalizer
     from tests.synthetic import LABELS
+    from toxic_mlops.config import build_config
     from toxic_mlops.training import fit
 
     splits, tokenizer_file = synthetic_training_inputs(tmp_path_factory.mktemp("tokenizer"))
-    fitted = fit(tiny_config(), splits, tokenizer_file)
+    fitted = fit(build_config(tiny_config()), splits, tokenizer_file)
     spec = ModelSpec(fitted.network_config, LABELS, fitted.encoder.max_len, Normalizer())
     return Scorer(fitted.result.network, fitted.encoder, spec), splits

@@ -1,57 +1,36 @@
-"""Config loading and -P overrides."""
+"""The typed config: YAML + -P overrides, parsed once, every problem named in one error."""
 
 from pathlib import Path
 
 import pytest
 
+from pyfunc.network import NetworkConfig
+from tests.conftest import tiny_config
 from toxic_mlops.config import (
+    Config,
     ConfigError,
-    apply_overrides,
-    dataset_config,
-    flatten,
+    TrainingConfig,
+    build_config,
     load_config,
-    split_config,
-    training_config,
+    override,
+    parse_bool,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("model", "training")
+SHIPPED = sorted(ROOT.glob("configs/*.yaml")) + sorted(ROOT.glob("bench/configs/*.yaml"))
 
 
-@pytest.fixture
-def config() -> dict:
-    return load_config(ROOT / "configs" / "toxic.yaml")
-
-
-def test_shipped_config_matches_the_reference_notebook(config: dict) -> None:
-    training = training_config(config)
-    # batch 128 instead of the notebook's 512: measured, see docs/benchmarks.md
-    assert (training.batch_size, training.learning_rate, training.lr_decay, training.max_len) == (
-        128,
-        0.001,
-        0.6,
-        100,
+def test_overrides_are_typed_like_the_field_they_replace() -> None:
+    raw = tiny_config()
+    config = build_config(
+        raw, {"epochs": "2", "learning_rate": "0.01", "model.hidden_size": "64", "ngram_c": "0"}
     )
-    assert config["model"]["hidden_size"] == 128 and config["model"]["spatial_dropout"] == 0.3
-    assert dataset_config(config).label_columns == [
-        "toxicity",
-        "severe_toxicity",
-        "obscene",
-        "identity_attack",
-        "insult",
-        "threat",
-    ]
-    assert config["sample"]["fraction"] == 0.05
-
-
-def test_overrides_are_typed_like_the_value_they_replace(config: dict) -> None:
-    result = apply_overrides(
-        config, {"epochs": "2", "learning_rate": "0.01", "model.hidden_size": "64"}, SECTIONS
-    )
-    assert result["training"]["epochs"] == 2
-    assert result["training"]["learning_rate"] == 0.01
-    assert result["model"]["hidden_size"] == 64
-    assert config["training"]["epochs"] == 4  # the original is untouched
+    assert config.training.epochs == 2 and isinstance(config.training.epochs, int)
+    assert config.training.learning_rate == 0.01
+    assert config.model.hidden_size == 64
+    assert raw["training"]["epochs"] == 4  # the parsed YAML is untouched
+    again = override(config, {"training.epochs": "3"})
+    assert (again.training.epochs, config.training.epochs) == (3, 2)
 
 
 @pytest.mark.parametrize(
@@ -60,53 +39,77 @@ def test_overrides_are_typed_like_the_value_they_replace(config: dict) -> None:
         ({"epochz": "2"}, "unknown parameter 'epochz'"),
         ({"epochs": "two"}, "expected int"),
         ({"vocab_size": "10"}, "unknown parameter"),  # tokenizer is not a train-time section
+        ({"tokenizer.vocab_size": "10"}, "unknown parameter"),
     ],
 )
-def test_bad_overrides_say_what_is_wrong(config: dict, overrides: dict, message: str) -> None:
+def test_bad_overrides_say_what_is_wrong(overrides: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        apply_overrides(config, overrides, SECTIONS)
+        build_config(tiny_config(), overrides)
 
 
 def test_ambiguous_override_needs_a_section() -> None:
-    config = {"a": {"seed": 1}, "b": {"seed": 2}}
-    with pytest.raises(ConfigError, match="ambiguous"):
-        apply_overrides(config, {"seed": "3"}, ["a", "b"])
-    assert apply_overrides(config, {"b.seed": "3"}, ["a", "b"])["b"]["seed"] == 3
+    with pytest.raises(ConfigError, match="ambiguous; use one of model.seed|training.seed"):
+        build_config(tiny_config(), {"seed": "3"}, sections=("sample", "training"))
+    config = build_config(tiny_config(), {"sample.seed": "3"}, sections=("sample", "training"))
+    assert (config.sample.seed, config.training.seed) == (3, 42)
 
 
-def test_flatten_prefixes_sections(config: dict) -> None:
-    assert flatten(config, SECTIONS)["training.epochs"] == 4
+def test_params_prefix_sections() -> None:
+    params = build_config(tiny_config(), {"epochs": "7"}).params()
+    assert params["training.epochs"] == 7 and params["model.hidden_size"] == 16
+    assert not any(key.startswith("dataset.") for key in params)
 
 
-def test_invalid_values_are_rejected(config: dict) -> None:
-    config["training"]["epochs"] = 0
-    with pytest.raises(ConfigError, match="epochs >= 1"):
-        training_config(config)
-    config["split"]["val_fraction"] = 0.6
-    config["split"]["test_fraction"] = 0.5
-    with pytest.raises(ConfigError, match="< 1"):
-        split_config(config)
-
-
-def test_unknown_keys_and_missing_files_are_errors(tmp_path: Path, config: dict) -> None:
-    config["dataset"]["txt_column"] = "x"
-    with pytest.raises(ConfigError, match="txt_column"):
-        dataset_config(config)
+def test_every_problem_is_named_in_one_error(tmp_path: Path) -> None:
+    raw = tiny_config()
+    raw["training"]["epochs"] = 0
+    raw["split"].update(val_fraction=0.6, test_fraction=0.5)
+    raw["dataset"]["txt_column"] = "x"
+    raw["serving"]["quantize"] = "maybe"
+    with pytest.raises(ConfigError) as error:
+        build_config(raw)
+    message = str(error.value)
+    assert "txt_column" in message and "serving.quantize: expected bool" in message
+    raw["dataset"].pop("txt_column")
+    raw["serving"]["quantize"] = False
+    with pytest.raises(ConfigError, match="2 problems: .*< 1.*epochs >= 1"):
+        build_config(raw)
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "nope.yaml")
 
 
-@pytest.mark.parametrize(
-    "path",
-    sorted((ROOT / "configs").glob("*.yaml")) + sorted((ROOT / "bench/configs").glob("*.yaml")),
-)
-def test_every_shipped_config_builds_a_network_and_its_training(path: Path) -> None:
-    from pyfunc.network import NetworkConfig
+def test_a_fitted_wide_path_needs_tfidf_ngrams() -> None:
+    raw = tiny_config()
+    raw["training"]["ngram_c"] = 4.0
+    with pytest.raises(ConfigError, match="ngram_c > 0 needs"):
+        build_config(raw)
+    config = build_config(raw, {"ngram_weighting": "tfidf"})
+    assert config.training.ngram_c == 4.0 and config.model.ngram_weighting == "tfidf"
 
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("true", True), ("YES", True), ("1", True), ("no", False), (" False ", 0)]
+)
+def test_one_reading_of_true_and_false(raw: str, value: bool) -> None:
+    assert parse_bool(raw, "force") is bool(value)
+
+
+def test_anything_else_is_not_a_flag() -> None:
+    with pytest.raises(ConfigError, match="force: expected true or false"):
+        parse_bool("ok", "force")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_config_loads_and_builds_a_network(path: Path) -> None:
     config = load_config(path)
-    dataset_config(config), split_config(config)
-    training = training_config(config)
-    labels = len(config["dataset"]["label_columns"])
-    network = NetworkConfig(vocab_size=10, num_labels=labels, **config["model"])
-    if training.ngram_c > 0:  # a fitted wide path needs the path, on TF-IDF features
-        assert network.ngram_buckets > 0 and network.ngram_weighting == "tfidf"
+    assert isinstance(config, Config) and config.dataset.label_columns
+    network = NetworkConfig(vocab_size=10, num_labels=2, **vars(config.model))
+    assert network.ngram_weighting == config.model.ngram_weighting
+
+
+def test_missing_sections_take_the_dataclass_defaults() -> None:
+    raw = {"dataset": {"name": "d", "text_column": "t", "label_columns": ["y"]}}
+    config = build_config(raw)
+    assert config.training == TrainingConfig() and config.tune.search_space == {}
+    with pytest.raises(ConfigError, match="missing keys \\['label_columns'\\]"):
+        build_config({"dataset": {"name": "d", "text_column": "t"}})

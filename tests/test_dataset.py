@@ -110,10 +110,10 @@ def test_profile_reports_sizes_rates_and_lengths(comments: pd.DataFrame) -> None
 def test_imdb_config_maps_names_and_labels_and_drops_unlabelled() -> None:
     from pathlib import Path
 
-    from toxic_mlops.config import dataset_config, load_config
+    from toxic_mlops.config import load_config
     from toxic_mlops.dataset import standardize
 
-    imdb = dataset_config(load_config(Path(__file__).parent.parent / "configs" / "imdb.yaml"))
+    imdb = load_config(Path(__file__).parent.parent / "configs" / "imdb.yaml").dataset
     archive_rows = pd.DataFrame({"text": ["a", "b", "c"], "label": ["pos", "neg", "unsup"]})
     frame, dropped = standardize(archive_rows, imdb)
     assert frame.to_dict("list") == {"text": ["a", "b"], "sentiment": [1.0, 0.0]}

@@ -10,7 +10,7 @@ from pyfunc.network import NetworkConfig, ToxicityNet
 from pyfunc.text import Normalizer
 from tests.conftest import tiny_config
 from tests.synthetic import LABELS, make_comments
-from toxic_mlops.config import DatasetConfig, SplitConfig, training_config
+from toxic_mlops.config import DatasetConfig, SplitConfig, TrainingConfig, build_config
 from toxic_mlops.dataset import clean, split_frame
 from toxic_mlops.tokenizer_training import train_tokenizer
 from toxic_mlops.training import (
@@ -66,15 +66,15 @@ def _encoded_synthetic(
 
 @pytest.fixture(scope="module")
 def trained() -> tuple[TrainResult, TextEncoder, dict]:
-    config = tiny_config()
-    settings = training_config(config)
+    config = build_config(tiny_config())
+    settings = config.training
     encoder, encoded = _encoded_synthetic(1500, seed=3, max_len=settings.max_len)
     seed_everything(0)
     network = ToxicityNet(
         NetworkConfig(
             vocab_size=encoder.tokenizer.get_vocab_size(),
             num_labels=len(LABELS),
-            **config["model"],
+            **vars(config.model),
         )
     )
     epochs = []
@@ -132,16 +132,15 @@ def test_toxic_words_outscore_clean_text(trained) -> None:
 
 def test_fit_lets_the_wide_path_read_further_than_the_lstm(tmp_path) -> None:
     from tests.conftest import synthetic_training_inputs
-    from toxic_mlops.config import apply_overrides
     from toxic_mlops.training import fit
 
     splits, tokenizer_file = synthetic_training_inputs(tmp_path)
     overrides = {"ngram_max_len": "30", "max_len": "6", "epochs": "1"}
-    config = apply_overrides(tiny_config(), overrides, ("model", "training"))
+    config = build_config(tiny_config(), overrides)
     fitted = fit(config, splits, tokenizer_file)
     assert fitted.encoder.max_len == 30 and fitted.network_config.deep_max_len == 6
     assert max(len(s) for s in fitted.encoded["train"].sequences) > 6
-    without_wide = apply_overrides(config, {"ngram_buckets": "0"}, ("model", "training"))
+    without_wide = build_config(tiny_config(), {**overrides, "ngram_buckets": "0"})
     fitted = fit(without_wide, splits, tokenizer_file)
     assert fitted.encoder.max_len == 6 and fitted.network_config.deep_max_len == 0
 
@@ -212,9 +211,7 @@ def test_wide_path_fits_fractional_targets_by_bce() -> None:
 
 def test_prefitted_wide_path_is_epoch_zero_and_stays_frozen() -> None:
     network, encoder, encoded = _wide_setup()
-    settings = training_config(
-        {"training": {"epochs": 2, "batch_size": 32, "learning_rate": 0.01, "ngram_c": 4.0}}
-    )
+    settings = TrainingConfig(epochs=2, batch_size=32, learning_rate=0.01, ngram_c=4.0)
     epochs: list = []
     result = train(
         network, encoder, encoded["train"], encoded["val"], LABELS, settings, 0.5, epochs.append

@@ -1,24 +1,21 @@
-"""The search space read from the config, checked before any trial runs."""
+"""The search space read from the config, checked when the config is built."""
 
 import optuna
 import pytest
 
 from tests.conftest import tiny_config
-from toxic_mlops.config import ConfigError
-from toxic_mlops.tuning import search_space, tune_settings
-
-SECTIONS = ("model", "training")
+from toxic_mlops.config import ConfigError, build_config
+from toxic_mlops.tuning import search_space, suggest
 
 
 def space_of(search: dict) -> list:
     config = tiny_config()
     config["tune"]["search_space"] = search
-    return search_space(config, tune_settings(config), SECTIONS)
+    return search_space(build_config(config))
 
 
 def test_shipped_search_space_suggests_values_inside_its_bounds() -> None:
-    config = tiny_config()
-    dimensions = search_space(config, tune_settings(config), SECTIONS)
+    dimensions = search_space(build_config(tiny_config()))
     assert {d.name for d in dimensions} == {
         "embedding_dim",
         "hidden_size",
@@ -30,7 +27,7 @@ def test_shipped_search_space_suggests_values_inside_its_bounds() -> None:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     for _ in range(20):
         trial = study.ask()
-        values = {d.name: d.suggest(trial) for d in dimensions}
+        values = {d.name: suggest(d, trial) for d in dimensions}
         assert values["embedding_dim"] in (64, 128, 200)
         assert 3e-4 <= values["learning_rate"] <= 3e-3
         assert 0.1 <= values["spatial_dropout"] <= 0.5

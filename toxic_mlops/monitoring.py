@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pyfunc.scoring import Scorer
-from toxic_mlops.config import typed_section
+from toxic_mlops.config import MonitorPolicy
 from toxic_mlops.dataset import TEXT
 from toxic_mlops.drift import js_divergence, psi, token_counts, unseen_share
 from toxic_mlops.metrics import macro, roc_auc_per_label
@@ -20,24 +19,6 @@ OK, DRIFT, DEGRADED = "ok", "drift", "degraded"
 # Exit codes of `python -m steps.monitor --fail-on ...` for schedulers (1 and 2: errors, usage).
 EXIT_CODES = {OK: 0, DRIFT: 3, DEGRADED: 4}
 SEVERITY = {OK: 0, DRIFT: 1, DEGRADED: 2}
-
-
-@dataclass(frozen=True)
-class MonitorPolicy:
-    """Thresholds (configs/*.yaml, section `monitor`); above one, the check flags drift."""
-
-    max_token_js: float = 0.10  # Jensen-Shannon divergence of token frequencies (base 2)
-    max_unseen_word_increase: float = 0.05  # share of words the training data never had
-    max_length_psi: float = 0.25
-    max_prediction_psi: float = 0.25  # per label, Production scores: batch vs its test split
-    max_label_rate_change: float = 0.10
-    max_auc_drop: float = 0.05  # below the logged test ROC-AUC: degraded
-    min_positives: int = 10  # a label needs this many positives (and negatives) for an AUC
-    sample_rows: int = 20_000  # reference rows used, at most (speed)
-
-
-def monitor_policy(config: Mapping[str, Any]) -> MonitorPolicy:
-    return typed_section(MonitorPolicy, config.get("monitor"), "monitor")
 
 
 @dataclass

@@ -14,22 +14,14 @@ from mlflow.models.evaluation import EvaluationResult
 from mlflow.models.evaluation.validation import ModelValidationFailedException
 from mlflow.tracking import MlflowClient
 
+from toxic_mlops.config import GatePolicy
+
 PRODUCTION_ALIAS = "production"
 PRODUCTION_STAGE = "Production"
 # The evaluate step scores the current Production version on the candidate's own split too:
 # metric production_<gate metric>, and this tag names the version it scored (name/version).
 PRODUCTION_METRIC_PREFIX = "production_"
 PRODUCTION_SCORED_TAG = "evaluate.production_version"
-
-
-@dataclass(frozen=True)
-class GatePolicy:
-    """configs/*.yaml `registry` section: what a candidate must show to become Production."""
-
-    metric: str = "val_macro_roc_auc"
-    max_regression: float = 0.0  # may be at most this much below Production on `metric`
-    max_slowdown: float = 1.5  # Production comments/s divided by the candidate's, at most
-    require_beat_baseline: bool = True
 
 
 @dataclass(frozen=True)

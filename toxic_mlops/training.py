@@ -7,7 +7,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,7 @@ from tqdm.auto import tqdm
 
 from pyfunc.encoding import TextEncoder
 from pyfunc.network import NetworkConfig, ToxicityNet
-from pyfunc.text import Normalizer
-from toxic_mlops.config import TrainingConfig, dataset_config, training_config
+from toxic_mlops.config import Config, TrainingConfig
 from toxic_mlops.dataset import TEXT
 from toxic_mlops.metrics import macro, roc_auc_per_label
 
@@ -330,26 +329,22 @@ class Fitted:
 
 
 def fit(
-    config: Mapping[str, Any],
+    config: Config,
     splits: Mapping[str, Any],
     tokenizer_file: Path,
     on_epoch: Callable[[EpochResult], None] | None = None,
 ) -> Fitted:
     """Encode the splits (pandas frames) with the tokenizer and train the config's network."""
-    dataset, settings = dataset_config(config), training_config(config)
+    dataset, settings, model = config.dataset, config.training, config.model
     labels = dataset.label_columns
     configure_threads(settings.num_threads)
-    model = config["model"]
     # The wide path may read further than the LSTM: the encoder keeps that many tokens and the
     # network cuts the LSTM's input to training.max_len.
-    wide_reads_further = model.get("ngram_buckets", 0) > 0 and (
-        model.get("ngram_max_len", 0) > settings.max_len
-    )
-    normalizer = Normalizer.from_dict(config.get("normalization"))
+    wide_reads_further = model.ngram_buckets > 0 and model.ngram_max_len > settings.max_len
     encoder = TextEncoder.from_file(
         tokenizer_file,
-        normalizer,
-        model["ngram_max_len"] if wide_reads_further else settings.max_len,
+        config.normalization,
+        model.ngram_max_len if wide_reads_further else settings.max_len,
     )
     encoded = {
         name: encode_split(encoder, part[TEXT].tolist(), part[labels].to_numpy())
@@ -360,7 +355,7 @@ def fit(
         num_labels=len(labels),
         padding_idx=encoder.pad_id,
         deep_max_len=settings.max_len if wide_reads_further else 0,
-        **model,
+        **asdict(model),
     )
     seed_everything(settings.seed)  # the initial weights too
     result = train(

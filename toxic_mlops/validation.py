@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pyfunc.text import Normalizer
-from toxic_mlops.config import DatasetConfig, typed_section
+from toxic_mlops.config import DatasetConfig, ValidationPolicy
 from toxic_mlops.dataset import TEXT, positive_mask, schema_problems
 from toxic_mlops.drift import psi
 from toxic_mlops.reports import Check, Report
 
 OK, WARN, FAIL = "ok", "warn", "fail"
-
-
-@dataclass(frozen=True)
-class ValidationPolicy:
-    """Thresholds above which a soft check warns (configs/*.yaml, section `validation`)."""
-
-    max_empty_share: float = 0.05
-    max_duplicate_share: float = 0.10
-    max_label_rate_change: float = 0.10  # absolute change of a label's positive rate
-    max_length_psi: float = 0.25
-
-
-def validation_policy(config: Mapping[str, Any]) -> ValidationPolicy:
-    return typed_section(ValidationPolicy, config.get("validation"), "validation")
 
 
 @dataclass
