@@ -23,7 +23,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serve import load_texts, percentiles  # noqa: E402
 
-from toxic_mlops.model_server import ModelServer  # noqa: E402
+from toxic_mlops.mlflow_io.model_server import ModelServer  # noqa: E402
 
 JSON = "application/json"
 

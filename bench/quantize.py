@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec, Scorer  # noqa: E402
-from toxic_mlops.metrics import macro, roc_auc_per_label  # noqa: E402
+from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from splits import test_split  # noqa: E402

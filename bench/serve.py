@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_POSTS = ROOT.parent / "shared" / "data" / "civil_toxic_spans_posts.csv"
 sys.path.insert(0, str(ROOT))
 
-from toxic_mlops.model_server import ModelServer  # noqa: E402
+from toxic_mlops.mlflow_io.model_server import ModelServer  # noqa: E402
 
 
 def load_texts(count: int, seed: int = 0) -> tuple[list[str], str]:

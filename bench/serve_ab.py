@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.serve import load_texts, paired_speed_up, post, requests_of  # noqa: E402
-from toxic_mlops.model_server import ModelServer  # noqa: E402
+from toxic_mlops.mlflow_io.model_server import ModelServer  # noqa: E402
 
 
 def main() -> None:

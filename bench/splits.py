@@ -8,7 +8,7 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.tracking import PREPROCESS_RUN_TAG
+from toxic_mlops.mlflow_io.runs import PREPROCESS_RUN_TAG
 
 
 def test_split(train_run: str) -> pd.DataFrame:

@@ -27,7 +27,7 @@ def train(variant: str) -> str:
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     from pyfunc.text import Normalizer
-    from toxic_mlops.tokenizer_training import train_tokenizer
+    from toxic_mlops.data.tokenizer import train_tokenizer
 
     if SHARED.is_file():
         texts = pd.read_csv(SHARED, nrows=20000)["comment_text"].astype(str).tolist()

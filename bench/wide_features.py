@@ -4,7 +4,7 @@
         .venv/bin/python bench/wide_features.py --config configs/jigsaw_wiki.yaml \\
         --preprocess-run <run id> [--max-len 100 1024] [--c 4 30 100]
 
-Builds the wide path's own sparse input (`toxic_mlops.training.ngram_matrix`) on a preprocess
+Builds the wide path's own sparse input (`toxic_mlops.model.training.ngram_matrix`) on a preprocess
 run's splits, fits scikit-learn's liblinear logistic regression on it per setting, and prints
 validation and test ROC-AUC (and accuracy at 0.5) of the first label, beside the project's
 TF-IDF word 1-2 gram baseline on the same rows. No network training: this isolates the features.
@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pyfunc.encoding import TextEncoder  # noqa: E402
 from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig, ToxicityNet  # noqa: E402
-from toxic_mlops.baseline import TfidfBaseline  # noqa: E402
 from toxic_mlops.config import load_config  # noqa: E402
-from toxic_mlops.dataset import TEXT  # noqa: E402
-from toxic_mlops.tracking import SPLITS_ARTIFACT, TOKENIZER_ARTIFACT  # noqa: E402
-from toxic_mlops.training import encode_split, ngram_matrix, set_ngram_idf  # noqa: E402
+from toxic_mlops.data.dataset import TEXT  # noqa: E402
+from toxic_mlops.evaluation.baseline import TfidfBaseline  # noqa: E402
+from toxic_mlops.mlflow_io.runs import SPLITS_ARTIFACT, TOKENIZER_ARTIFACT  # noqa: E402
+from toxic_mlops.model.training import encode_split, ngram_matrix, set_ngram_idf  # noqa: E402
 
 SPLITS = ("train", "val", "test")
 

@@ -13,7 +13,7 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.tracking import CODE_VERSION_TAG, ENTRY_POINT_TAG, code_version
+from toxic_mlops.mlflow_io.runs import CODE_VERSION_TAG, ENTRY_POINT_TAG, code_version
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CONFIG = "configs/toxic.yaml"

@@ -12,14 +12,14 @@ import pandas as pd
 
 from steps.common import DEFAULT_CONFIG, split_list, step_run, user_errors
 from toxic_mlops.config import load_config
-from toxic_mlops.dataset import standardize
-from toxic_mlops.download import (
+from toxic_mlops.data.dataset import standardize
+from toxic_mlops.data.download import (
     DownloadError,
     default_cache_dir,
     load_sources,
     stratified_sample,
 )
-from toxic_mlops.tracking import RAW_ARTIFACT
+from toxic_mlops.mlflow_io.runs import RAW_ARTIFACT
 
 
 @click.command()

@@ -14,20 +14,19 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
-from toxic_mlops.baseline import TfidfBaseline
-from toxic_mlops.bias import bias_aucs, final_bias_score
 from toxic_mlops.config import ConfigError, load_config
-from toxic_mlops.dataset import TEXT, load_splits
-from toxic_mlops.evaluation import inference_cost, label_metrics, tune_thresholds
-from toxic_mlops.metrics import macro, roc_auc_per_label
-from toxic_mlops.model_card import model_card
-from toxic_mlops.plots import roc_pr_curves, score_histograms
-from toxic_mlops.registry import (
+from toxic_mlops.data.dataset import TEXT, load_splits
+from toxic_mlops.evaluation.baseline import TfidfBaseline
+from toxic_mlops.evaluation.bias import bias_aucs, final_bias_score
+from toxic_mlops.evaluation.label_metrics import inference_cost, label_metrics, tune_thresholds
+from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
+from toxic_mlops.evaluation.model_card import model_card
+from toxic_mlops.mlflow_io.registry import (
     PRODUCTION_METRIC_PREFIX,
     PRODUCTION_SCORED_TAG,
     current_production,
 )
-from toxic_mlops.tracking import (
+from toxic_mlops.mlflow_io.runs import (
     MODEL_URI_TAG,
     PREPROCESS_RUN_TAG,
     SPLITS_ARTIFACT,
@@ -36,6 +35,7 @@ from toxic_mlops.tracking import (
     get_run,
     latest_finished_run,
 )
+from toxic_mlops.plots import roc_pr_curves, score_histograms
 
 MODEL = "model"
 BASELINE = "TF-IDF + LR"

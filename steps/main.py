@@ -10,7 +10,7 @@ from mlflow.tracking import MlflowClient
 from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, user_errors
 from toxic_mlops.config import parse_bool
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.tracking import PROJECT_ROOT, code_version, find_finished_run
+from toxic_mlops.mlflow_io.runs import PROJECT_ROOT, code_version, find_finished_run
 
 PARENT_TAG = "mlflow.parentRunId"
 

@@ -20,11 +20,11 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
-from toxic_mlops.batches import as_text_frame, load_scorer, read_batch, reference_splits
 from toxic_mlops.config import ConfigError, load_config
-from toxic_mlops.dataset import SchemaError, schema_problems
-from toxic_mlops.lineage import model_reference
-from toxic_mlops.monitoring import EXIT_CODES, SEVERITY, monitor_batch
+from toxic_mlops.data.dataset import SchemaError, schema_problems
+from toxic_mlops.mlflow_io.inputs import as_text_frame, load_scorer, read_batch, reference_splits
+from toxic_mlops.mlflow_io.lineage import model_reference
+from toxic_mlops.monitoring.monitoring import EXIT_CODES, SEVERITY, monitor_batch
 from toxic_mlops.plots import shift_histograms
 
 VERDICT_TAG = "monitor.verdict"

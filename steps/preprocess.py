@@ -11,7 +11,7 @@ import mlflow
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
 from steps.validate import log_validation
 from toxic_mlops.config import ConfigError, load_config
-from toxic_mlops.dataset import (
+from toxic_mlops.data.dataset import (
     clean,
     profile,
     save_splits,
@@ -19,9 +19,9 @@ from toxic_mlops.dataset import (
     standardize,
     validate_schema,
 )
-from toxic_mlops.download import read_table
-from toxic_mlops.tokenizer_training import train_tokenizer
-from toxic_mlops.tracking import (
+from toxic_mlops.data.download import read_table
+from toxic_mlops.data.tokenizer import train_tokenizer
+from toxic_mlops.mlflow_io.runs import (
     DOWNLOAD_RUN_TAG,
     RAW_ARTIFACT,
     RAW_DATA_TAG,
@@ -31,7 +31,7 @@ from toxic_mlops.tracking import (
     latest_finished_run,
     local_copy,
 )
-from toxic_mlops.validation import validate_batch
+from toxic_mlops.monitoring.validation import validate_batch
 
 
 @click.command()

@@ -7,13 +7,13 @@ import mlflow
 
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
 from toxic_mlops.config import ConfigError, load_config
-from toxic_mlops.registry import (
+from toxic_mlops.mlflow_io.registry import (
     PRODUCTION_METRIC_PREFIX,
     PRODUCTION_SCORED_TAG,
     Figures,
     register_and_gate,
 )
-from toxic_mlops.tracking import (
+from toxic_mlops.mlflow_io.runs import (
     MODEL_URI_TAG,
     TRAIN_RUN_TAG,
     get_run,

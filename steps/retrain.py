@@ -21,10 +21,10 @@ from mlflow.tracking import MlflowClient
 from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, step_run, user_errors
 from steps.main import run_step
 from steps.monitor import VERDICT_TAG
-from toxic_mlops.batches import read_batch, reference_splits
 from toxic_mlops.config import load_config, parse_bool
-from toxic_mlops.dataset import SPLIT_COLUMN, TEXT
-from toxic_mlops.lineage import (
+from toxic_mlops.data.dataset import SPLIT_COLUMN, TEXT
+from toxic_mlops.mlflow_io.inputs import read_batch, reference_splits
+from toxic_mlops.mlflow_io.lineage import (
     NEW_DATA_SHA256_TAG,
     NEW_DATA_TAG,
     REFERENCE_PREPROCESS_RUN_TAG,

@@ -13,19 +13,19 @@ import torch
 
 from pyfunc.scoring import ModelSpec
 from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, step_run, user_errors
-from toxic_mlops.batches import preprocessed_inputs
 from toxic_mlops.config import TUNABLE_SECTIONS, ConfigError, load_config
-from toxic_mlops.evaluation import tune_thresholds
-from toxic_mlops.metrics import macro, roc_auc_per_label
-from toxic_mlops.packaging import log_pyfunc_model, save_model_files
-from toxic_mlops.plots import loss_curve, roc_pr_curves
-from toxic_mlops.tracking import (
+from toxic_mlops.evaluation.label_metrics import tune_thresholds
+from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
+from toxic_mlops.mlflow_io.inputs import preprocessed_inputs
+from toxic_mlops.mlflow_io.packaging import log_pyfunc_model, save_model_files
+from toxic_mlops.mlflow_io.runs import (
     MODEL_URI_TAG,
     PREPROCESS_RUN_TAG,
     latest_finished_run,
 )
-from toxic_mlops.training import EpochResult, fit, predict_split
-from toxic_mlops.tuning import load_best_params
+from toxic_mlops.model.training import EpochResult, fit, predict_split
+from toxic_mlops.model.tuning import load_best_params
+from toxic_mlops.plots import loss_curve, roc_pr_curves
 
 PARAMS_FROM_TAG = "toxic.params_from"  # the tune run whose best params were used
 CPU = torch.device("cpu")  # train() hands the best weights back on the CPU

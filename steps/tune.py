@@ -18,13 +18,13 @@ import optuna
 
 from steps.common import ACCEPT_EXTRA_OPTIONS, DEFAULT_CONFIG, extra_options, step_run, user_errors
 from steps.train import log_epoch
-from toxic_mlops.batches import preprocessed_inputs
 from toxic_mlops.config import TUNABLE_SECTIONS, load_config, override
 from toxic_mlops.errors import PipelineError
+from toxic_mlops.mlflow_io.inputs import preprocessed_inputs
+from toxic_mlops.mlflow_io.runs import ENTRY_POINT_TAG, latest_finished_run
+from toxic_mlops.model.training import EpochResult, fit
+from toxic_mlops.model.tuning import BEST_PARAMS_ARTIFACT, search_space, suggest
 from toxic_mlops.plots import tuning_history
-from toxic_mlops.tracking import ENTRY_POINT_TAG, latest_finished_run
-from toxic_mlops.training import EpochResult, fit
-from toxic_mlops.tuning import BEST_PARAMS_ARTIFACT, search_space, suggest
 
 TRIAL_ENTRY_POINT = "tune-trial"  # not "train": trials log no model and must not be picked up
 

@@ -14,11 +14,11 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from steps.common import DEFAULT_CONFIG, step_run, user_errors
-from toxic_mlops.batches import read_batch, reference_splits
 from toxic_mlops.config import load_config, parse_bool
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.lineage import model_reference
-from toxic_mlops.validation import ValidationReport, validate_batch
+from toxic_mlops.mlflow_io.inputs import read_batch, reference_splits
+from toxic_mlops.mlflow_io.lineage import model_reference
+from toxic_mlops.monitoring.validation import ValidationReport, validate_batch
 
 NO_REFERENCE = "none"
 

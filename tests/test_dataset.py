@@ -7,7 +7,7 @@ import pytest
 from pyfunc.text import Normalizer
 from tests.synthetic import LABELS
 from toxic_mlops.config import DatasetConfig, SplitConfig
-from toxic_mlops.dataset import SchemaError, clean, profile, split_frame, validate_schema
+from toxic_mlops.data.dataset import SchemaError, clean, profile, split_frame, validate_schema
 
 DATASET = DatasetConfig(name="t", text_column="comment", label_columns=["toxicity", "insult"])
 
@@ -111,7 +111,7 @@ def test_imdb_config_maps_names_and_labels_and_drops_unlabelled() -> None:
     from pathlib import Path
 
     from toxic_mlops.config import load_config
-    from toxic_mlops.dataset import standardize
+    from toxic_mlops.data.dataset import standardize
 
     imdb = load_config(Path(__file__).parent.parent / "configs" / "imdb.yaml").dataset
     archive_rows = pd.DataFrame({"text": ["a", "b", "c"], "label": ["pos", "neg", "unsup"]})

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import DataServer
-from toxic_mlops.download import (
+from toxic_mlops.data.download import (
     ChecksumError,
     DownloadError,
     fetch,

@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from toxic_mlops.drift import js_divergence, psi, token_counts, unseen_share
+from toxic_mlops.monitoring.drift import js_divergence, psi, token_counts, unseen_share
 
 
 def test_psi_is_zero_for_the_same_distribution_and_grows_with_shift() -> None:

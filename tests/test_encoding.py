@@ -8,7 +8,7 @@ import torch
 from pyfunc.encoding import PAD_TOKEN, UNK_TOKEN, TextEncoder
 from pyfunc.text import Normalizer
 from tests.synthetic import make_comments
-from toxic_mlops.tokenizer_training import train_tokenizer
+from toxic_mlops.data.tokenizer import train_tokenizer
 
 TEXTS = ["you are a total idiot", "thanks that was helpful", "the council vote is next week"] * 20
 

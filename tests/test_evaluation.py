@@ -6,9 +6,9 @@ import pytest
 
 from pyfunc.text import Normalizer
 from tests.synthetic import LABELS
-from toxic_mlops.baseline import TfidfBaseline
-from toxic_mlops.bias import bias_aucs, final_bias_score, power_mean
-from toxic_mlops.evaluation import inference_cost, label_metrics, tune_thresholds
+from toxic_mlops.evaluation.baseline import TfidfBaseline
+from toxic_mlops.evaluation.bias import bias_aucs, final_bias_score, power_mean
+from toxic_mlops.evaluation.label_metrics import inference_cost, label_metrics, tune_thresholds
 
 # y = toxic label, s = score, g and h = identity mentions.
 TABLE = pd.DataFrame(

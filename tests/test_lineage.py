@@ -3,7 +3,7 @@
 import pytest
 
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.lineage import MODEL_URI, Node, format_tree, resolve_model_version
+from toxic_mlops.mlflow_io.lineage import MODEL_URI, Node, format_tree, resolve_model_version
 
 
 @pytest.mark.parametrize(

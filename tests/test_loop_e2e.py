@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT, Project, tiny_config
 from tests.synthetic import SPORTS, make_comments
-from toxic_mlops.registry import current_production
+from toxic_mlops.mlflow_io.registry import current_production
 
 pytestmark = pytest.mark.e2e
 

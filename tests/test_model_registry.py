@@ -16,8 +16,9 @@ from pyfunc.network import NetworkConfig, ToxicityNet
 from pyfunc.scoring import ModelSpec, Scorer
 from pyfunc.text import Normalizer
 from tests.synthetic import LABELS
-from toxic_mlops.packaging import log_pyfunc_model, save_model_files
-from toxic_mlops.registry import (
+from toxic_mlops.data.tokenizer import train_tokenizer
+from toxic_mlops.mlflow_io.packaging import log_pyfunc_model, save_model_files
+from toxic_mlops.mlflow_io.registry import (
     PRODUCTION_ALIAS,
     Figures,
     GatePolicy,
@@ -25,7 +26,6 @@ from toxic_mlops.registry import (
     decide_promotion,
     register_and_gate,
 )
-from toxic_mlops.tokenizer_training import train_tokenizer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,9 +3,9 @@
 import pytest
 
 from tests.synthetic import LABELS, SPORTS, flip_labels, make_comments
-from toxic_mlops.dataset import TEXT
-from toxic_mlops.metrics import roc_auc_per_label
-from toxic_mlops.monitoring import DEGRADED, DRIFT, OK, MonitorPolicy, monitor_batch
+from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.evaluation.metrics import roc_auc_per_label
+from toxic_mlops.monitoring.monitoring import DEGRADED, DRIFT, OK, MonitorPolicy, monitor_batch
 
 POLICY = MonitorPolicy(min_positives=5)
 

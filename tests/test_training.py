@@ -11,9 +11,9 @@ from pyfunc.text import Normalizer
 from tests.conftest import tiny_config
 from tests.synthetic import LABELS, make_comments
 from toxic_mlops.config import DatasetConfig, SplitConfig, TrainingConfig, build_config
-from toxic_mlops.dataset import clean, split_frame
-from toxic_mlops.tokenizer_training import train_tokenizer
-from toxic_mlops.training import (
+from toxic_mlops.data.dataset import clean, split_frame
+from toxic_mlops.data.tokenizer import train_tokenizer
+from toxic_mlops.model.training import (
     EncodedSplit,
     TrainResult,
     encode_split,
@@ -132,7 +132,7 @@ def test_toxic_words_outscore_clean_text(trained) -> None:
 
 def test_fit_lets_the_wide_path_read_further_than_the_lstm(tmp_path) -> None:
     from tests.conftest import synthetic_training_inputs
-    from toxic_mlops.training import fit
+    from toxic_mlops.model.training import fit
 
     splits, tokenizer_file = synthetic_training_inputs(tmp_path)
     overrides = {"ngram_max_len": "30", "max_len": "6", "epochs": "1"}

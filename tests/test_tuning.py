@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import tiny_config
 from toxic_mlops.config import ConfigError, build_config
-from toxic_mlops.tuning import search_space, suggest
+from toxic_mlops.model.tuning import search_space, suggest
 
 
 def space_of(search: dict) -> list:

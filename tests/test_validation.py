@@ -5,7 +5,7 @@ import pandas as pd
 from pyfunc.text import Normalizer
 from tests.synthetic import LABELS, SPORTS, make_comments
 from toxic_mlops.config import DatasetConfig
-from toxic_mlops.validation import FAIL, OK, WARN, ValidationPolicy, validate_batch
+from toxic_mlops.monitoring.validation import FAIL, OK, WARN, ValidationPolicy, validate_batch
 
 DATASET = DatasetConfig("synthetic", "text", LABELS)
 POLICY = ValidationPolicy()

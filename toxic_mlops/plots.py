@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
-from toxic_mlops.training import EpochResult  # noqa: E402
+from toxic_mlops.model.training import EpochResult  # noqa: E402
 
 
 def loss_curve(history: Sequence[EpochResult]) -> Figure:

@@ -19,7 +19,7 @@ from pyfunc.model import TEXT_COLUMN
 from pyfunc.network import ToxicityNet
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec
 
-PYFUNC_DIR = Path(__file__).resolve().parent.parent / "pyfunc"
+PYFUNC_DIR = Path(__file__).resolve().parents[2] / "pyfunc"
 MODEL_ARTIFACT = "model"
 
 

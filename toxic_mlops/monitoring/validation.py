@@ -9,9 +9,9 @@ import pandas as pd
 
 from pyfunc.text import Normalizer
 from toxic_mlops.config import DatasetConfig, ValidationPolicy
-from toxic_mlops.dataset import TEXT, positive_mask, schema_problems
-from toxic_mlops.drift import psi
-from toxic_mlops.reports import Check, Report
+from toxic_mlops.data.dataset import TEXT, positive_mask, schema_problems
+from toxic_mlops.monitoring.drift import psi
+from toxic_mlops.monitoring.reports import Check, Report
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 

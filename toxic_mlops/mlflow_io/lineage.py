@@ -17,7 +17,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.tracking import (
+from toxic_mlops.mlflow_io.runs import (
     DOWNLOAD_RUN_TAG,
     ENTRY_POINT_TAG,
     PREPROCESS_RUN_TAG,

@@ -10,7 +10,7 @@ from typing import Any
 import optuna
 
 from toxic_mlops.config import Config, ConfigError, Dimension
-from toxic_mlops.tracking import download_run_artifacts
+from toxic_mlops.mlflow_io.runs import download_run_artifacts
 
 BEST_PARAMS_ARTIFACT = "tune/best_params.json"
 

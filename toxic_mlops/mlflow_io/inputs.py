@@ -9,10 +9,10 @@ import pandas as pd
 
 from pyfunc.scoring import Scorer
 from toxic_mlops.config import DatasetConfig
-from toxic_mlops.dataset import TEXT, load_splits, standardize
-from toxic_mlops.download import FetchedFile, default_cache_dir, load_sources
+from toxic_mlops.data.dataset import TEXT, load_splits, standardize
+from toxic_mlops.data.download import FetchedFile, default_cache_dir, load_sources
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.tracking import (
+from toxic_mlops.mlflow_io.runs import (
     SPLITS_ARTIFACT,
     TOKENIZER_ARTIFACT,
     download_run_artifacts,

@@ -10,10 +10,10 @@ import pandas as pd
 
 from pyfunc.scoring import Scorer
 from toxic_mlops.config import MonitorPolicy
-from toxic_mlops.dataset import TEXT
-from toxic_mlops.drift import js_divergence, psi, token_counts, unseen_share
-from toxic_mlops.metrics import macro, roc_auc_per_label
-from toxic_mlops.reports import Check, Report
+from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
+from toxic_mlops.monitoring.drift import js_divergence, psi, token_counts, unseen_share
+from toxic_mlops.monitoring.reports import Check, Report
 
 OK, DRIFT, DEGRADED = "ok", "drift", "degraded"
 # Exit codes of `python -m steps.monitor --fail-on ...` for schedulers (1 and 2: errors, usage).

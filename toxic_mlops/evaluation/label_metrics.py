@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from toxic_mlops.metrics import macro
+from toxic_mlops.evaluation.metrics import macro
 
 
 def _known(targets: np.ndarray, column: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:

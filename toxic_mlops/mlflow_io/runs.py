@@ -13,7 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from toxic_mlops.errors import PipelineError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CODE_VERSION_TAG = "toxic.code_version"
 ENTRY_POINT_TAG = "mlflow.project.entryPoint"
 # How the steps' runs point at each other (read by evaluate, register, lineage, monitor).

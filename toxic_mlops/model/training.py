@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 from pyfunc.encoding import TextEncoder
 from pyfunc.network import NetworkConfig, ToxicityNet
 from toxic_mlops.config import Config, TrainingConfig
-from toxic_mlops.dataset import TEXT
-from toxic_mlops.metrics import macro, roc_auc_per_label
+from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 
 # Rows per chunk when a whole split goes through the wide path (memory, not maths).
 WIDE_FIT_CHUNK_ROWS = 1024
