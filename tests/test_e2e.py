@@ -71,11 +71,16 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
 def test_main_reuses_finished_steps_and_registers(
     project: Project, pipeline: dict[str, str]
 ) -> None:
+    client = MlflowClient(project.env["MLFLOW_TRACKING_URI"])
+    newest = max(int(v.version) for v in client.search_model_versions("name='toxic'"))
     _, output = project.step("main", config=str(project.workdir / "tiny.yaml"), epochs="5")
     for step in ("download", "preprocess", "train", "evaluate"):
         assert f"reusing finished {step} run {pipeline[step]}" in output
     assert "running register" in output
-    assert "version 2 promoted to Production" in output  # equal score: at least as good
+    # The same model again: an equal score is at least as good, so the new version is promoted.
+    assert f"version {newest + 1} promoted to Production" in output
+    production = client.get_model_version_by_alias("toxic", "production")
+    assert int(production.version) == newest + 1 and production.run_id == pipeline["train"]
 
 
 def test_a_failing_candidate_stays_registered_but_not_promoted(

@@ -16,16 +16,11 @@ from pyfunc.network import NetworkConfig, ToxicityNet
 from pyfunc.scoring import ModelSpec, Scorer
 from pyfunc.text import Normalizer
 from tests.synthetic import LABELS
+from toxic_mlops.config import GatePolicy
 from toxic_mlops.data.tokenizer import train_tokenizer
+from toxic_mlops.evaluation.gate import Figures, decide_promotion
 from toxic_mlops.mlflow_io.packaging import log_pyfunc_model, save_model_files
-from toxic_mlops.mlflow_io.registry import (
-    PRODUCTION_ALIAS,
-    Figures,
-    GatePolicy,
-    current_production,
-    decide_promotion,
-    register_and_gate,
-)
+from toxic_mlops.mlflow_io.registry import PRODUCTION_ALIAS, current_production, register_and_gate
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,19 +13,15 @@ from tests.synthetic import LABELS, make_comments
 from toxic_mlops.config import DatasetConfig, SplitConfig, TrainingConfig, build_config
 from toxic_mlops.data.dataset import clean, split_frame
 from toxic_mlops.data.tokenizer import train_tokenizer
-from toxic_mlops.model.training import (
+from toxic_mlops.model.batches import (
     EncodedSplit,
-    TrainResult,
     encode_split,
-    fit_wide_path,
     length_batches,
     masked_bce,
-    ngram_matrix,
     predict_split,
-    seed_everything,
-    set_ngram_idf,
-    train,
 )
+from toxic_mlops.model.training import TrainResult, seed_everything, train
+from toxic_mlops.model.wide import fit_wide_path, ngram_matrix, set_ngram_idf
 
 
 def test_masked_bce_ignores_unknown_labels() -> None:

@@ -181,6 +181,31 @@ def profile(splits: dict[str, pd.DataFrame], labels: list[str], threshold: float
     return result
 
 
+def as_text_frame(frame: pd.DataFrame, dataset: DatasetConfig) -> pd.DataFrame:
+    """A batch in the splits' layout: `text` plus whichever label columns it has."""
+    labels = [label for label in dataset.label_columns if label in frame.columns]
+    data = pd.DataFrame({TEXT: frame[dataset.text_column].astype(str)})
+    for label in labels:
+        data[label] = pd.to_numeric(frame[label], errors="coerce")
+    return data
+
+
+def combine(
+    reference: dict[str, pd.DataFrame], batch: pd.DataFrame, text_column: str
+) -> pd.DataFrame:
+    """Reference rows (source column names, each marked with its split) and then the new batch.
+
+    The marks keep Production's validation and test rows out of the new training split, so the
+    gate's comparison on the new validation split does not favour either model.
+    """
+    old = pd.concat(
+        [part.assign(**{SPLIT_COLUMN: name}) for name, part in reference.items()],
+        ignore_index=True,
+    ).rename(columns={TEXT: text_column})
+    new = batch[[c for c in old.columns if c in batch.columns]]
+    return pd.concat([old, new], ignore_index=True)
+
+
 def save_splits(splits: dict[str, pd.DataFrame], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for name, part in splits.items():

@@ -9,6 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from pyfunc.text import Normalizer
+from toxic_mlops.evaluation.metrics import known_truth, one_class
 
 
 class TfidfBaseline:
@@ -31,9 +32,8 @@ class TfidfBaseline:
         features = self.vectorizer.fit_transform(texts)
         self.models = []
         for column in range(targets.shape[1]):
-            rows = ~np.isnan(targets[:, column])
-            truth = targets[rows, column] >= positive_threshold
-            if truth.all() or not truth.any():
+            rows, truth = known_truth(targets, column, positive_threshold)
+            if one_class(truth):
                 self.models.append(float(truth.mean()) if len(truth) else 0.0)  # constant score
                 continue
             model = LogisticRegression(C=self.c, max_iter=1000, solver="liblinear")

@@ -8,12 +8,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from toxic_mlops.evaluation.metrics import macro
-
-
-def _known(targets: np.ndarray, column: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    rows = ~np.isnan(targets[:, column])
-    return rows, targets[rows, column] >= threshold
+from toxic_mlops.evaluation.metrics import known_truth, macro, one_class
 
 
 def tune_thresholds(
@@ -22,8 +17,8 @@ def tune_thresholds(
     """Per label, the decision threshold with the best F1 (on validation data); 0.5 if undefined."""
     thresholds: dict[str, float] = {}
     for column, label in enumerate(labels):
-        rows, truth = _known(targets, column, positive_threshold)
-        if truth.all() or not truth.any():
+        rows, truth = known_truth(targets, column, positive_threshold)
+        if one_class(truth):
             thresholds[label] = 0.5
             continue
         precision, recall, cuts = precision_recall_curve(truth, probabilities[rows, column])
@@ -42,18 +37,18 @@ def label_metrics(
     """`<metric>_<label>` and `macro_<metric>`: ROC-AUC, PR-AUC, F1, precision, recall, accuracy."""
     metrics: dict[str, float] = {}
     for column, label in enumerate(labels):
-        rows, truth = _known(targets, column, positive_threshold)
+        rows, truth = known_truth(targets, column, positive_threshold)
         scores = probabilities[rows, column]
         predicted = scores >= thresholds[label]
         true_positive = float((predicted & truth).sum())
         precision = true_positive / max(predicted.sum(), 1)
         recall = true_positive / max(truth.sum(), 1)
-        one_class = truth.all() or not truth.any()
+        single = one_class(truth)
         metrics.update(
             {
-                f"roc_auc_{label}": np.nan if one_class else float(roc_auc_score(truth, scores)),
+                f"roc_auc_{label}": np.nan if single else float(roc_auc_score(truth, scores)),
                 f"pr_auc_{label}": np.nan
-                if one_class
+                if single
                 else float(average_precision_score(truth, scores)),
                 f"f1_{label}": 2 * precision * recall / max(precision + recall, 1e-12),
                 f"precision_{label}": precision,

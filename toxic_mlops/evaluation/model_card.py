@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+LIMITS = [
+    "",
+    "## Limits",
+    "",
+    "- Only the first max_len (100) tokens are read: a long comment is scored on its start.",
+    "- Trained on English news-site comments: other languages, domains and slang are scored "
+    "unreliably; check the score histograms before using thresholds.",
+    "- Scores reflect rater fractions, including rater biases towards identity mentions "
+    "(see the bias metric when the data has identity columns).",
+    "",
+]
+
 
 def _cell(value: float) -> str:
     return "n/a" if value != value else f"{value:.4f}"  # NaN != NaN
@@ -62,15 +74,5 @@ def model_card(
     if bias_score:
         lines += ["", "## Unintended bias (Jigsaw metric, first label)", ""]
         lines += [f"- {name}: {_cell(value)}" for name, value in bias_score.items()]
-    lines += [
-        "",
-        "## Limits",
-        "",
-        "- Only the first max_len (100) tokens are read: a long comment is scored on its start.",
-        "- Trained on English news-site comments: other languages, domains and slang are scored "
-        "unreliably; check the score histograms before using thresholds.",
-        "- Scores reflect rater fractions, including rater biases towards identity mentions "
-        "(see the bias metric when the data has identity columns).",
-        "",
-    ]
+    lines += LIMITS
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Where a registered model came from: version -> train -> preprocess -> download -> source.
 
-The steps leave tags that point upstream (tracking.py); this follows them and reads the dataset
-inputs (name, digest, rows) each run logged, so any model version can be traced to its rows.
+The steps leave tags that point upstream (toxic_mlops/contract.py); this follows them and reads
+the dataset inputs (name, digest, rows) each run logged, so any version can be traced to its rows.
 """
 
 from __future__ import annotations
@@ -16,18 +16,19 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.errors import PipelineError
-from toxic_mlops.mlflow_io.runs import (
+from toxic_mlops.contract import (
+    CODE_VERSION_TAG,
+    DATA_SHA256_TAG,
+    DATA_SOURCES_TAG,
     DOWNLOAD_RUN_TAG,
     ENTRY_POINT_TAG,
+    NEW_DATA_SHA256_TAG,
+    NEW_DATA_TAG,
     PREPROCESS_RUN_TAG,
     RAW_DATA_TAG,
+    REFERENCE_PREPROCESS_RUN_TAG,
 )
-
-# Tags the retrain step leaves on its run, so combined data can be traced to both of its parts.
-REFERENCE_PREPROCESS_RUN_TAG = "toxic.reference_preprocess_run"
-NEW_DATA_TAG = "toxic.new_data"
-NEW_DATA_SHA256_TAG = "toxic.new_data_sha256"
+from toxic_mlops.errors import PipelineError
 
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<ref>[^/]+)|@(?P<alias>[^/]+))$")
 RUNS_URI = re.compile(r"^runs:/(?P<run_id>[0-9a-f]{32})/")
@@ -102,9 +103,7 @@ def _datasets(run: Run) -> str:
 
 def _run_text(run: Run, role: str) -> str:
     tags, metrics = run.data.tags, run.data.metrics
-    text = (
-        f"{role} run {run.info.run_id} [{run.info.status}, code {tags.get('toxic.code_version')}]"
-    )
+    text = f"{role} run {run.info.run_id} [{run.info.status}, code {tags.get(CODE_VERSION_TAG)}]"
     if "test_macro_roc_auc" in metrics:
         text += f" test macro ROC-AUC {metrics['test_macro_roc_auc']:.4f}"
     datasets = _datasets(run)
@@ -113,8 +112,8 @@ def _run_text(run: Run, role: str) -> str:
 
 def _sources(run: Run) -> list[Node]:
     tags = run.data.tags
-    sources = json.loads(tags.get("data.sources", "[]"))
-    digests = tags.get("data.sha256", "").split(",")
+    sources = json.loads(tags.get(DATA_SOURCES_TAG, "[]"))
+    digests = tags.get(DATA_SHA256_TAG, "").split(",")
     if len(sources) == len(digests):
         return [Node(f"source {s} sha256 {d}") for s, d in zip(sources, digests, strict=True)]
     # One source can expand to several files (hf:// lists parquet shards): one digest per file.

@@ -18,9 +18,9 @@ from mlflow.types import ColSpec, Schema, TensorSpec
 from pyfunc.model import TEXT_COLUMN
 from pyfunc.network import ToxicityNet
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec
+from toxic_mlops.contract import MODEL_ARTIFACT
 
 PYFUNC_DIR = Path(__file__).resolve().parents[2] / "pyfunc"
-MODEL_ARTIFACT = "model"
 
 
 def save_model_files(

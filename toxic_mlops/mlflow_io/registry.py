@@ -1,116 +1,21 @@
-"""Model registry: register a version, decide whether it replaces Production, promote it."""
+"""Model registry: register a version, let the gate decide, promote it."""
 
 from __future__ import annotations
 
-import math
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.models import MetricThreshold
-from mlflow.models.evaluation import EvaluationResult
-from mlflow.models.evaluation.validation import ModelValidationFailedException
 from mlflow.tracking import MlflowClient
 
 from toxic_mlops.config import GatePolicy
+from toxic_mlops.contract import PROMOTION_DECISION_TAG, PROMOTION_REASON_TAG
+from toxic_mlops.evaluation.gate import Decision, Figures, decide_promotion
 
 PRODUCTION_ALIAS = "production"
 PRODUCTION_STAGE = "Production"
-# The evaluate step scores the current Production version on the candidate's own split too:
-# metric production_<gate metric>, and this tag names the version it scored (name/version).
-PRODUCTION_METRIC_PREFIX = "production_"
-PRODUCTION_SCORED_TAG = "evaluate.production_version"
-
-
-@dataclass(frozen=True)
-class Figures:
-    """What the gate compares: the model's score, its TF-IDF baseline's score, its speed."""
-
-    score: float
-    baseline_score: float
-    comments_per_s: float
-
-    def as_tags(self, metric: str) -> dict[str, str]:
-        return {
-            f"gate.{metric}": repr(self.score),
-            f"gate.baseline_{metric}": repr(self.baseline_score),
-            "gate.comments_per_s": repr(self.comments_per_s),
-        }
-
-    @classmethod
-    def from_tags(cls, tags: dict[str, str], metric: str) -> Figures | None:
-        try:
-            return cls(
-                float(tags[f"gate.{metric}"]),
-                float(tags[f"gate.baseline_{metric}"]),
-                float(tags["gate.comments_per_s"]),
-            )
-        except KeyError:
-            return None
-
-
-@dataclass(frozen=True)
-class Decision:
-    promote: bool
-    reason: str
-
-
-def _beats_baseline(candidate: Figures, metric: str) -> tuple[bool, str]:
-    """MLflow's own validation: the candidate must exceed the baseline on the gate metric."""
-    thresholds = {metric: MetricThreshold(min_absolute_change=1e-9, greater_is_better=True)}
-    try:
-        mlflow.validate_evaluation_results(
-            thresholds,
-            EvaluationResult(metrics={metric: candidate.score}, artifacts={}),
-            EvaluationResult(metrics={metric: candidate.baseline_score}, artifacts={}),
-        )
-    except ModelValidationFailedException:
-        return (
-            False,
-            f"{metric} {candidate.score:.4f} <= TF-IDF baseline {candidate.baseline_score:.4f}",
-        )
-    return True, f"{metric} {candidate.score:.4f} > TF-IDF baseline {candidate.baseline_score:.4f}"
-
-
-def decide_promotion(candidate: Figures, incumbent: Figures | None, policy: GatePolicy) -> Decision:
-    """Every rule is checked and reported; promotion needs all of them to pass."""
-    metric = policy.metric
-    if math.isnan(candidate.score):
-        return Decision(False, f"candidate has no {metric} (NaN)")
-    checks: list[tuple[bool, str]] = []
-    if policy.require_beat_baseline:
-        checks.append(_beats_baseline(candidate, metric))
-    if incumbent is None:
-        checks.append((True, "no Production version yet"))
-    else:
-        floor = incumbent.score - policy.max_regression
-        checks.append(
-            (
-                math.isnan(incumbent.score) or candidate.score >= floor,
-                f"{metric} {candidate.score:.4f} vs Production {incumbent.score:.4f} "
-                f"(allowed down to {floor:.4f})",
-            )
-        )
-        if math.isnan(incumbent.comments_per_s):
-            checks.append((True, "speed of Production unknown: not compared"))
-        else:
-            slowdown = incumbent.comments_per_s / max(candidate.comments_per_s, 1e-9)
-            checks.append(
-                (
-                    slowdown <= policy.max_slowdown,
-                    f"{candidate.comments_per_s:.0f} comments/s vs Production "
-                    f"{incumbent.comments_per_s:.0f} (slowdown {slowdown:.2f}x, "
-                    f"allowed {policy.max_slowdown:.2f}x)",
-                )
-            )
-    failed = [text for ok, text in checks if not ok]
-    passed = [text for ok, text in checks if ok]
-    if failed:
-        passed_text = f"; passed: {'; '.join(passed)}" if passed else ""
-        return Decision(False, f"FAILED: {'; '.join(failed)}{passed_text}")
-    return Decision(True, "; ".join(passed))
 
 
 def current_production(client: MlflowClient, name: str) -> ModelVersion | None:
@@ -174,8 +79,8 @@ def register_and_gate(
     decision = decide_promotion(candidate, incumbent, policy)
     for key, value in {
         **candidate.as_tags(policy.metric),
-        "promotion.decision": "promoted" if decision.promote else "kept",
-        "promotion.reason": decision.reason,
+        PROMOTION_DECISION_TAG: "promoted" if decision.promote else "kept",
+        PROMOTION_REASON_TAG: decision.reason,
     }.items():
         client.set_model_version_tag(name, version.version, key, value)
     if decision.promote:

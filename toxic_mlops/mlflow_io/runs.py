@@ -1,31 +1,21 @@
-"""MLflow plumbing shared by the steps: experiment set-up, code version, run look-ups."""
+"""MLflow runs: the step's own run, experiment set-up, code version, run look-ups."""
 
 from __future__ import annotations
 
 import hashlib
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import mlflow
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
+from toxic_mlops.contract import CODE_VERSION_TAG, ENTRY_POINT_TAG
 from toxic_mlops.errors import PipelineError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CODE_VERSION_TAG = "toxic.code_version"
-ENTRY_POINT_TAG = "mlflow.project.entryPoint"
-# How the steps' runs point at each other (read by evaluate, register, lineage, monitor).
-MODEL_URI_TAG = "toxic.model_uri"  # train run -> its logged pyfunc model
-PREPROCESS_RUN_TAG = "toxic.preprocess_run"  # train run -> preprocess run ("" from a data_dir)
-DOWNLOAD_RUN_TAG = "toxic.download_run"  # preprocess run -> download run ("" from raw_data)
-RAW_DATA_TAG = "toxic.raw_data"  # preprocess run -> the file it read when not from a download
-TRAIN_RUN_TAG = "toxic.train_run"  # evaluate run -> the train run it scored
-# What the data steps log, under these artifact paths.
-RAW_ARTIFACT = "data/raw.parquet"  # download: the sampled rows
-SPLITS_ARTIFACT = "data"  # preprocess: {train,val,test}.parquet
-TOKENIZER_ARTIFACT = "tokenizer/tokenizer.json"  # preprocess
 # What decides a step's output besides its parameters: the code and the configs it reads.
 CODE_PATHS = ("MLproject", "steps", "pyfunc", "toxic_mlops", "configs")
 
@@ -41,6 +31,14 @@ def code_version(root: Path = PROJECT_ROOT) -> str:
                 digest.update(path.relative_to(root).as_posix().encode())
                 digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()[:16]
+
+
+@contextmanager
+def step_run(entry_point: str) -> Iterator[Run]:
+    """The run `mlflow run` made for this step (MLFLOW_RUN_ID), or a new one when run directly."""
+    with mlflow.start_run() as run:
+        mlflow.set_tags({ENTRY_POINT_TAG: entry_point, CODE_VERSION_TAG: code_version()})
+        yield run
 
 
 def ensure_experiment(name: str, artifact_root: Path) -> str:

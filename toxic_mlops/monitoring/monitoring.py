@@ -7,13 +7,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from pyfunc.scoring import Scorer
 from toxic_mlops.config import MonitorPolicy
 from toxic_mlops.data.dataset import TEXT
-from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
+from toxic_mlops.evaluation.metrics import known_truth, macro, roc_auc_per_label
 from toxic_mlops.monitoring.drift import js_divergence, psi, token_counts, unseen_share
 from toxic_mlops.monitoring.reports import Check, Report
+from toxic_mlops.plots import shift_histograms
 
 OK, DRIFT, DEGRADED = "ok", "drift", "degraded"
 # Exit codes of `python -m steps.monitor --fail-on ...` for schedulers (1 and 2: errors, usage).
@@ -47,6 +49,15 @@ class MonitorReport(Report):
         return {"verdict": self.verdict, **super().to_dict()}
 
 
+def monitor_figures(report: MonitorReport, labels: list[str]) -> tuple[Figure, Figure]:
+    """Production's scores and words per comment: reference test split against the batch."""
+    scores = shift_histograms(report.reference_scores, report.batch_scores, labels, "score")
+    lengths = shift_histograms(
+        report.reference_lengths, report.batch_lengths, ["comment length"], "words"
+    )
+    return scores, lengths
+
+
 def _flag(name: str, value: float, limit: float, detail: str, status: str = DRIFT) -> Check:
     return Check(name, status if value > limit else OK, f"{detail} (limit {limit})", value)
 
@@ -60,8 +71,8 @@ def _countable_auc(
 ) -> dict[str, float]:
     aucs = roc_auc_per_label(targets, scores, labels, threshold)
     for column, label in enumerate(labels):
-        known = targets[~np.isnan(targets[:, column]), column] >= threshold
-        if min(known.sum(), (~known).sum()) < minimum:
+        _, truth = known_truth(targets, column, threshold)
+        if min(truth.sum(), (~truth).sum()) < minimum:
             aucs[label] = float("nan")
     return aucs
 
@@ -79,18 +90,37 @@ def monitor_batch(
 
     batch and the references have a `text` column; the batch's label columns are optional.
     """
-    labels = scorer.spec.labels
     train = _sample(reference_train, policy.sample_rows)
     test = _sample(reference_test, policy.sample_rows)
     report = MonitorReport(rows=len(batch))
-    encoder = scorer.encoder
-    batch_texts, train_texts, test_texts = (
-        batch[TEXT].tolist(),
-        train[TEXT].tolist(),
-        test[TEXT].tolist(),
-    )
+    _covariate_checks(report, batch[TEXT].tolist(), train, test, scorer, policy)
+    # Prediction drift: how the Production model's scores moved.
+    report.reference_scores = scorer.predict_proba(test[TEXT].tolist())
+    report.batch_scores = scorer.predict_proba(batch[TEXT].tolist())
+    for column, label in enumerate(scorer.spec.labels):
+        value = psi(report.reference_scores[:, column], report.batch_scores[:, column])
+        report.checks.append(
+            _flag(f"score psi {label}", value, policy.max_prediction_psi, "scores vs test split")
+        )
+    # Concept drift: only labelled batches can say whether the model is still right.
+    if any(label in batch.columns for label in scorer.spec.labels):
+        _concept_checks(
+            report, batch, train, scorer.spec.labels, logged_test_auc, threshold, policy
+        )
+    return report
 
-    # Covariate shift: what the comments look like, before any model sees them.
+
+def _covariate_checks(
+    report: MonitorReport,
+    batch_texts: list[str],
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    scorer: Scorer,
+    policy: MonitorPolicy,
+) -> None:
+    """What the comments look like, before any model sees them: tokens, words, lengths."""
+    encoder = scorer.encoder
+    train_texts, test_texts = train[TEXT].tolist(), test[TEXT].tolist()
     batch_ids, train_ids = encoder.encode(batch_texts), encoder.encode(train_texts)
     token_js = js_divergence(token_counts(train_ids), token_counts(batch_ids))
     report.checks.append(
@@ -115,48 +145,46 @@ def monitor_batch(
         _flag("length psi", length_psi, policy.max_length_psi, "words per comment vs test split")
     )
 
-    # Prediction drift: how the Production model's scores moved.
-    report.reference_scores = scorer.predict_proba(test_texts)
-    report.batch_scores = scorer.predict_proba(batch_texts)
-    for column, label in enumerate(labels):
-        value = psi(report.reference_scores[:, column], report.batch_scores[:, column])
-        report.checks.append(
-            _flag(f"score psi {label}", value, policy.max_prediction_psi, "scores vs test split")
-        )
 
-    # Concept drift: only labelled batches can say whether the model is still right.
-    labelled = [label for label in labels if label in batch.columns]
-    if labelled:
-        targets = batch.reindex(columns=labels).to_numpy(dtype=np.float32)
-        for label in labelled:
-            known_rows = batch[label].dropna()
-            rate = float((known_rows >= threshold).mean()) if len(known_rows) else float("nan")
-            reference_rate = float((train[label].dropna() >= threshold).mean())
-            report.checks.append(
-                _flag(
-                    f"label rate {label}",
-                    abs(rate - reference_rate),
-                    policy.max_label_rate_change,
-                    f"{rate:.3f} positive vs {reference_rate:.3f} in training",
-                )
+def _concept_checks(
+    report: MonitorReport,
+    batch: pd.DataFrame,
+    train: pd.DataFrame,
+    labels: list[str],
+    logged_test_auc: dict[str, float],
+    threshold: float,
+    policy: MonitorPolicy,
+) -> None:
+    """Label rates against training, and the batch ROC-AUC against the logged test AUC."""
+    for label in [label for label in labels if label in batch.columns]:
+        known_rows = batch[label].dropna()
+        rate = float((known_rows >= threshold).mean()) if len(known_rows) else float("nan")
+        reference_rate = float((train[label].dropna() >= threshold).mean())
+        report.checks.append(
+            _flag(
+                f"label rate {label}",
+                abs(rate - reference_rate),
+                policy.max_label_rate_change,
+                f"{rate:.3f} positive vs {reference_rate:.3f} in training",
             )
-        aucs = _countable_auc(targets, report.batch_scores, labels, threshold, policy.min_positives)
-        scored = [
-            label
-            for label in labels
-            if np.isfinite(aucs[label]) and np.isfinite(logged_test_auc.get(label, np.nan))
-        ]
-        if scored:
-            batch_auc = macro({label: aucs[label] for label in scored})
-            test_auc = macro({label: logged_test_auc[label] for label in scored})
-            report.checks.append(
-                _flag(
-                    "auc drop",
-                    test_auc - batch_auc,
-                    policy.max_auc_drop,
-                    f"macro ROC-AUC {batch_auc:.4f} on the batch vs {test_auc:.4f} logged on test "
-                    f"({', '.join(scored)})",
-                    status=DEGRADED,
-                )
+        )
+    targets = batch.reindex(columns=labels).to_numpy(dtype=np.float32)
+    aucs = _countable_auc(targets, report.batch_scores, labels, threshold, policy.min_positives)
+    scored = [
+        label
+        for label in labels
+        if np.isfinite(aucs[label]) and np.isfinite(logged_test_auc.get(label, np.nan))
+    ]
+    if scored:
+        batch_auc = macro({label: aucs[label] for label in scored})
+        test_auc = macro({label: logged_test_auc[label] for label in scored})
+        report.checks.append(
+            _flag(
+                "auc drop",
+                test_auc - batch_auc,
+                policy.max_auc_drop,
+                f"macro ROC-AUC {batch_auc:.4f} on the batch vs {test_auc:.4f} logged on test "
+                f"({', '.join(scored)})",
+                status=DEGRADED,
             )
-    return report
+        )

@@ -80,26 +80,7 @@ def validate_batch(
     if reference is None:
         return report
 
-    threshold = dataset.positive_threshold
-    for label in dataset.label_columns:
-        if label not in frame.columns:
-            continue
-        values = pd.to_numeric(frame[label], errors="coerce").dropna()
-        batch_rate = float((values >= threshold).mean()) if len(values) else float("nan")
-        reference_rate = float(
-            positive_mask(reference.dropna(subset=[label]), label, threshold).mean()
-        )
-        change = abs(batch_rate - reference_rate)
-        status = WARN if change > policy.max_label_rate_change else OK
-        report.checks.append(
-            Check(
-                f"label rate {label}",
-                status,
-                f"{batch_rate:.3f} vs reference {reference_rate:.3f} "
-                f"(warn above a change of {policy.max_label_rate_change})",
-                change,
-            )
-        )
+    report.checks += _label_rate_checks(frame, reference, dataset, policy)
     length_psi = psi(
         word_counts(reference[TEXT], normalizer),
         word_counts(frame[dataset.text_column], normalizer),
@@ -114,3 +95,31 @@ def validate_batch(
         )
     )
     return report
+
+
+def _label_rate_checks(
+    frame: pd.DataFrame, reference: pd.DataFrame, dataset: DatasetConfig, policy: ValidationPolicy
+) -> list[Check]:
+    """Per label the batch has: its positive rate against the reference's."""
+    checks = []
+    threshold = dataset.positive_threshold
+    for label in dataset.label_columns:
+        if label not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[label], errors="coerce").dropna()
+        batch_rate = float((values >= threshold).mean()) if len(values) else float("nan")
+        reference_rate = float(
+            positive_mask(reference.dropna(subset=[label]), label, threshold).mean()
+        )
+        change = abs(batch_rate - reference_rate)
+        status = WARN if change > policy.max_label_rate_change else OK
+        checks.append(
+            Check(
+                f"label rate {label}",
+                status,
+                f"{batch_rate:.3f} vs reference {reference_rate:.3f} "
+                f"(warn above a change of {policy.max_label_rate_change})",
+                change,
+            )
+        )
+    return checks
