@@ -10,13 +10,13 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from pyfunc.network import NGRAM_WEIGHTINGS
+from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig
 from pyfunc.text import Normalizer
 from toxic_mlops.errors import PipelineError
 
@@ -83,17 +83,19 @@ class TokenizerConfig:
     min_frequency: int = 2
 
 
-@dataclass(frozen=True)
-class ModelConfig:
-    """The network's sizes (pyfunc.network.NetworkConfig without what the data decides)."""
-
-    embedding_dim: int = 128
-    hidden_size: int = 128
-    num_layers: int = 2
-    spatial_dropout: float = 0.3
-    ngram_buckets: int = 0
-    ngram_max_len: int = 0
-    ngram_weighting: str = "mean"
+# The `model` section: the network's sizes, i.e. pyfunc.network.NetworkConfig without what the
+# data decides. Derived from it, so a setting and its default are defined once, where it is used.
+DATA_DECIDED = ("vocab_size", "num_labels", "padding_idx", "deep_max_len")
+ModelConfig = make_dataclass(
+    "ModelConfig",
+    [
+        (f.name, f.type, field(default=f.default))
+        for f in fields(NetworkConfig)
+        if f.name not in DATA_DECIDED
+    ],
+    frozen=True,
+)
+ModelConfig.__module__ = __name__  # where typing.get_type_hints resolves its field types
 
 
 @dataclass(frozen=True)

@@ -8,23 +8,20 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from toxic_mlops.evaluation.metrics import known_truth, macro, one_class
+from toxic_mlops.evaluation.metrics import known_truth, macro, one_class, per_label
 
 
 def tune_thresholds(
     targets: np.ndarray, probabilities: np.ndarray, labels: Sequence[str], positive_threshold: float
 ) -> dict[str, float]:
     """Per label, the decision threshold with the best F1 (on validation data); 0.5 if undefined."""
-    thresholds: dict[str, float] = {}
-    for column, label in enumerate(labels):
-        rows, truth = known_truth(targets, column, positive_threshold)
-        if one_class(truth):
-            thresholds[label] = 0.5
-            continue
-        precision, recall, cuts = precision_recall_curve(truth, probabilities[rows, column])
-        f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
-        thresholds[label] = float(cuts[int(np.argmax(f1[:-1]))])
-    return thresholds
+    return per_label(targets, probabilities, labels, positive_threshold, _best_f1_cut, 0.5)
+
+
+def _best_f1_cut(truth: np.ndarray, scores: np.ndarray) -> float:
+    precision, recall, cuts = precision_recall_curve(truth, scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(cuts[int(np.argmax(f1[:-1]))])
 
 
 def label_metrics(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
@@ -19,18 +21,29 @@ def one_class(truth: np.ndarray) -> bool:
     return bool(truth.all() or not truth.any())
 
 
+def per_label(
+    targets: np.ndarray,
+    probabilities: np.ndarray,
+    labels: Sequence[str],
+    threshold: float,
+    score: Callable[[np.ndarray, np.ndarray], float],
+    undefined: float,
+) -> dict[str, float]:
+    """score(truth, scores) per label on its known rows; `undefined` where they hold one class."""
+    result: dict[str, float] = {}
+    for column, label in enumerate(labels):
+        rows, truth = known_truth(targets, column, threshold)
+        result[label] = undefined if one_class(truth) else score(truth, probabilities[rows, column])
+    return result
+
+
 def roc_auc_per_label(
-    targets: np.ndarray, probabilities: np.ndarray, labels: list[str], threshold: float
+    targets: np.ndarray, probabilities: np.ndarray, labels: Sequence[str], threshold: float
 ) -> dict[str, float]:
     """ROC-AUC per label; NaN where the rows known for a label hold only one class."""
-    scores: dict[str, float] = {}
-    for column, label in enumerate(labels):
-        known, truth = known_truth(targets, column, threshold)
-        if one_class(truth):
-            scores[label] = float("nan")
-        else:
-            scores[label] = float(roc_auc_score(truth, probabilities[known, column]))
-    return scores
+    return per_label(
+        targets, probabilities, labels, threshold, lambda t, s: float(roc_auc_score(t, s)), np.nan
+    )
 
 
 def macro(scores: dict[str, float]) -> float:
