@@ -240,15 +240,24 @@ def synthetic_training_inputs(folder: Path) -> tuple[dict, Path]:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory):
-    """A tiny network trained on synthetic comments: (scorer, splits) for behaviour tests."""
-    from pyfunc.scoring import ModelSpec, Scorer
-    from pyfunc.text import Normalizer
-    from tests.synthetic import LABELS
+def tiny_fitted(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny config trained once on synthetic comments: (Fitted, splits, epochs reported)."""
     from toxic_mlops.config import build_config
     from toxic_mlops.model.training import fit
 
     splits, tokenizer_file = synthetic_training_inputs(tmp_path_factory.mktemp("tokenizer"))
-    fitted = fit(build_config(tiny_config()), splits, tokenizer_file)
+    epochs: list = []
+    fitted = fit(build_config(tiny_config()), splits, tokenizer_file, on_epoch=epochs.append)
+    return fitted, splits, epochs
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_fitted):
+    """A tiny network trained on synthetic comments: (scorer, splits) for behaviour tests."""
+    from pyfunc.scoring import ModelSpec, Scorer
+    from pyfunc.text import Normalizer
+    from tests.synthetic import LABELS
+
+    fitted, splits, _ = tiny_fitted
     spec = ModelSpec(fitted.network_config, LABELS, fitted.encoder.max_len, Normalizer())
     return Scorer(fitted.result.network, fitted.encoder, spec), splits

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from pyfunc.text import Normalizer
+from tests.conftest import ROOT
 from tests.synthetic import LABELS
 from toxic_mlops.config import DatasetConfig, SplitConfig
 from toxic_mlops.data.dataset import SchemaError, clean, profile, split_frame, validate_schema
@@ -108,12 +109,10 @@ def test_profile_reports_sizes_rates_and_lengths(comments: pd.DataFrame) -> None
 
 
 def test_imdb_config_maps_names_and_labels_and_drops_unlabelled() -> None:
-    from pathlib import Path
-
     from toxic_mlops.config import load_config
     from toxic_mlops.data.dataset import standardize
 
-    imdb = load_config(Path(__file__).parent.parent / "configs" / "imdb.yaml").dataset
+    imdb = load_config(ROOT / "configs" / "imdb.yaml").dataset
     archive_rows = pd.DataFrame({"text": ["a", "b", "c"], "label": ["pos", "neg", "unsup"]})
     frame, dropped = standardize(archive_rows, imdb)
     assert frame.to_dict("list") == {"text": ["a", "b"], "sentiment": [1.0, 0.0]}

@@ -1,5 +1,5 @@
 """End to end, for real: the MLOps loop around the pipeline (lineage, validate, monitor, tune,
-retrain), through `mlflow run` against the same throwaway store as test_e2e.py.
+retrain), through `mlflow run` against the same throwaway store as tests/e2e/test_e2e.py.
 
 New batches are served over HTTP from 127.0.0.1, so the steps read them the way they read a URL.
 """

@@ -22,9 +22,6 @@ from toxic_mlops.evaluation.gate import Figures, decide_promotion
 from toxic_mlops.mlflow_io.packaging import log_pyfunc_model, save_model_files
 from toxic_mlops.mlflow_io.registry import PRODUCTION_ALIAS, current_production, register_and_gate
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
 POLICY = GatePolicy(metric="val_macro_roc_auc", max_regression=0.01, max_slowdown=1.5)
 
 

@@ -20,7 +20,7 @@ from toxic_mlops.model.batches import (
     masked_bce,
     predict_split,
 )
-from toxic_mlops.model.training import TrainResult, seed_everything, train
+from toxic_mlops.model.training import TrainResult, train
 from toxic_mlops.model.wide import fit_wide_path, ngram_matrix, set_ngram_idf
 
 
@@ -61,30 +61,11 @@ def _encoded_synthetic(
 
 
 @pytest.fixture(scope="module")
-def trained() -> tuple[TrainResult, TextEncoder, dict]:
-    config = build_config(tiny_config())
-    settings = config.training
-    encoder, encoded = _encoded_synthetic(1500, seed=3, max_len=settings.max_len)
-    seed_everything(0)
-    network = ToxicityNet(
-        NetworkConfig(
-            vocab_size=encoder.tokenizer.get_vocab_size(),
-            num_labels=len(LABELS),
-            **vars(config.model),
-        )
-    )
-    epochs = []
-    result = train(
-        network,
-        encoder,
-        encoded["train"],
-        encoded["val"],
-        LABELS,
-        settings,
-        0.5,
-        on_epoch=epochs.append,
-    )
-    return result, encoder, {"encoded": encoded, "epochs": epochs, "settings": settings}
+def trained(tiny_fitted) -> tuple[TrainResult, TextEncoder, dict]:
+    """The tiny config's network, trained once per session by fit() (tests/conftest.py)."""
+    fitted, _, epochs = tiny_fitted
+    extra = {"encoded": fitted.encoded, "epochs": epochs, "settings": fitted.settings}
+    return fitted.result, fitted.encoder, extra
 
 
 def test_learns_the_signal(trained) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT
+
 CORE = ("toxic_mlops/data", "toxic_mlops/model", "toxic_mlops/evaluation", "toxic_mlops/monitoring")
 CORE_FILES = ("config.py", "contract.py", "errors.py", "plots.py")
 

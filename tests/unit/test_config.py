@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pyfunc.network import NetworkConfig
-from tests.conftest import tiny_config
+from tests.conftest import ROOT, tiny_config
 from toxic_mlops.config import (
     Config,
     ConfigError,
@@ -16,7 +16,6 @@ from toxic_mlops.config import (
     parse_bool,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted(ROOT.glob("configs/*.yaml")) + sorted(ROOT.glob("bench/configs/*.yaml"))
 
 
