@@ -50,7 +50,6 @@ def test_invariance_to_the_neutral_topic(tiny_model) -> None:
     ("added", "label"),
     [
         ("you idiot", "insult"),
-        ("crap", "obscene"),
         ("kill you", "threat"),
         ("stupid moron", "toxicity"),
     ],
