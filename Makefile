@@ -19,7 +19,7 @@ export MLFLOW_EXPERIMENT_NAME ?= toxic
 RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NAME)
 
 .PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
-	tune serve lineage ui docker dockerfile test lint clean
+	tune serve lineage ui docker dockerfile test test-fast bench-report lint clean
 
 install: $(VENV)/.installed
 
@@ -71,6 +71,14 @@ ui: install
 
 test: install
 	$(VENV)/bin/python -m pytest
+
+# Everything but the end-to-end tests (tests/e2e): unit, data and model behaviour.
+test-fast: install
+	$(VENV)/bin/python -m pytest tests/unit tests/data tests/model
+
+# docs/benchmarks.md's generated tables from bench/results/*.json (python -m bench.<name> writes them).
+bench-report: install
+	$(VENV)/bin/python -m bench.report
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
 """Bare forward of the reference-size network (random weights) on fixed-length batches.
 
-    .venv/bin/python bench/forward.py [--batch 256 --lengths 50 100]
+    python -m bench.forward [--batch 256 --lengths 50 100]
 
 The issue's yardstick: ~1,900 comments/s at 50 tokens and ~750/s at 100 on 2 cores.
 """
@@ -8,17 +8,12 @@ The issue's yardstick: ~1,900 comments/s at 50 tokens and ~750/s at 100 on 2 cor
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from pyfunc.network import NetworkConfig, ToxicityNet  # noqa: E402
+from bench.common import record
+from pyfunc.network import NetworkConfig, ToxicityNet
 
 
 def main() -> None:
@@ -29,11 +24,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     network = ToxicityNet(NetworkConfig(vocab_size=30_000, num_labels=6)).eval()
-    report = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads",
-        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-    }
+    report = {}
     with torch.inference_mode():
         for length in args.lengths:
             token_ids = torch.randint(1, 30_000, (args.batch, length))
@@ -41,7 +32,7 @@ def main() -> None:
             network(token_ids, lengths)
             best = min(_timed(network, token_ids, lengths) for _ in range(args.repeats))
             report[f"comments_per_s@{length}_tokens"] = round(args.batch / best, 1)
-    print(json.dumps(report, indent=2))
+    record("forward", report)
 
 
 def _timed(network: ToxicityNet, token_ids: torch.Tensor, lengths: torch.Tensor) -> float:

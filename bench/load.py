@@ -1,6 +1,6 @@
 """Load test of the real model server: concurrent clients, good and bad requests, loopback only.
 
-    .venv/bin/python bench/load.py --model-uri models:/toxic/Production [--clients 8 --seconds 60]
+    python -m bench.load --model-uri models:/toxic/Production [--clients 8 --seconds 60]
 
 Bounded in time (--seconds) and count (--max-requests). Passes when no request got a 5xx, none
 lost its connection, and /ping still answers afterwards; prints the figures as JSON.
@@ -16,14 +16,11 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serve import load_texts, percentiles  # noqa: E402
-
-from toxic_mlops.model_server import ModelServer  # noqa: E402
+from bench.common import load_texts, percentiles, record
+from toxic_mlops.mlflow_io.model_server import ModelServer
 
 JSON = "application/json"
 
@@ -102,7 +99,6 @@ def main() -> None:
     server_errors = sum(n for status, n in counts.items() if status.startswith("5"))
     dropped = sum(n for status, n in counts.items() if status.startswith("connection"))
     report = {
-        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "clients": args.clients,
         "seconds": round(elapsed, 1),
         "requests": sum(counts.values()),
@@ -114,7 +110,7 @@ def main() -> None:
         "ping_after": ping,
         "latency_all_requests": percentiles(timings),
     }
-    print(json.dumps(report, indent=2))
+    record("load", report)
     if server_errors or dropped or ping != 200 or unexpected:
         sys.exit(1)
 

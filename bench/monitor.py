@@ -1,7 +1,7 @@
 """Benchmark: validate and monitor on real batches against a registered model, timed.
 
     MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db \
-        .venv/bin/python bench/monitor.py --config configs/jigsaw_wiki.yaml
+        python -m bench.monitor --config configs/jigsaw_wiki.yaml
 
 Batches (from ../shared/data): 3,000 rows of jigsaw_wiki_train.csv (the model's own source) and
 3,000 Davidson tweets renamed to the Jigsaw columns (another source). Each step runs as a user
@@ -11,9 +11,7 @@ would run it (`python -m steps.validate / steps.monitor`); prints the verdicts, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -22,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, record
+
 SHARED = ROOT.parent / "shared" / "data"
 
 
@@ -61,8 +60,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=3000)
     args = parser.parse_args()
     report = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI"),
     }
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,7 +72,7 @@ def main() -> None:
             report[f"monitor {name}"] = run(
                 "monitor", *config, "--data", str(path), "--fail-on", "drift"
             )
-    print(json.dumps(report, indent=2))
+    record("monitor", report)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """External peer: alt-profanity-check scored on the same test split as a pipeline's model.
 
     MLFLOW_TRACKING_URI=sqlite:///bench/.runs/<config>/mlflow.db \
-        .venv/bin/python bench/peers.py [--train-run RUN_ID]   # default: the newest train run
+        python -m bench.peers [--train-run RUN_ID]   # default: the newest train run
 
 Needs `pip install ".[bench]"`. Prints ROC-AUC of the first label for the model and the TF-IDF
 baseline (from that train run's evaluate run) and for alt-profanity-check.
@@ -10,14 +10,12 @@ baseline (from that train run's evaluate run) and for alt-profanity-check.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 from profanity_check import predict_prob
 from sklearn.metrics import roc_auc_score
-from splits import test_split
+
+from bench.common import record, test_split
 
 
 def main() -> None:
@@ -49,7 +47,6 @@ def main() -> None:
     truth = test[label] >= args.threshold
     metrics = evaluation.data.metrics
     report = {
-        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "train_run": train_run,
         "test_rows": len(test),
         "label": label,
@@ -61,7 +58,7 @@ def main() -> None:
             ),
         },
     }
-    print(json.dumps(report, indent=2))
+    record("peers", report)
 
 
 if __name__ == "__main__":

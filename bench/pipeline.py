@@ -1,6 +1,6 @@
 """Benchmark: the whole pipeline (`mlflow run . -e main`) on a real dataset, timed, with metrics.
 
-    .venv/bin/python bench/pipeline.py --config configs/jigsaw_wiki.yaml \
+    python -m bench.pipeline --config configs/jigsaw_wiki.yaml \
         --source ../shared/data/jigsaw_wiki_train.csv [-P epochs=4 ...]
 
 Runs in its own tracking store (bench/.runs/<config name>/) so it never touches ./mlflow.db, then
@@ -10,19 +10,16 @@ prints the machine, the command, wall time, seconds per epoch and the train run'
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import torch
 from mlflow.tracking import MlflowClient
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, record
 
 
 def main() -> None:
@@ -72,9 +69,7 @@ def main() -> None:
     evaluation = client.get_run(evaluate_run).data.metrics
     wanted = ("macro_roc_auc", "macro_pr_auc", "macro_f1", "roc_auc_", "accuracy")
     report = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads",
-        "command": " ".join(command),
+        "mlflow_command": " ".join(command),
         "wall_seconds": round(seconds, 1),
         "seconds_per_epoch": [round(s, 1) for s in epoch_seconds],
         "val_macro_roc_auc_per_epoch": [round(a, 4) for a in epoch_auc],
@@ -91,7 +86,7 @@ def main() -> None:
         "model_cost": {k: round(evaluation[k], 1) for k in ("latency_p50_ms", "comments_per_s")},
         "registered": steps.get("pipeline.register_run"),
     }
-    print(json.dumps(report, indent=2))
+    record("pipeline", report)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Is dynamic int8 quantisation (serving.quantize) worth it? Speed and test AUC, both ways.
 
-    .venv/bin/python bench/quantize.py --model-uri models:/toxic/Production
+    python -m bench.quantize --model-uri models:/toxic/Production
 
 Scores the model's own test split (found through its train run's preprocess run) with the fp32 and
 the int8 network; keep quantisation only if it is faster and loses < 0.002 macro ROC-AUC.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -20,14 +19,9 @@ import mlflow
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
+from bench.common import record, test_split
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec, Scorer  # noqa: E402
-from toxic_mlops.metrics import macro, roc_auc_per_label  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "bench"))
-from splits import test_split  # noqa: E402
+from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label  # noqa: E402
 
 
 def scorer_for(model_dir: Path, quantize: bool, work: Path) -> Scorer:
@@ -48,7 +42,7 @@ def main() -> None:
         work = Path(tmp)
         model_dir = Path(mlflow.artifacts.download_artifacts(args.model_uri, dst_path=tmp))
         model_dir = model_dir / "artifacts"
-        report = {"command": " ".join(sys.argv), "test_rows": len(test)}
+        report = {"test_rows": len(test)}
         for quantize in (False, True):
             scorer = scorer_for(model_dir, quantize, work)
             labels = scorer.spec.labels
@@ -70,7 +64,7 @@ def main() -> None:
             report["int8"]["comments_per_s"] / report["fp32"]["comments_per_s"], 3
         )
         report["torch_threads"] = torch.get_num_threads()
-    print(json.dumps(report, indent=2))
+    record("quantize", report)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Serving benchmark: bare network forward vs in-process pyfunc predict vs the real model server.
 
-    .venv/bin/python bench/serve.py --model-uri models:/toxic/Production [--workers 1] \
+    python -m bench.serve --model-uri models:/toxic/Production [--workers 1] \
         [--time-server-predict]
 
 Texts: ../shared/data/civil_toxic_spans_posts.csv when present (real Civil Comments posts),
@@ -11,61 +11,29 @@ stops it, and prints one JSON report: the overhead of each layer is the gap betw
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 import requests
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_POSTS = ROOT.parent / "shared" / "data" / "civil_toxic_spans_posts.csv"
-sys.path.insert(0, str(ROOT))
-
-from toxic_mlops.model_server import ModelServer  # noqa: E402
-
-
-def load_texts(count: int, seed: int = 0) -> tuple[list[str], str]:
-    if SHARED_POSTS.is_file():
-        texts = pd.read_csv(SHARED_POSTS)["comment_text"].dropna().astype(str).tolist()
-        source = str(SHARED_POSTS.name)
-    else:
-        from tests.synthetic import make_comments
-
-        texts = make_comments(count, seed).text.tolist()
-        source = "tests/synthetic.py"
-    rng = np.random.default_rng(seed)
-    return [texts[i] for i in rng.integers(0, len(texts), size=count)], source
-
-
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    ms = np.array(seconds) * 1000
-    return {f"p{q}_ms": round(float(np.percentile(ms, q)), 2) for q in (50, 95, 99)}
-
-
-def rate(count: int, seconds: float) -> float:
-    return round(count / seconds, 1)
-
-
-def paired_speed_up(seconds: list[float], baseline_seconds: list[float]) -> float:
-    """Throughput relative to the baseline: median over requests of baseline time / time, where
-    the i-th entries of both lists timed the same request seconds apart (drift hits both)."""
-    return round(
-        statistics.median(b / s for s, b in zip(seconds, baseline_seconds, strict=True)), 3
-    )
-
-
-def requests_of(texts: list[str], batch: int) -> list[list[str]]:
-    return [texts[start : start + batch] for start in range(0, len(texts), batch)]
+from bench.common import (
+    ROOT,
+    load_texts,
+    paired_speed_up,
+    percentiles,
+    post,
+    rate,
+    record,
+    requests_of,
+)
+from toxic_mlops.mlflow_io.model_server import ModelServer
 
 
 def forward_tensors(
@@ -173,15 +141,6 @@ def in_process_single(model, texts: list[str]) -> dict[str, float]:
     return percentiles(timings)
 
 
-def post(session: requests.Session, url: str, texts: list[str]) -> float:
-    started = time.perf_counter()
-    response = session.post(f"{url}/invocations", json={"inputs": texts}, timeout=120)
-    elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
-    return elapsed
-
-
 def server_single(url: str, texts: list[str], concurrency: int) -> dict[str, float]:
     chunks = [texts[i::concurrency] for i in range(concurrency)]
 
@@ -221,9 +180,6 @@ def main() -> None:
     model = mlflow.pyfunc.load_model(args.model_uri)
     scorer = model.unwrap_python_model().scorer
     report = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads",
-        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "model_uri": args.model_uri,
         "texts": source,
         "median_tokens": statistics.median(len(s) for s in scorer.encoder.encode(texts)),
@@ -256,7 +212,7 @@ def main() -> None:
         report["server_single_c1"] = server_single(url, texts[: args.single], 1)
         report["server_single_c8"] = server_single(url, texts[: args.single], 8)
     report["ratios@256"] = report["comments_per_s@256"]["paired_ratios"]
-    print(json.dumps(report, indent=2))
+    record("serve", report)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark: does an environment setting make the model server faster? A/B on one machine.
 
-    MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db .venv/bin/python \
-        bench/serve_ab.py --model-uri models:/toxic-wiki/Production MALLOC_ARENA_MAX=1 ...
+    MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db python -m \
+        bench.serve_ab --model-uri models:/toxic-wiki/Production MALLOC_ARENA_MAX=1 ...
 
 Starts two `mlflow models serve` of the same model, A as is and B with the given NAME=VALUE
 settings, and sends both the same 256-comment requests in alternating order, several rounds.
@@ -13,19 +13,13 @@ OMP_WAIT_POLICY=ACTIVE) also slows A, so read such a result as "costs the neighb
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import sys
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.serve import load_texts, paired_speed_up, post, requests_of  # noqa: E402
-from toxic_mlops.model_server import ModelServer  # noqa: E402
+from bench.common import load_texts, paired_speed_up, post, record, requests_of
+from toxic_mlops.mlflow_io.model_server import ModelServer
 
 
 def main() -> None:
@@ -52,17 +46,14 @@ def main() -> None:
                 if round_number:
                     for name in order:
                         times[name].append(seconds[name])
-    print(
-        json.dumps(
-            {
-                "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-                "texts": source,
-                "median_ms": {n: round(statistics.median(t) * 1000, 1) for n, t in times.items()},
-                "b_speed_up": paired_speed_up(times["B"], times["A"]),
-                "pairs": len(times["A"]),
-            },
-            indent=2,
-        )
+    record(
+        "serve_ab",
+        {
+            "texts": source,
+            "median_ms": {n: round(statistics.median(t) * 1000, 1) for n, t in times.items()},
+            "b_speed_up": paired_speed_up(times["B"], times["A"]),
+            "pairs": len(times["A"]),
+        },
     )
 
 

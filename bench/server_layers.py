@@ -1,7 +1,7 @@
 """Benchmark: which layer between `predict` and the HTTP server costs time, in-process.
 
     MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db \
-        .venv/bin/python bench/server_layers.py --model-uri models:/toxic-wiki/Production
+        python -m bench.server_layers --model-uri models:/toxic-wiki/Production
 
 On the same 64-comment requests, interleaved, median per request: `predict` on the calling
 thread, `predict` from a 40-thread pool (the server's thread hop), and MLflow's own
@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import mlflow
 import pandas as pd
 from mlflow.pyfunc.scoring_server import invocations
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.serve import load_texts  # noqa: E402
+from bench.common import load_texts, record
 
 
 def main() -> None:
@@ -60,17 +53,13 @@ def main() -> None:
                 if round_number:
                     times[name].append(time.perf_counter() - started)
     rates = {name: round(args.batch / statistics.median(t)) for name, t in times.items()}
-    print(
-        json.dumps(
-            {
-                "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-                "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-                "texts": source,
-                "comments_per_s": rates,
-                "ratio_to_predict": {n: round(r / rates["predict"], 3) for n, r in rates.items()},
-            },
-            indent=2,
-        )
+    record(
+        "server_layers",
+        {
+            "texts": source,
+            "comments_per_s": rates,
+            "ratio_to_predict": {n: round(r / rates["predict"], 3) for n, r in rates.items()},
+        },
     )
 
 

@@ -1,6 +1,6 @@
 """Benchmark: is each Hugging Face tokenizer trainer deterministic on the same texts?
 
-    .venv/bin/python bench/tokenizer_determinism.py [--runs 3]
+    python -m bench.tokenizer_determinism [--runs 3]
 
 Trains each variant several times in separate processes on 20,000 comments of
 ../shared/data/jigsaw_wiki_train.csv (synthetic comments when absent) and counts distinct
@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, record
+
 SHARED = ROOT.parent / "shared" / "data" / "jigsaw_wiki_train.csv"
 VARIANTS = ("wordpiece", "bpe_prefix", "bpe_suffix", "unigram", "bpe", "bpe_metaspace")
 
@@ -27,7 +26,7 @@ def train(variant: str) -> str:
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     from pyfunc.text import Normalizer
-    from toxic_mlops.tokenizer_training import train_tokenizer
+    from toxic_mlops.data.tokenizer import train_tokenizer
 
     if SHARED.is_file():
         texts = pd.read_csv(SHARED, nrows=20000)["comment_text"].astype(str).tolist()
@@ -77,7 +76,7 @@ def main() -> None:
     for variant in VARIANTS:
         digests = {
             subprocess.run(
-                [sys.executable, __file__, "--train", variant],
+                [sys.executable, "-m", "bench.tokenizer_determinism", "--train", variant],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
@@ -87,8 +86,9 @@ def main() -> None:
             for _ in range(args.runs)
         }
         report[variant] = {"runs": args.runs, "distinct_vocabularies": len(digests)}
-    print(
-        json.dumps({"texts": SHARED.name if SHARED.is_file() else "synthetic", **report}, indent=2)
+    record(
+        "tokenizer_determinism",
+        {"texts": SHARED.name if SHARED.is_file() else "synthetic", **report},
     )
 
 

@@ -1,10 +1,10 @@
 """Benchmark: which n-gram weighting lets the wide path be as good as TF-IDF + LR?
 
     MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db \\
-        .venv/bin/python bench/wide_features.py --config configs/jigsaw_wiki.yaml \\
+        python -m bench.wide_features --config configs/jigsaw_wiki.yaml \\
         --preprocess-run <run id> [--max-len 100 1024] [--c 4 30 100]
 
-Builds the wide path's own sparse input (`toxic_mlops.training.ngram_matrix`) on a preprocess
+Builds the wide path's own sparse input (`toxic_mlops.model.wide.ngram_matrix`) on a preprocess
 run's splits, fits scikit-learn's liblinear logistic regression on it per setting, and prints
 validation and test ROC-AUC (and accuracy at 0.5) of the first label, beside the project's
 TF-IDF word 1-2 gram baseline on the same rows. No network training: this isolates the features.
@@ -13,7 +13,6 @@ TF-IDF word 1-2 gram baseline on the same rows. No network training: this isolat
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
@@ -23,23 +22,24 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pyfunc.encoding import TextEncoder  # noqa: E402
-from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig, ToxicityNet  # noqa: E402
-from pyfunc.text import Normalizer  # noqa: E402
-from toxic_mlops.baseline import TfidfBaseline  # noqa: E402
-from toxic_mlops.config import dataset_config, load_config  # noqa: E402
-from toxic_mlops.dataset import TEXT  # noqa: E402
-from toxic_mlops.tracking import SPLITS_ARTIFACT, TOKENIZER_ARTIFACT  # noqa: E402
-from toxic_mlops.training import encode_split, ngram_matrix, set_ngram_idf  # noqa: E402
+from bench.common import record
+from pyfunc.encoding import TextEncoder
+from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig, ToxicityNet
+from toxic_mlops.config import load_config
+from toxic_mlops.contract import SPLITS_ARTIFACT, TOKENIZER_ARTIFACT
+from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.evaluation.baseline import TfidfBaseline
+from toxic_mlops.model.batches import encode_split
+from toxic_mlops.model.wide import ngram_matrix, set_ngram_idf
 
 SPLITS = ("train", "val", "test")
 
 
-def scores(truth: np.ndarray, probability: np.ndarray) -> str:
-    auc = roc_auc_score(truth, probability)
-    return f"ROC-AUC {auc:.4f}, accuracy {((probability >= 0.5) == truth).mean():.4f}"
+def scores(truth: np.ndarray, probability: np.ndarray) -> dict[str, float]:
+    return {
+        "roc_auc": round(float(roc_auc_score(truth, probability)), 4),
+        "accuracy": round(float(((probability >= 0.5) == truth).mean()), 4),
+    }
 
 
 def main() -> None:
@@ -51,9 +51,10 @@ def main() -> None:
     args = parser.parse_args()
 
     config = load_config(Path(args.config))
-    dataset = dataset_config(config)
+    dataset = config.dataset
     label = dataset.label_columns[0]
-    normalizer = Normalizer.from_dict(config.get("normalization"))
+    normalizer = config.normalization
+    report: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(mlflow.artifacts.download_artifacts(run_id=args.preprocess_run, dst_path=tmp))
         splits = {n: pd.read_parquet(folder / SPLITS_ARTIFACT / f"{n}.parquet") for n in SPLITS}
@@ -65,7 +66,7 @@ def main() -> None:
         )
         for name in ("val", "test"):
             probability = baseline.predict_proba(splits[name][TEXT].tolist())[:, 0]
-            print(f"baseline TF-IDF words 1-2 + LR C=4, {name}: {scores(truth[name], probability)}")
+            report[f"baseline TF-IDF words 1-2 + LR C=4, {name}"] = scores(truth[name], probability)
 
         for max_len in args.max_len:
             encoder = TextEncoder.from_file(tokenizer, normalizer, max_len)
@@ -78,7 +79,7 @@ def main() -> None:
                     NetworkConfig(
                         vocab_size=encoder.tokenizer.get_vocab_size(),
                         num_labels=1,
-                        ngram_buckets=config["model"]["ngram_buckets"] or 2**20,
+                        ngram_buckets=config.model.ngram_buckets or 2**20,
                         ngram_weighting=weighting,
                     )
                 )
@@ -90,11 +91,10 @@ def main() -> None:
                     model.fit(features["train"], truth["train"])
                     for name in ("val", "test"):
                         probability = model.predict_proba(features[name])[:, 1]
-                        print(
-                            f"wide path {weighting}, {max_len} tokens, C={c:g}, {name}: "
-                            f"{scores(truth[name], probability)}",
-                            flush=True,
-                        )
+                        key = f"wide path {weighting}, {max_len} tokens, C={c:g}, {name}"
+                        report[key] = scores(truth[name], probability)
+                        print(f"{key}: {report[key]}", flush=True)
+    record("wide_features", report)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,15 @@
-"""What every step CLI shares: error reporting, the step's MLflow run, extra -P overrides."""
+"""What every step CLI shares: the config option, error reporting, extra -P overrides."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-import mlflow
-from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.tracking import CODE_VERSION_TAG, ENTRY_POINT_TAG, code_version
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CONFIG = "configs/toxic.yaml"
@@ -36,14 +32,6 @@ def user_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@contextmanager
-def step_run(entry_point: str) -> Iterator[Run]:
-    """The run `mlflow run` made for this step (MLFLOW_RUN_ID), or a new one when run directly."""
-    with mlflow.start_run() as run:
-        mlflow.set_tags({ENTRY_POINT_TAG: entry_point, CODE_VERSION_TAG: code_version()})
-        yield run
-
-
 def extra_options(args: list[str]) -> dict[str, str]:
     """`--key value` / `--key=value` pairs left over by click, as {key: value}."""
     options: dict[str, str] = {}
@@ -59,6 +47,12 @@ def extra_options(args: list[str]) -> dict[str, str]:
             value = remaining.pop(0)
         options[key.replace("-", "_")] = value
     return options
+
+
+def config_option(command: F) -> F:
+    return click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True)(
+        command
+    )
 
 
 def split_list(value: str) -> list[str]:

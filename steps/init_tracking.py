@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from steps.common import user_errors
-from toxic_mlops.tracking import ensure_experiment
+from toxic_mlops.mlflow_io.runs import ensure_experiment
 
 
 @click.command()

@@ -11,7 +11,7 @@ import click
 from mlflow.tracking import MlflowClient
 
 from steps.common import user_errors
-from toxic_mlops.lineage import format_tree, trace_model
+from toxic_mlops.mlflow_io.lineage import format_tree, trace_model
 
 
 @click.command()

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from tests.synthetic import make_comments
-from toxic_mlops.model_server import BIN
+from toxic_mlops.mlflow_io.model_server import BIN
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = re.compile(r"Run \(ID '([0-9a-f]{32})'\) succeeded")
@@ -229,8 +229,8 @@ def synthetic_training_inputs(folder: Path) -> tuple[dict, Path]:
     from pyfunc.text import Normalizer
     from tests.synthetic import LABELS
     from toxic_mlops.config import DatasetConfig, SplitConfig
-    from toxic_mlops.dataset import TEXT, clean, split_frame
-    from toxic_mlops.tokenizer_training import train_tokenizer
+    from toxic_mlops.data.dataset import TEXT, clean, split_frame
+    from toxic_mlops.data.tokenizer import train_tokenizer
 
     data, _ = clean(make_comments(1500, seed=3), DatasetConfig("s", "text", LABELS), Normalizer())
     splits = split_frame(data, "toxicity", 0.5, SplitConfig(0.2, 0.2, seed=3))
@@ -240,14 +240,24 @@ def synthetic_training_inputs(folder: Path) -> tuple[dict, Path]:
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory):
+def tiny_fitted(tmp_path_factory: pytest.TempPathFactory):
+    """The tiny config trained once on synthetic comments: (Fitted, splits, epochs reported)."""
+    from toxic_mlops.config import build_config
+    from toxic_mlops.model.training import fit
+
+    splits, tokenizer_file = synthetic_training_inputs(tmp_path_factory.mktemp("tokenizer"))
+    epochs: list = []
+    fitted = fit(build_config(tiny_config()), splits, tokenizer_file, on_epoch=epochs.append)
+    return fitted, splits, epochs
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_fitted):
     """A tiny network trained on synthetic comments: (scorer, splits) for behaviour tests."""
     from pyfunc.scoring import ModelSpec, Scorer
     from pyfunc.text import Normalizer
     from tests.synthetic import LABELS
-    from toxic_mlops.training import fit
 
-    splits, tokenizer_file = synthetic_training_inputs(tmp_path_factory.mktemp("tokenizer"))
-    fitted = fit(tiny_config(), splits, tokenizer_file)
+    fitted, splits, _ = tiny_fitted
     spec = ModelSpec(fitted.network_config, LABELS, fitted.encoder.max_len, Normalizer())
     return Scorer(fitted.result.network, fitted.encoder, spec), splits

@@ -1,1 +1,1 @@
-"""Training-side logic of the pipeline: plain typed functions, no CLI and no MLflow wiring."""
+"""The pipeline library: a pure core by stage and its MLflow edge (mlflow_io)."""

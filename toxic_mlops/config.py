@@ -1,96 +1,43 @@
-"""YAML configuration: load, override from the command line, and typed views of its sections."""
+"""The typed configuration: one frozen dataclass per YAML section, built and validated once.
+
+`load_config(path, overrides)` is the only way in: it reads the YAML, applies `-P name=value`
+overrides (strings, cast to the field's type), checks every section and the rules between them,
+and raises one ConfigError naming every problem. Everything else takes the typed parts it needs.
+"""
 
 from __future__ import annotations
 
-import copy
+import types
+import typing
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, make_dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig
+from pyfunc.text import Normalizer
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.registry import GatePolicy
+
+# The sections a train (or tune) run may override with -P name=value.
+TUNABLE_SECTIONS = ("model", "training")
+TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes"}, {"false", "0", "no"}
+SEARCH_KINDS = ("int", "float", "categorical")
 
 
 class ConfigError(PipelineError, ValueError):
     """A configuration file or override that cannot be used; the message says which key."""
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    with path.open() as handle:
-        config = yaml.safe_load(handle)
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    return config
-
-
-def _cast_like(template: Any, raw: str, key: str) -> Any:
-    """Parse a command-line string into the type of the value it replaces."""
-    if isinstance(template, bool):
-        lowered = raw.strip().lower()
-        if lowered in {"true", "1", "yes"}:
-            return True
-        if lowered in {"false", "0", "no"}:
-            return False
-        raise ConfigError(f"{key}: expected true or false, got {raw!r}")
-    try:
-        if isinstance(template, int):
-            return int(raw)
-        if isinstance(template, float):
-            return float(raw)
-    except ValueError as error:
-        raise ConfigError(f"{key}: expected {type(template).__name__}, got {raw!r}") from error
-    if isinstance(template, list):
-        return [item.strip() for item in raw.split(",") if item.strip()]
-    return raw
-
-
-def apply_overrides(
-    config: Mapping[str, Any], overrides: Mapping[str, str], sections: Iterable[str]
-) -> dict[str, Any]:
-    """A copy of config with `key=value` overrides applied to the named sections.
-
-    A key is `name` (looked up in the allowed sections, must be unambiguous) or `section.name`.
-    Values are strings, as MLflow passes them, and are parsed to the type of the current value.
-    """
-    result = copy.deepcopy(dict(config))
-    allowed = list(sections)
-    for key, raw in overrides.items():
-        if "." in key:
-            section, name = key.split(".", 1)
-            candidates = [section] if section in allowed else []
-        else:
-            name = key
-            candidates = [s for s in allowed if name in result.get(s, {})]
-        candidates = [s for s in candidates if name in result.get(s, {})]
-        if not candidates:
-            known = sorted(f"{s}.{n}" for s in allowed for n in result.get(s, {}))
-            raise ConfigError(f"unknown parameter {key!r}; known: {', '.join(known)}")
-        if len(candidates) > 1:
-            options = ", ".join(f"{s}.{name}" for s in candidates)
-            raise ConfigError(f"parameter {key!r} is ambiguous; use one of {options}")
-        section = candidates[0]
-        result[section][name] = _cast_like(result[section][name], str(raw), key)
-    return result
-
-
-def flatten(config: Mapping[str, Any], sections: Iterable[str]) -> dict[str, Any]:
-    """`section.key -> value` for logging the sections as MLflow params."""
-    return {f"{s}.{k}": v for s in sections for k, v in config.get(s, {}).items()}
-
-
-def typed_section(cls: type, values: Mapping[str, Any] | None, section: str) -> Any:
-    """A dataclass from a config section; unknown keys are an error, missing ones default."""
-    known = {f.name for f in fields(cls)}
-    unknown = set(values or {}) - known
-    if unknown:
-        raise ConfigError(f"section {section!r}: unknown keys {sorted(unknown)}")
-    return cls(**(values or {}))
+def parse_bool(raw: str, key: str) -> bool:
+    """The one reading of a command-line flag: true/1/yes or false/0/no, any case."""
+    lowered = str(raw).strip().lower()
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{key}: expected true or false, got {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -118,10 +65,37 @@ class DatasetConfig:
 
 
 @dataclass(frozen=True)
+class SampleConfig:
+    fraction: float = 1.0
+    seed: int = 42
+
+
+@dataclass(frozen=True)
 class SplitConfig:
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     seed: int = 42
+
+
+@dataclass(frozen=True)
+class TokenizerConfig:
+    vocab_size: int = 30000
+    min_frequency: int = 2
+
+
+# The `model` section: the network's sizes, i.e. pyfunc.network.NetworkConfig without what the
+# data decides. Derived from it, so a setting and its default are defined once, where it is used.
+DATA_DECIDED = ("vocab_size", "num_labels", "padding_idx", "deep_max_len")
+ModelConfig = make_dataclass(
+    "ModelConfig",
+    [
+        (f.name, f.type, field(default=f.default))
+        for f in fields(NetworkConfig)
+        if f.name not in DATA_DECIDED
+    ],
+    frozen=True,
+)
+ModelConfig.__module__ = __name__  # where typing.get_type_hints resolves its field types
 
 
 @dataclass(frozen=True)
@@ -142,25 +116,293 @@ class TrainingConfig:
     device: str = "auto"
 
 
-def dataset_config(config: Mapping[str, Any]) -> DatasetConfig:
-    dataset = typed_section(DatasetConfig, config.get("dataset"), "dataset")
-    if not dataset.label_columns:
-        raise ConfigError("dataset.label_columns must name at least one label")
-    return dataset
+@dataclass(frozen=True)
+class ServingConfig:
+    batch_size: int = 256
+    max_rows: int = 10_000
+    num_threads: int = 0
+    quantize: bool = False
 
 
-def split_config(config: Mapping[str, Any]) -> SplitConfig:
-    split = typed_section(SplitConfig, config.get("split"), "split")
-    if split.val_fraction <= 0 or split.test_fraction <= 0:
-        raise ConfigError("split.val_fraction and split.test_fraction must be > 0")
-    if split.val_fraction + split.test_fraction >= 1:
-        raise ConfigError("split.val_fraction + split.test_fraction must be < 1")
-    return split
+@dataclass(frozen=True)
+class GatePolicy:
+    """What a candidate must show to become Production (from the `registry` section)."""
+
+    metric: str = "val_macro_roc_auc"
+    max_regression: float = 0.0  # may be at most this much below Production on `metric`
+    max_slowdown: float = 1.5  # Production comments/s divided by the candidate's, at most
+    require_beat_baseline: bool = True
 
 
-def training_config(config: Mapping[str, Any]) -> TrainingConfig:
-    training = typed_section(TrainingConfig, config.get("training"), "training")
-    checks = {
+@dataclass(frozen=True)
+class RegistryConfig:
+    model_name: str = "toxic"
+    gate_metric: str = "val_macro_roc_auc"
+    max_regression: float = 0.0
+    max_slowdown: float = 1.5
+    require_beat_baseline: bool = True
+
+    @property
+    def gate(self) -> GatePolicy:
+        return GatePolicy(
+            self.gate_metric, self.max_regression, self.max_slowdown, self.require_beat_baseline
+        )
+
+    def production_uri(self, name: str = "") -> str:
+        return f"models:/{name or self.model_name}/Production"
+
+
+@dataclass(frozen=True)
+class ValidationPolicy:
+    """Thresholds above which a soft check warns (section `validation`)."""
+
+    max_empty_share: float = 0.05
+    max_duplicate_share: float = 0.10
+    max_label_rate_change: float = 0.10  # absolute change of a label's positive rate
+    max_length_psi: float = 0.25
+
+
+@dataclass(frozen=True)
+class MonitorPolicy:
+    """Thresholds (section `monitor`); above one, the check flags drift."""
+
+    max_token_js: float = 0.10  # Jensen-Shannon divergence of token frequencies (base 2)
+    max_unseen_word_increase: float = 0.05  # share of words the training data never had
+    max_length_psi: float = 0.25
+    max_prediction_psi: float = 0.25  # per label, Production scores: batch vs its test split
+    max_label_rate_change: float = 0.10
+    max_auc_drop: float = 0.05  # below the logged test ROC-AUC: degraded
+    min_positives: int = 10  # a label needs this many positives (and negatives) for an AUC
+    sample_rows: int = 20_000  # reference rows used, at most (speed)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched setting: `name` is a train override key (hidden_size, training.max_len...)."""
+
+    name: str
+    type: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    n_trials: int = 20
+    timeout_minutes: float = 120.0
+    pruner_warmup_epochs: int = 1  # epochs a trial always gets before the median pruner may stop it
+    pruner_startup_trials: int = 3  # trials that always finish: the median needs a history
+    seed: int = 42
+    search_space: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def dimensions(self) -> list[Dimension]:
+        """The search space (checked when the config was built); empty when there is none."""
+        return [
+            Dimension(name, spec["type"], choices=tuple(spec["choices"]))
+            if spec["type"] == "categorical"
+            else Dimension(name, spec["type"], spec["low"], spec["high"], bool(spec.get("log")))
+            for name, spec in self.search_space.items()
+        ]
+
+
+@dataclass(frozen=True)
+class Config:
+    dataset: DatasetConfig
+    sample: SampleConfig = SampleConfig()
+    split: SplitConfig = SplitConfig()
+    normalization: Normalizer = Normalizer()
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    serving: ServingConfig = ServingConfig()
+    registry: RegistryConfig = RegistryConfig()
+    validation: ValidationPolicy = ValidationPolicy()
+    monitor: MonitorPolicy = MonitorPolicy()
+    tune: TuneSettings = TuneSettings()
+
+    def params(self, sections: Iterable[str] = TUNABLE_SECTIONS) -> dict[str, Any]:
+        """`section.key -> value` for logging the sections as MLflow params."""
+        return {f"{s}.{k}": v for s in sections for k, v in asdict(getattr(self, s)).items()}
+
+
+SECTIONS: dict[str, type] = typing.get_type_hints(Config)
+
+
+def load_config(
+    path: str | Path, overrides: Mapping[str, str] | None = None, sections=TUNABLE_SECTIONS
+) -> Config:
+    """The config file, with -P overrides of the given sections applied, checked as a whole."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    with path.open() as handle:
+        raw = yaml.safe_load(handle)
+    return build_config(raw, overrides, sections, source=str(path))
+
+
+def build_config(
+    raw: Any,
+    overrides: Mapping[str, str] | None = None,
+    sections: Iterable[str] = TUNABLE_SECTIONS,
+    source: str = "config",
+) -> Config:
+    """A typed Config from parsed YAML and -P overrides; one ConfigError lists every problem."""
+    problems: list[str] = []
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level")
+    values: dict[str, Any] = {}
+    for name, section in raw.items():
+        if name not in SECTIONS:
+            problems.append(f"unknown section {name!r}")
+        elif section is not None:
+            values[name] = _typed_section(SECTIONS[name], section, name, problems)
+    if "dataset" not in values and "dataset" not in raw:
+        problems.append("section 'dataset' is missing")
+    config = None
+    if not problems:
+        config = Config(**values)
+        config = _override(config, overrides or {}, list(sections), problems)
+        problems += config_problems(config)
+    if problems:
+        raise _error(source, problems)
+    return config
+
+
+def override(
+    config: Config, overrides: Mapping[str, str], sections: Iterable[str] = TUNABLE_SECTIONS
+) -> Config:
+    """config with `name=value` overrides (as -P gives them) applied and checked again."""
+    problems: list[str] = []
+    result = _override(config, overrides, list(sections), problems)
+    problems += [] if problems else config_problems(result)
+    if problems:
+        raise _error("override", problems)
+    return result
+
+
+def _error(source: str, problems: list[str]) -> ConfigError:
+    if len(problems) == 1:
+        return ConfigError(f"{source}: {problems[0]}")
+    return ConfigError(f"{source}: {len(problems)} problems: " + "; ".join(problems))
+
+
+def _typed_section(cls: type, values: Any, section: str, problems: list[str]) -> Any:
+    """A section's dataclass; unknown keys, missing required keys and wrong types are problems."""
+    if not isinstance(values, dict):
+        problems.append(f"section {section!r}: expected a mapping, got {values!r}")
+        return None
+    hints = typing.get_type_hints(cls)
+    unknown = set(values) - set(hints)
+    if unknown:
+        problems.append(f"section {section!r}: unknown keys {sorted(unknown)}")
+    known = {key: value for key, value in values.items() if key in hints}
+    required = [f.name for f in fields(cls) if _is_required(f)]
+    if missing := [key for key in required if key not in known]:
+        problems.append(f"section {section!r}: missing keys {missing}")
+        return None
+    for key, value in known.items():
+        if not _has_type(value, hints[key]):
+            problems.append(f"{section}.{key}: expected {_type_name(hints[key])}, got {value!r}")
+    return cls(**known)
+
+
+def _is_required(item: Any) -> bool:
+    return item.default is MISSING and item.default_factory is MISSING
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_has_type(value, option) for option in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is Any:
+        return True
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is not None:
+        return isinstance(value, origin)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint)
+
+
+def _cast(raw: str, hint: Any, key: str) -> Any:
+    """A command-line string as the field's type."""
+    options = [h for h in typing.get_args(hint) if h is not type(None)] or [hint]
+    target = typing.get_origin(options[0]) or options[0]
+    if target is bool:
+        return parse_bool(raw, key)
+    if target is list:
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    try:
+        return target(raw) if target in (int, float) else raw
+    except ValueError as error:
+        raise ConfigError(f"{key}: expected {target.__name__}, got {raw!r}") from error
+
+
+def _override(
+    config: Config, overrides: Mapping[str, str], allowed: list[str], problems: list[str]
+) -> Config:
+    """`name` (unambiguous within the allowed sections) or `section.name` keys; new Config."""
+    changes: dict[str, dict[str, Any]] = {}
+    field_names = {s: set(typing.get_type_hints(SECTIONS[s])) for s in allowed}
+    for key, raw in overrides.items():
+        section, dot, name = key.rpartition(".")
+        candidates = [section] if dot else allowed
+        candidates = [s for s in candidates if name in field_names.get(s, ())]
+        if not candidates:
+            known = ", ".join(sorted(f"{s}.{n}" for s in allowed for n in field_names[s]))
+            problems.append(f"unknown parameter {key!r}; known: {known}")
+        elif len(candidates) > 1:
+            options = ", ".join(f"{s}.{name}" for s in candidates)
+            problems.append(f"parameter {key!r} is ambiguous; use one of {options}")
+        else:
+            hint = typing.get_type_hints(SECTIONS[candidates[0]])[name]
+            try:
+                changes.setdefault(candidates[0], {})[name] = _cast(str(raw), hint, key)
+            except ConfigError as error:
+                problems.append(str(error))
+    return replace(config, **{s: replace(getattr(config, s), **c) for s, c in changes.items()})
+
+
+def config_problems(config: Config) -> list[str]:
+    """Every rule a built config breaks, within a section and across sections."""
+    dataset, split, training, model = config.dataset, config.split, config.training, config.model
+    rules = {
+        "dataset.label_columns must name at least one label": bool(dataset.label_columns),
+        "dataset.stratify_label must be one of dataset.label_columns": (
+            dataset.stratify_label is None or dataset.stratify_label in dataset.label_columns
+        ),
+        "sample.fraction must be in (0, 1]": 0 < config.sample.fraction <= 1,
+        "split.val_fraction and split.test_fraction must be > 0": (
+            split.val_fraction > 0 and split.test_fraction > 0
+        ),
+        "split.val_fraction + split.test_fraction must be < 1": (
+            split.val_fraction + split.test_fraction < 1
+        ),
+        "tokenizer.vocab_size and tokenizer.min_frequency must be >= 1": (
+            config.tokenizer.vocab_size >= 1 and config.tokenizer.min_frequency >= 1
+        ),
+        f"model.ngram_weighting must be one of {NGRAM_WEIGHTINGS}": (
+            model.ngram_weighting in NGRAM_WEIGHTINGS
+        ),
+        "training.ngram_c > 0 needs model.ngram_buckets > 0 and model.ngram_weighting: tfidf": (
+            training.ngram_c <= 0 or (model.ngram_buckets > 0 and model.ngram_weighting == "tfidf")
+        ),
+        "serving.batch_size and serving.max_rows must be >= 1": (
+            config.serving.batch_size >= 1 and config.serving.max_rows >= 1
+        ),
+    }
+    problems = [rule for rule, ok in rules.items() if not ok]
+    training_rules = {
         "epochs >= 1": training.epochs >= 1,
         "batch_size >= 1": training.batch_size >= 1,
         "learning_rate > 0": training.learning_rate > 0,
@@ -168,13 +410,27 @@ def training_config(config: Mapping[str, Any]) -> TrainingConfig:
         "max_len >= 1": training.max_len >= 1,
         "ngram_c >= 0": training.ngram_c >= 0,
     }
-    if failed := [rule for rule, ok in checks.items() if not ok]:
-        raise ConfigError(f"training: need {', '.join(failed)}; got {training}")
-    return training
+    if failed := [rule for rule, ok in training_rules.items() if not ok]:
+        problems.append(f"training: need {', '.join(failed)}; got {training}")
+    return problems + search_space_problems(config)
 
 
-def gate_policy(config: Mapping[str, Any]) -> GatePolicy:
-    registry = dict(config.get("registry", {}))
-    registry.pop("model_name", None)
-    registry["metric"] = registry.pop("gate_metric", "val_macro_roc_auc")
-    return typed_section(GatePolicy, registry, "registry")
+def search_space_problems(config: Config) -> list[str]:
+    """tune.search_space: known kinds, bounds or choices, and keys that are train settings."""
+    problems = []
+    for name, spec in config.tune.search_space.items():
+        where = f"tune.search_space.{name}"
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind not in SEARCH_KINDS:
+            problems.append(f"{where}: type must be one of {SEARCH_KINDS}, got {kind}")
+            continue
+        if kind == "categorical" and not spec.get("choices"):
+            problems.append(f"{where}: categorical needs choices")
+            continue
+        if kind != "categorical" and (spec.get("low") is None or spec.get("high") is None):
+            problems.append(f"{where}: {kind} needs low and high")
+            continue
+        example = spec["choices"][0] if kind == "categorical" else spec["low"]
+        # Fails now, not after an hour of trials, if the key is not a train setting.
+        _override(config, {name: str(example)}, list(TUNABLE_SECTIONS), problems)
+    return problems

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -14,7 +14,10 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
-from toxic_mlops.training import EpochResult  # noqa: E402
+from toxic_mlops.evaluation.metrics import known_truth, one_class  # noqa: E402
+
+if TYPE_CHECKING:  # the figures take any objects with these fields; no torch import here
+    from toxic_mlops.model.training import EpochResult
 
 
 def loss_curve(history: Sequence[EpochResult]) -> Figure:
@@ -37,10 +40,9 @@ def roc_pr_curves(
     figure, axes = plt.subplots(len(labels), 2, figsize=(10, 3.2 * len(labels)), squeeze=False)
     for row, label in enumerate(labels):
         roc_axis, pr_axis = axes[row]
-        known = ~np.isnan(targets[:, row])
-        truth = targets[known, row] >= threshold
+        known, truth = known_truth(targets, row, threshold)
         for name, probabilities in scored.items():
-            if truth.all() or not truth.any():
+            if one_class(truth):
                 continue  # one class only: no curve
             scores = probabilities[known, row]
             fpr, tpr, _ = roc_curve(truth, scores)
@@ -63,8 +65,7 @@ def score_histograms(
     """Score distribution of positives and negatives per label: overlap is what the model misses."""
     figure, axes = _grid(len(labels))
     for index, (axis, label) in enumerate(zip(axes, labels, strict=True)):
-        known = ~np.isnan(targets[:, index])
-        truth = targets[known, index] >= threshold
+        known, truth = known_truth(targets, index, threshold)
         scores = probabilities[known, index]
         bins = np.linspace(0, 1, 41)
         axis.hist(scores[~truth], bins=bins, alpha=0.6, label="negative", density=True)

@@ -1,0 +1,204 @@
+"""Model behaviour: the training loop learns the synthetic signal and keeps its best epoch."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pyfunc.encoding import TextEncoder
+from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.text import Normalizer
+from tests.conftest import tiny_config
+from tests.synthetic import LABELS, make_comments
+from toxic_mlops.config import DatasetConfig, SplitConfig, TrainingConfig, build_config
+from toxic_mlops.data.dataset import clean, split_frame
+from toxic_mlops.data.tokenizer import train_tokenizer
+from toxic_mlops.model.batches import (
+    EncodedSplit,
+    encode_split,
+    length_batches,
+    masked_bce,
+    predict_split,
+)
+from toxic_mlops.model.training import TrainResult, train
+from toxic_mlops.model.wide import fit_wide_path, ngram_matrix, set_ngram_idf
+
+
+def test_masked_bce_ignores_unknown_labels() -> None:
+    logits = torch.tensor([[0.0, 5.0], [0.0, -5.0]])
+    known = torch.tensor([[1.0, 0.3], [0.0, 0.7]])
+    masked = torch.tensor([[1.0, float("nan")], [0.0, float("nan")]])
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, :1], known[:, :1])
+    torch.testing.assert_close(masked_bce(logits, masked), expected)
+    assert masked_bce(logits, torch.full((2, 2), float("nan"))) == 0
+
+
+def test_length_batches_cover_every_row_once() -> None:
+    lengths = np.random.default_rng(0).integers(1, 100, size=1000)
+    for rng in (None, np.random.default_rng(1)):
+        batches = length_batches(lengths, 64, rng)
+        assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+        assert all(len(b) <= 64 for b in batches)
+    # Bucketing keeps padding low: a batch's lengths are close together.
+    spread = [np.ptp(lengths[b]) for b in length_batches(lengths, 64, np.random.default_rng(2))]
+    assert np.median(spread) < 10
+
+
+def _encoded_synthetic(
+    rows: int, seed: int, max_len: int
+) -> tuple[TextEncoder, dict[str, EncodedSplit]]:
+    """Synthetic comments split, a tokenizer trained on the train split, every split encoded."""
+    dataset = DatasetConfig("synthetic", "text", LABELS)
+    data, _ = clean(make_comments(rows, seed=seed), dataset, Normalizer())
+    splits = split_frame(data, "toxicity", 0.5, SplitConfig(seed=seed))
+    tokenizer = train_tokenizer(splits["train"]["text"].tolist(), Normalizer(), 300, 1)
+    encoder = TextEncoder(tokenizer, Normalizer(), max_len)
+    encoded = {
+        name: encode_split(encoder, part["text"].tolist(), part[LABELS].to_numpy())
+        for name, part in splits.items()
+    }
+    return encoder, encoded
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_fitted) -> tuple[TrainResult, TextEncoder, dict]:
+    """The tiny config's network, trained once per session by fit() (tests/conftest.py)."""
+    fitted, _, epochs = tiny_fitted
+    extra = {"encoded": fitted.encoded, "epochs": epochs, "settings": fitted.settings}
+    return fitted.result, fitted.encoder, extra
+
+
+def test_learns_the_signal(trained) -> None:
+    result, _, extra = trained
+    history = result.history
+    assert len(history) == len(extra["epochs"]) == extra["settings"].epochs
+    assert history[-1].train_loss < history[0].train_loss
+    assert max(r.val_macro_roc_auc for r in history) > 0.85
+
+
+def test_keeps_the_best_epoch(trained) -> None:
+    result, encoder, extra = trained
+    best = max(result.history, key=lambda r: r.val_macro_roc_auc)
+    assert result.best_epoch == best.epoch
+    loss, _ = predict_split(
+        result.network, encoder, extra["encoded"]["val"], 64, torch.device("cpu")
+    )
+    assert loss == pytest.approx(best.val_loss, rel=1e-4)
+
+
+def test_learning_rate_decays_each_epoch(trained) -> None:
+    result, _, extra = trained
+    rates = [r.learning_rate for r in result.history]  # of the deep network
+    decay = extra["settings"].lr_decay
+    assert rates == pytest.approx(
+        [extra["settings"].learning_rate * decay**i for i in range(len(rates))]
+    )
+
+
+def test_toxic_words_outscore_clean_text(trained) -> None:
+    result, encoder, extra = trained
+    split = encode_split(
+        encoder,
+        ["you stupid idiot moron", "thanks the council meeting was great"],
+        np.zeros((2, len(LABELS)), dtype=np.float32),
+    )
+    _, probabilities = predict_split(result.network, encoder, split, 8, torch.device("cpu"))
+    scores = pd.DataFrame(probabilities, columns=LABELS)
+    assert scores.loc[0, "toxicity"] > scores.loc[1, "toxicity"] + 0.3
+
+
+def test_fit_lets_the_wide_path_read_further_than_the_lstm(tmp_path) -> None:
+    from tests.conftest import synthetic_training_inputs
+    from toxic_mlops.model.training import fit
+
+    splits, tokenizer_file = synthetic_training_inputs(tmp_path)
+    overrides = {"ngram_max_len": "30", "max_len": "6", "epochs": "1"}
+    config = build_config(tiny_config(), overrides)
+    fitted = fit(config, splits, tokenizer_file)
+    assert fitted.encoder.max_len == 30 and fitted.network_config.deep_max_len == 6
+    assert max(len(s) for s in fitted.encoded["train"].sequences) > 6
+    without_wide = build_config(tiny_config(), {**overrides, "ngram_buckets": "0"})
+    fitted = fit(without_wide, splits, tokenizer_file)
+    assert fitted.encoder.max_len == 6 and fitted.network_config.deep_max_len == 0
+
+
+def _wide_setup(buckets: int = 4096) -> tuple[ToxicityNet, TextEncoder, dict]:
+    encoder, encoded = _encoded_synthetic(600, seed=5, max_len=40)
+    config = NetworkConfig(
+        vocab_size=encoder.tokenizer.get_vocab_size(),
+        num_labels=len(LABELS),
+        embedding_dim=8,
+        hidden_size=8,
+        ngram_buckets=buckets,
+        ngram_weighting="tfidf",
+    )
+    return ToxicityNet(config).eval(), encoder, encoded
+
+
+def test_idf_is_smoothed_document_frequency() -> None:
+    network, encoder, _ = _wide_setup()
+    split = EncodedSplit([[5, 6], [5], [7, 7, 7]], np.zeros((3, len(LABELS)), dtype=np.float32))
+    set_ngram_idf(network, encoder, split)
+    idf = network.ngram_idf
+    # As scikit-learn's smooth IDF: ln((1 + n) / (1 + df)) + 1, counting documents, not tokens.
+    assert float(idf[5]) == pytest.approx(np.log(4 / 3) + 1)  # in 2 of 3 texts
+    assert float(idf[7]) == pytest.approx(np.log(4 / 2) + 1)  # 3 times, in 1 text
+    assert float(idf[8]) == pytest.approx(np.log(4 / 1) + 1)  # never seen
+
+
+def test_fitted_wide_path_is_the_logistic_regression() -> None:
+    """The network's wide logits equal a scikit-learn LR fitted on the same n-gram features."""
+    from sklearn.linear_model import LogisticRegression
+
+    network, encoder, encoded = _wide_setup()
+    train_split = encoded["train"]
+    set_ngram_idf(network, encoder, train_split)
+    binary = EncodedSplit(train_split.sequences, (train_split.targets >= 0.5).astype(np.float32))
+    fit_wide_path(network, encoder, binary, c=4.0)
+    torch.nn.init.zeros_(network.heads.weight)  # silence the deep network: logits = wide + bias
+    test = encoded["test"]
+    _, probabilities = predict_split(network, encoder, test, 64, torch.device("cpu"))
+    features = ngram_matrix(network, encoder, train_split)
+    test_features = ngram_matrix(network, encoder, test)
+    for label in range(len(LABELS)):
+        truth = binary.targets[:, label]
+        if truth.min() == truth.max():
+            continue
+        reference = LogisticRegression(C=4.0, solver="liblinear").fit(features, truth)
+        expected = reference.predict_proba(test_features)[:, 1]
+        np.testing.assert_allclose(probabilities[:, label], expected, atol=1e-4)
+
+
+def test_wide_path_fits_fractional_targets_by_bce() -> None:
+    """At liblinear's optimum, C x X^T (sigmoid(Xw + b) - y) + [w, b] = 0 with y fractional."""
+    network, encoder, encoded = _wide_setup(buckets=257)
+    split = encoded["train"]
+    set_ngram_idf(network, encoder, split)
+    fit_wide_path(network, encoder, split, c=2.0)
+    features = ngram_matrix(network, encoder, split).toarray()
+    label = LABELS.index("toxicity")
+    targets = split.targets[:, label]
+    assert ((targets > 0) & (targets < 1)).any()  # the synthetic labels are rater fractions
+    w = network.ngrams.weight[:, label].detach().double().numpy()
+    b = network.heads.bias[label].item()
+    residual = 1 / (1 + np.exp(-(features @ w + b))) - targets
+    gradient = 2.0 * np.append(features.T @ residual, residual.sum()) + np.append(w, b)
+    assert np.abs(gradient).max() < 0.05 * np.abs(np.append(w, b)).max()
+
+
+def test_prefitted_wide_path_is_epoch_zero_and_stays_frozen() -> None:
+    network, encoder, encoded = _wide_setup()
+    settings = TrainingConfig(epochs=2, batch_size=32, learning_rate=0.01, ngram_c=4.0)
+    epochs: list = []
+    result = train(
+        network, encoder, encoded["train"], encoded["val"], LABELS, settings, 0.5, epochs.append
+    )
+    assert [r.epoch for r in result.history] == [0, 1, 2] == [r.epoch for r in epochs]
+    assert result.history[0].val_macro_roc_auc > 0.85  # the linear model alone already learns
+    refit, _, _ = _wide_setup()
+    refit.load_state_dict(network.state_dict())
+    set_ngram_idf(refit, encoder, encoded["train"])
+    fit_wide_path(refit, encoder, encoded["train"], c=4.0)
+    # Deep epochs never moved the wide path: it is still exactly the fitted regression.
+    torch.testing.assert_close(network.ngrams.weight, refit.ngrams.weight)
+    assert result.best.epoch == result.best_epoch

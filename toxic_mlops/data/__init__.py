@@ -1,0 +1,1 @@
+"""Data stage: fetch and verify raw files, standardise, check the schema, clean, split."""

@@ -1,0 +1,55 @@
+"""The preprocess step's computation: schema, cleaning, stratified splits, the tokenizer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from tokenizers import Tokenizer
+
+from toxic_mlops.config import Config
+from toxic_mlops.data.dataset import TEXT, clean, profile, split_frame, validate_schema
+from toxic_mlops.data.tokenizer import train_tokenizer
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    splits: dict[str, pd.DataFrame]
+    cleaning: dict[str, int]  # rows in, empty, duplicate, out
+    tokenizer: Tokenizer
+
+    def profile(self, config: Config) -> dict[str, Any]:
+        dataset = config.dataset
+        splits = profile(self.splits, dataset.label_columns, dataset.positive_threshold)
+        return {"cleaning": self.cleaning, "splits": splits}
+
+    def metrics(self) -> dict[str, int]:
+        return {
+            **self.cleaning,
+            **{f"rows_{name}": len(part) for name, part in self.splits.items()},
+            "vocab_size": self.tokenizer.get_vocab_size(),
+        }
+
+    def summary(self) -> str:
+        return (
+            ", ".join(f"{name} {len(part):,}" for name, part in self.splits.items())
+            + f" rows; dropped {self.cleaning['rows_empty']} empty, "
+            + f"{self.cleaning['rows_duplicate']} duplicate;"
+            + f" vocabulary {self.tokenizer.get_vocab_size():,}"
+        )
+
+
+def preprocess(raw: pd.DataFrame, config: Config) -> Preprocessed:
+    """Stops with every schema problem named; else clean, split and train the tokenizer."""
+    dataset, normalizer = config.dataset, config.normalization
+    validate_schema(raw, dataset)
+    cleaned, stats = clean(raw, dataset, normalizer)
+    splits = split_frame(cleaned, dataset.stratify_column, dataset.positive_threshold, config.split)
+    tokenizer = train_tokenizer(
+        splits["train"][TEXT].tolist(),
+        normalizer,
+        config.tokenizer.vocab_size,
+        config.tokenizer.min_frequency,
+    )
+    return Preprocessed(splits, stats, tokenizer)

@@ -1,0 +1,1 @@
+"""Evaluation stage: metrics, decision thresholds, TF-IDF baseline, bias, the promotion gate."""

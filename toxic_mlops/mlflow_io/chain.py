@@ -1,0 +1,106 @@
+"""The step chain: entry points run as `mlflow run` would, finished equal runs reused."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import mlflow
+from mlflow.exceptions import ExecutionException
+from mlflow.tracking import MlflowClient
+
+from toxic_mlops.contract import PARENT_RUN_TAG, PIPELINE_TAG_PREFIX
+from toxic_mlops.errors import PipelineError
+from toxic_mlops.mlflow_io.logs import say
+from toxic_mlops.mlflow_io.runs import PROJECT_ROOT, code_version, find_finished_run
+
+
+@dataclass(frozen=True)
+class StepRunner:
+    """Runs entry points under one parent run; use_cache reuses equal finished runs."""
+
+    experiment_id: str
+    parent_run_id: str
+    use_cache: bool
+    caller: str  # the step that runs the chain, for its progress lines
+
+    def run(self, entry_point: str, parameters: Mapping[str, str], cache: bool = True) -> str:
+        """Run one entry point, or reuse an equal finished run (same code version); its id."""
+        parameters = {key: str(value) for key, value in parameters.items()}
+        if self.use_cache and cache:
+            previous = find_finished_run(
+                self.experiment_id, entry_point, parameters, code_version()
+            )
+            if previous is not None:
+                say(f"{self.caller}: reusing finished {entry_point} run {previous.info.run_id}")
+                return previous.info.run_id
+        say(f"{self.caller}: running {entry_point} {parameters}")
+        try:
+            submitted = mlflow.projects.run(
+                str(PROJECT_ROOT),
+                entry_point,
+                parameters=parameters,
+                experiment_id=self.experiment_id,
+                env_manager="local",
+                synchronous=True,
+            )
+        except ExecutionException as error:
+            raise PipelineError(f"step {entry_point} failed: {error}") from error
+        MlflowClient().set_tag(submitted.run_id, PARENT_RUN_TAG, self.parent_run_id)
+        return submitted.run_id
+
+
+def train_to_registry(
+    runner: StepRunner,
+    config_path: str,
+    preprocess_inputs: Mapping[str, str],
+    train_overrides: Mapping[str, str],
+    model_name: str,
+) -> dict[str, str]:
+    """preprocess -> train -> evaluate -> register; the run id of each, by step name."""
+    config = {"config": config_path}
+    runs = {"preprocess": runner.run("preprocess", {**config, **preprocess_inputs})}
+    runs["train"] = runner.run(
+        "train", {**config, "preprocess_run": runs["preprocess"], **train_overrides}
+    )
+    runs["evaluate"] = runner.run("evaluate", {**config, "train_run": runs["train"]})
+    # Registering is an action, not a result to reuse: it always runs.
+    runs["register"] = runner.run(
+        "register",
+        {
+            **config,
+            "train_run": runs["train"],
+            "evaluate_run": runs["evaluate"],
+            "name": model_name,
+        },
+        cache=False,
+    )
+    return runs
+
+
+def pipeline_tags(runs: Mapping[str, str]) -> dict[str, str]:
+    return {f"{PIPELINE_TAG_PREFIX}{name}_run": run_id for name, run_id in runs.items()}
+
+
+def pipeline_step(
+    config_path: str,
+    download: Mapping[str, str],
+    train_overrides: Mapping[str, str],
+    model_name: str,
+    use_cache: bool,
+) -> dict[str, str]:
+    """The main entry point: download, then the chain, as child runs of one parent run."""
+    with mlflow.start_run() as parent:
+        runner = StepRunner(parent.info.experiment_id, parent.info.run_id, use_cache, "main")
+        runs = {"download": runner.run("download", {"config": config_path, **download})}
+        runs.update(
+            train_to_registry(
+                runner,
+                config_path,
+                {"download_run": runs["download"]},
+                train_overrides,
+                model_name,
+            )
+        )
+        mlflow.set_tags(pipeline_tags(runs))
+    return runs

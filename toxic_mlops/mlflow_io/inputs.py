@@ -1,0 +1,74 @@
+"""What the steps read from MLflow or elsewhere: batches, splits, tokenizer, models, params."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from pyfunc.scoring import Scorer
+from toxic_mlops.config import DatasetConfig
+from toxic_mlops.contract import BEST_PARAMS_ARTIFACT, SPLITS_ARTIFACT, TOKENIZER_ARTIFACT
+from toxic_mlops.data.dataset import TEXT, load_splits, standardize
+from toxic_mlops.data.download import FetchedFile, default_cache_dir, load_sources
+from toxic_mlops.errors import PipelineError
+from toxic_mlops.mlflow_io.runs import download_run_artifacts, local_copy
+
+
+def read_batch(
+    source: str, dataset: DatasetConfig, workdir: Path
+) -> tuple[pd.DataFrame, list[FetchedFile]]:
+    """A batch from a path, URL, hf:// or MLflow artifact URI, with the config's column names."""
+    if not source:
+        raise PipelineError("no data given: pass -P data=<path or URL>")
+    if source.startswith(("runs:/", "models:/", "mlflow-artifacts:/")):
+        source = str(local_copy(source, workdir / "batch"))
+    frame, files = load_sources([source], [], default_cache_dir())
+    frame, _ = standardize(frame, dataset)
+    return frame, files
+
+
+def reference_splits(preprocess_run: str, workdir: Path) -> dict[str, pd.DataFrame]:
+    return load_splits(download_run_artifacts(preprocess_run, SPLITS_ARTIFACT, workdir / "ref"))
+
+
+def preprocessed_inputs(
+    preprocess_run: str, data_dir: str, workdir: Path
+) -> tuple[dict[str, pd.DataFrame], Path]:
+    """(splits, tokenizer.json) from a preprocess run, or from a folder holding both."""
+    if preprocess_run:
+        tokenizer = download_run_artifacts(preprocess_run, TOKENIZER_ARTIFACT, workdir / "in")
+        return reference_splits(preprocess_run, workdir), tokenizer
+    return load_splits(Path(data_dir)), Path(data_dir) / Path(TOKENIZER_ARTIFACT).name
+
+
+def load_scorer(model_uri: str) -> Scorer:
+    """The scorer inside a logged toxic-mlops pyfunc model (tokenizer + network)."""
+    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model().scorer
+
+
+def pyfunc_predictor(model_uri: str) -> Callable[[list[str]], np.ndarray]:
+    """Scores through the logged pyfunc, as clients call it, in requests of at most max_rows."""
+    model = mlflow.pyfunc.load_model(model_uri)
+    max_rows = model.unwrap_python_model().scorer.spec.max_rows
+
+    def predict(texts: list[str]) -> np.ndarray:
+        parts = [
+            model.predict(pd.DataFrame({TEXT: texts[start : start + max_rows]})).to_numpy()
+            for start in range(0, len(texts), max_rows)
+        ]
+        return np.concatenate(parts)
+
+    return predict
+
+
+def load_best_params(run_id: str) -> dict[str, str]:
+    """The tuned settings a tune run logged, as train overrides (strings, like -P values)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = download_run_artifacts(run_id, BEST_PARAMS_ARTIFACT, Path(tmp))
+        return {key: str(value) for key, value in json.loads(path.read_text()).items()}

@@ -1,0 +1,45 @@
+"""Logging results on the active run: reports, figures, epochs; and the steps' progress lines."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import mlflow
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
+
+from toxic_mlops.model.training import EpochResult
+from toxic_mlops.monitoring.reports import Report
+
+
+def say(message: str) -> None:
+    """A progress line on stdout that does not break a running progress bar."""
+    tqdm.write(message)
+
+
+def log_report(report: Report, title: str, artifact_base: str) -> None:
+    """<artifact_base>.md (a table for people) and .json (for programs)."""
+    mlflow.log_text(report.to_markdown(title), f"{artifact_base}.md")
+    mlflow.log_dict(report.to_dict(), f"{artifact_base}.json")
+
+
+def log_figures(figures: dict[str, Figure]) -> None:
+    for path, figure in figures.items():
+        mlflow.log_figure(figure, path)
+    plt.close("all")
+
+
+def log_epoch(result: EpochResult) -> None:
+    metrics = {
+        "epoch_train_loss": result.train_loss,
+        "epoch_val_loss": result.val_loss,
+        "epoch_val_macro_roc_auc": result.val_macro_roc_auc,
+        "epoch_learning_rate": result.learning_rate,
+        "epoch_seconds": result.seconds,
+        **{f"epoch_val_roc_auc_{label}": auc for label, auc in result.val_roc_auc.items()},
+    }
+    mlflow.log_metrics(metrics, step=result.epoch)
+    say(
+        f"epoch {result.epoch}: train loss {result.train_loss:.4f}, "
+        f"val loss {result.val_loss:.4f}, "
+        f"val macro ROC-AUC {result.val_macro_roc_auc:.4f} ({result.seconds:.0f}s)"
+    )

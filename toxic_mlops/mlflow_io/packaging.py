@@ -1,0 +1,75 @@
+"""Save a trained network as files and log them as the pyfunc model (no pickled objects)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import tokenizers
+import torch
+from mlflow.models import ModelSignature
+from mlflow.models.model import ModelInfo
+from mlflow.types import ColSpec, Schema, TensorSpec
+
+from pyfunc.model import TEXT_COLUMN
+from pyfunc.network import ToxicityNet
+from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec
+from toxic_mlops.contract import MODEL_ARTIFACT
+
+PYFUNC_DIR = Path(__file__).resolve().parents[2] / "pyfunc"
+
+
+def save_model_files(
+    network: ToxicityNet, tokenizer_file: Path, spec: ModelSpec, directory: Path
+) -> dict[str, str]:
+    """Write weights (state dict), tokenizer.json and model_config.json; return them by name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.save(network.state_dict(), directory / WEIGHTS_FILE)
+    shutil.copyfile(tokenizer_file, directory / TOKENIZER_FILE)
+    (directory / MODEL_CONFIG_FILE).write_text(json.dumps(spec.to_dict(), indent=2))
+    return {
+        name: str(directory / name) for name in (TOKENIZER_FILE, WEIGHTS_FILE, MODEL_CONFIG_FILE)
+    }
+
+
+def signature(labels: list[str]) -> ModelSignature:
+    """Input: a 1-D `text` tensor of objects, so the server hands the request's values over as sent.
+
+    A string ColSpec would make MLflow cast them first (1 -> "1", null -> "None") and a wrong
+    request would be scored instead of answered with a 400 by ToxicityModel's own checks.
+    """
+    return ModelSignature(
+        inputs=Schema([TensorSpec(np.dtype(object), (-1,), TEXT_COLUMN)]),
+        outputs=Schema([ColSpec("float", label) for label in labels]),
+    )
+
+
+def pip_requirements() -> list[str]:
+    # "2.13.0+cpu" is a local build tag that PyPI does not know; pin the release itself.
+    torch_release = torch.__version__.split("+")[0]
+    return [
+        f"mlflow=={mlflow.__version__}",
+        f"torch=={torch_release}",
+        f"tokenizers=={tokenizers.__version__}",
+        f"numpy=={np.__version__}",
+        f"pandas=={pd.__version__}",
+    ]
+
+
+def log_pyfunc_model(
+    artifacts: dict[str, str], labels: list[str], examples: list[str]
+) -> ModelInfo:
+    """Log the model from code (pyfunc/model_code.py) with pyfunc/ shipped as code_paths."""
+    return mlflow.pyfunc.log_model(
+        name=MODEL_ARTIFACT,
+        python_model=str(PYFUNC_DIR / "model_code.py"),
+        artifacts=artifacts,
+        code_paths=[str(PYFUNC_DIR)],
+        signature=signature(labels),
+        input_example={TEXT_COLUMN: np.array(examples, dtype=object)},
+        pip_requirements=pip_requirements(),
+    )

@@ -1,0 +1,88 @@
+"""Model registry: register a version, let the gate decide, promote it."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import mlflow
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+from toxic_mlops.config import GatePolicy
+from toxic_mlops.contract import PROMOTION_DECISION_TAG, PROMOTION_REASON_TAG
+from toxic_mlops.evaluation.gate import Decision, Figures, decide_promotion
+
+PRODUCTION_ALIAS = "production"
+PRODUCTION_STAGE = "Production"
+
+
+def current_production(client: MlflowClient, name: str) -> ModelVersion | None:
+    """The version behind the `production` alias, else the one in stage Production."""
+    try:
+        return client.get_model_version_by_alias(name, PRODUCTION_ALIAS)
+    except MlflowException:
+        pass
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # stages are deprecated, still supported
+            versions = client.get_latest_versions(name, stages=[PRODUCTION_STAGE])
+    except MlflowException:
+        return None
+    return versions[0] if versions else None
+
+
+def _run_metric(client: MlflowClient, run_id: str | None, metric: str) -> float:
+    if not run_id:
+        return float("nan")
+    return float(client.get_run(run_id).data.metrics.get(metric, float("nan")))
+
+
+def promote(client: MlflowClient, name: str, version: str) -> None:
+    """Alias `production` AND stage Production (old one archived): both URI forms resolve."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        client.transition_model_version_stage(
+            name, version, PRODUCTION_STAGE, archive_existing_versions=True
+        )
+    client.set_registered_model_alias(name, PRODUCTION_ALIAS, version)
+
+
+def register_and_gate(
+    model_uri: str,
+    name: str,
+    candidate: Figures,
+    policy: GatePolicy,
+    production_on_same_split: tuple[str, float] | None = None,
+) -> tuple[ModelVersion, Decision]:
+    """Register model_uri under name, promote it if the gate passes; tag figures and decision.
+
+    production_on_same_split: ("name/version", score) of Production scored on the candidate's
+    own split; used instead of Production's recorded score when it is that very version, so a
+    retrained model on new data is compared on equal terms.
+    """
+    client = MlflowClient()
+    incumbent_version = current_production(client, name)
+    incumbent = None
+    if incumbent_version is not None:
+        incumbent = Figures.from_tags(incumbent_version.tags, policy.metric) or Figures(
+            # Registered without gate figures (by hand, or elsewhere): its run's metric, no speed.
+            _run_metric(client, incumbent_version.run_id, policy.metric),
+            float("nan"),
+            float("nan"),
+        )
+        scored = f"{incumbent_version.name}/{incumbent_version.version}"
+        if production_on_same_split and production_on_same_split[0] == scored:
+            incumbent = replace(incumbent, score=production_on_same_split[1])
+    version = mlflow.register_model(model_uri, name)
+    decision = decide_promotion(candidate, incumbent, policy)
+    for key, value in {
+        **candidate.as_tags(policy.metric),
+        PROMOTION_DECISION_TAG: "promoted" if decision.promote else "kept",
+        PROMOTION_REASON_TAG: decision.reason,
+    }.items():
+        client.set_model_version_tag(name, version.version, key, value)
+    if decision.promote:
+        promote(client, name, version.version)
+    return version, decision

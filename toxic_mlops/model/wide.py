@@ -1,0 +1,114 @@
+"""The wide path fitted as TF-IDF + logistic regression: IDF, n-gram matrix, liblinear fit."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from tqdm.auto import tqdm
+
+from pyfunc.encoding import TextEncoder
+from pyfunc.network import ToxicityNet
+from toxic_mlops.model.batches import EncodedSplit, masked_bce, padded_chunks
+
+# Rows per chunk when a whole split goes through the wide path (memory, not maths).
+WIDE_FIT_CHUNK_ROWS = 1024
+
+
+def set_ngram_idf(network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit) -> None:
+    """The wide path's inverse document frequencies from a split (smoothed, as scikit-learn's)."""
+    buckets = network.config.ngram_buckets
+    document_frequency = torch.zeros(buckets, dtype=torch.long)
+    for rows, token_ids, lengths in padded_chunks(encoder, split, WIDE_FIT_CHUNK_ROWS):
+        ids, present = network.ngram_ids(token_ids, lengths)
+        row_ids = torch.arange(len(rows))[:, None] * buckets + ids  # one entry per (row, bucket)
+        document_frequency += torch.bincount(
+            torch.unique(row_ids[present]) % buckets, minlength=buckets
+        )
+    idf = torch.log((1 + len(split)) / (1 + document_frequency.double())) + 1
+    network.ngram_idf.copy_(idf.float())
+
+
+def ngram_matrix(
+    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit
+) -> sparse.csr_matrix:
+    """The wide path's input for a split: [rows, buckets], the network's own n-gram weights."""
+    row_ids, bucket_ids, values = [], [], []
+    for rows, token_ids, lengths in padded_chunks(encoder, split, WIDE_FIT_CHUNK_ROWS):
+        with torch.no_grad():
+            ids, weights = network.ngram_features(token_ids, lengths)
+        nonzero = weights > 0
+        row_ids.append(np.broadcast_to(rows[:, None], ids.shape)[nonzero.numpy()])
+        bucket_ids.append(ids[nonzero].numpy())
+        values.append(weights[nonzero].numpy())
+    shape = (len(split), network.config.ngram_buckets)
+    coordinates = (np.concatenate(row_ids), np.concatenate(bucket_ids))
+    return sparse.csr_matrix((np.concatenate(values), coordinates), shape=shape)
+
+
+def _fit_label(
+    features: sparse.csr_matrix, targets: np.ndarray, c: float
+) -> tuple[np.ndarray, float]:
+    """(weights, bias) of one label's logistic regression on fractional, partly unknown targets."""
+    known = ~np.isnan(targets)
+    positive, negative = targets[known], 1.0 - targets[known]
+    if not positive.any() or not negative.any():  # one class: a constant score
+        bias = float(np.log(positive.mean() + 1e-6) - np.log(negative.mean() + 1e-6))
+        return np.zeros(features.shape[1]), bias
+    rows = features[known]
+    sample_weight = np.concatenate([positive, negative])
+    keep = sample_weight > 0
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=1000).fit(
+        sparse.vstack([rows, rows])[keep],
+        np.repeat([1, 0], len(positive))[keep],
+        sample_weight=sample_weight[keep],
+    )
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def fit_wide_path(
+    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit, c: float
+) -> float:
+    """Fits the wide path and the heads' biases as one logistic regression per label.
+
+    The same solver as the TF-IDF baseline (liblinear, L2, inverse strength C) on the network's
+    own n-gram features. A fractional target y is a positive row of weight y plus a negative row
+    of weight 1 - y, which is BCE on y; unknown targets are left out. Returns the mean train BCE.
+    """
+    assert network.ngrams is not None
+    features = ngram_matrix(network, encoder, split)
+    weight = torch.zeros_like(network.ngrams.weight)
+    bias = torch.zeros_like(network.heads.bias)
+    for label in tqdm(range(split.targets.shape[1]), desc="wide path", unit="label", disable=None):
+        coefficients, bias[label] = _fit_label(features, split.targets[:, label], c)
+        weight[:, label] = torch.from_numpy(coefficients).float()
+    with torch.no_grad():
+        network.ngrams.weight.copy_(weight)
+        network.heads.bias.copy_(bias)
+        logits = torch.from_numpy(features @ weight.numpy().astype(np.float64)).float() + bias
+    return float(masked_bce(logits, torch.tensor(split.targets)))
+
+
+def prepare_wide_path(
+    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit, c: float
+) -> tuple[float, float] | None:
+    """Set the IDF (tfidf weighting); with c > 0 fit the wide path alone and freeze it.
+
+    Returns (train loss, start time) of that fit, "epoch 0", or None when nothing was fitted.
+    """
+    wide = network.ngrams
+    if wide is None:
+        return None
+    if network.config.ngram_weighting == "tfidf":
+        set_ngram_idf(network, encoder, split)
+    if c <= 0:
+        return None
+    # The deep network starts silent (zero heads), so epoch 0 is the wide path alone.
+    torch.nn.init.zeros_(network.heads.weight)
+    started = time.perf_counter()
+    loss = fit_wide_path(network, encoder, split, c)
+    wide.weight.requires_grad_(False)
+    return loss, started

@@ -1,0 +1,1 @@
+"""Monitoring stage: drift statistics, batch validation and drift monitoring reports."""
