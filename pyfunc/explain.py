@@ -24,6 +24,8 @@ from pyfunc.scoring import Scorer
 
 EXPLANATION_COLUMN = "explanation"
 DECIMALS = 4
+# Explaining costs a forward pass per word: a request asking for it holds at most this many texts.
+MAX_EXPLAINED_ROWS = 100
 
 
 @dataclass(frozen=True)

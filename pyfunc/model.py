@@ -11,7 +11,7 @@ import torch
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-from pyfunc.explain import EXPLANATION_COLUMN, explain
+from pyfunc.explain import EXPLANATION_COLUMN, MAX_EXPLAINED_ROWS, explain
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, Scorer
 
 TEXT_COLUMN = "text"
@@ -94,5 +94,10 @@ class ToxicityModel(mlflow.pyfunc.PythonModel):
         probabilities = self.scorer.predict_proba(texts)
         scores = pd.DataFrame(probabilities, columns=self.scorer.spec.labels)
         if (params or {}).get(EXPLAIN_PARAM):
+            if len(texts) > MAX_EXPLAINED_ROWS:
+                raise InvalidRequest(
+                    f"Too many comments to explain in one request: {len(texts)} > "
+                    f"{MAX_EXPLAINED_ROWS}. Split the request, or leave out params.explain."
+                )
             scores[EXPLANATION_COLUMN] = explain(self.scorer, texts)
         return scores

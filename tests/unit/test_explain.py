@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pyfunc.explain import EXPLANATION_COLUMN, explain, read_words
-from pyfunc.model import EXPLAIN_PARAM, ToxicityModel
+from pyfunc.explain import EXPLANATION_COLUMN, MAX_EXPLAINED_ROWS, explain, read_words
+from pyfunc.model import EXPLAIN_PARAM, InvalidRequest, ToxicityModel
 from tests.synthetic import LABELS
 
 RAW = [
@@ -67,3 +67,12 @@ def test_explain_is_off_by_default_and_leaves_the_scores_unchanged(scorer) -> No
     explained = model.predict(None, texts, params={EXPLAIN_PARAM: True})
     pd.testing.assert_frame_equal(explained[LABELS], plain)
     assert [row["truncated"] for row in explained[EXPLANATION_COLUMN]][3]
+
+
+def test_explaining_too_many_texts_is_a_client_error(scorer) -> None:
+    model = ToxicityModel()
+    model.scorer = scorer
+    texts = ["the park"] * (MAX_EXPLAINED_ROWS + 1)
+    assert len(model.predict(None, texts)) == len(texts)
+    with pytest.raises(InvalidRequest, match="Too many comments to explain"):
+        model.predict(None, texts, params={EXPLAIN_PARAM: True})
