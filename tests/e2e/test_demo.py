@@ -7,6 +7,7 @@ sample's quality figures (those are in docs/benchmarks.md).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,28 @@ from toxic_mlops.model_server import BIN
 pytestmark = pytest.mark.e2e
 
 SAMPLE_ROWS = 6293  # data/README.md
+TIMEOUT_S = 900  # a few minutes on an idle 2-core machine (docs/benchmarks.md)
 VENV = Path(sys.executable).parent.parent
+
+
+def run_tree(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run command; on timeout stop it with everything it started (make -> mlflow -> steps)."""
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate()
+        pytest.fail(f"{' '.join(command)} took over {TIMEOUT_S} s")
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def test_make_demo_runs_the_chain_on_the_bundled_sample(tmp_path: Path) -> None:
@@ -33,30 +55,10 @@ def test_make_demo_runs_the_chain_on_the_bundled_sample(tmp_path: Path) -> None:
         "HOME": str(tmp_path),  # no download cache or anything else from the user's home
     }
     # The experiment first, so its artifacts land in tmp_path; make demo then finds it.
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "steps.init_tracking",
-            "--experiment",
-            "demo",
-            "--artifact-root",
-            str(tmp_path / "mlartifacts"),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    init = [sys.executable, "-m", "steps.init_tracking", "--experiment", "demo"]
+    run_tree([*init, "--artifact-root", str(tmp_path / "mlartifacts")], env).check_returncode()
     # -o: the venv running this test is installed; make must not rebuild it.
-    done = subprocess.run(
-        ["make", "-o", f"{VENV}/.installed", "demo", f"VENV={VENV}"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    done = run_tree(["make", "-o", f"{VENV}/.installed", "demo", f"VENV={VENV}"], env)
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     assert "Next: make serve" in done.stdout and "make page" in done.stdout
 
