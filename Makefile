@@ -12,6 +12,8 @@ DATA ?=
 TRIALS ?=
 PORT ?= 5000
 WORKERS ?= 1
+# The page to try the model (make page), beside `make serve` on PORT.
+PAGE_PORT ?= 8000
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
@@ -20,8 +22,13 @@ RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NA
 
 .PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
 	tune serve lineage ui docker dockerfile test test-fast bench-report lint clean
+.PHONY: demo page browser
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed browser
+
+# Headless Chromium for the page's browser test (Debian/Ubuntu, as root; elsewhere it says so).
+browser:
+	@bash .ci/install_chromium.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +43,15 @@ experiment: install
 
 pipeline: experiment
 	$(RUN) -e main -P config=$(CONFIG)
+
+# The whole chain offline on the bundled sample (data/README.md); registers `toxic` like pipeline.
+demo: experiment
+	$(RUN) -e main -P config=configs/sample.yaml
+	@echo
+	@echo "Next: make serve     (serves models:/toxic/Production on 127.0.0.1:$(PORT)), then"
+	@echo "      curl -s 127.0.0.1:$(PORT)/invocations -H 'Content-Type: application/json' \\"
+	@echo "           -d '{\"inputs\": [\"you are a total idiot\", \"thanks, that was helpful\"]}'"
+	@echo "      make page      (in another shell: the page to try the model, docs/page.md)"
 
 download preprocess train register: experiment
 	$(RUN) -e $@ -P config=$(CONFIG)
@@ -53,6 +69,10 @@ tune: experiment
 serve: install
 	@$(VENV)/bin/python -m steps.lineage --model $(MODEL) > /dev/null  # a clear error if no such model
 	mlflow models serve -m $(MODEL) --env-manager local --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
+
+# The page to try the model: http://127.0.0.1:$(PAGE_PORT)/, talking to `make serve` (docs/page.md).
+page: install
+	$(VENV)/bin/python -m steps.page --model $(MODEL) --upstream http://127.0.0.1:$(PORT) --port $(PAGE_PORT)
 
 # Needs a Docker engine (not available on the project's CI machines: see README).
 docker: install

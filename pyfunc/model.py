@@ -11,9 +11,12 @@ import torch
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from pyfunc.explain import EXPLANATION_COLUMN, MAX_EXPLAINED_ROWS, explain
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, Scorer
 
 TEXT_COLUMN = "text"
+# Inference parameter (declared in the signature, default false): adds EXPLANATION_COLUMN.
+EXPLAIN_PARAM = "explain"
 HOW_TO_CALL = (
     'Send {"inputs": ["a comment", ...]} or '
     '{"dataframe_split": {"columns": ["text"], "data": [["a comment"], ...]}}.'
@@ -89,4 +92,12 @@ class ToxicityModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None) -> pd.DataFrame:  # noqa: ANN001
         texts = texts_from_input(model_input, self.scorer.spec.max_rows)
         probabilities = self.scorer.predict_proba(texts)
-        return pd.DataFrame(probabilities, columns=self.scorer.spec.labels)
+        scores = pd.DataFrame(probabilities, columns=self.scorer.spec.labels)
+        if (params or {}).get(EXPLAIN_PARAM):
+            if len(texts) > MAX_EXPLAINED_ROWS:
+                raise InvalidRequest(
+                    f"Too many comments to explain in one request: {len(texts)} > "
+                    f"{MAX_EXPLAINED_ROWS}. Split the request, or leave out params.explain."
+                )
+            scores[EXPLANATION_COLUMN] = explain(self.scorer, texts)
+        return scores

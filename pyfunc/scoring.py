@@ -100,17 +100,17 @@ class Scorer:
         )
 
     @torch.inference_mode()
-    def predict_ids(self, sequences: Sequence[Sequence[int]]) -> np.ndarray:
-        """Probabilities [n, labels] for already tokenised sequences, in the order given."""
-        probabilities = np.empty((len(sequences), len(self.spec.labels)), dtype=np.float32)
+    def predict_ids(self, sequences: Sequence[Sequence[int]], logits: bool = False) -> np.ndarray:
+        """Probabilities (or logits) [n, labels] for tokenised sequences, in the order given."""
+        values = np.empty((len(sequences), len(self.spec.labels)), dtype=np.float32)
         # Longest first, so chunks hold similar lengths and padding stays small.
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]), reverse=True)
         for start in range(0, len(order), self.spec.batch_size):
             chunk = order[start : start + self.spec.batch_size]
             token_ids, lengths = self.encoder.pad([sequences[i] for i in chunk])
-            logits = self.network(token_ids, lengths)
-            probabilities[chunk] = torch.sigmoid(logits).numpy()
-        return probabilities
+            output = self.network(token_ids, lengths)
+            values[chunk] = (output if logits else torch.sigmoid(output)).numpy()
+        return values
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.predict_ids(self.encoder.encode(texts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
@@ -48,3 +49,124 @@ class Normalizer:
             keep = self.max_char_repeat
             text = _repeat_run(keep).sub(lambda m: m.group(1) * keep, text)
         return _WHITESPACE.sub(" ", text).strip()
+
+    def map(self, text: str) -> MappedText:
+        """What __call__ returns, with the raw [start, end) of every character of it."""
+        text, spans = _nfkc(text)
+        if self.strip_html:
+            text, spans = _substitute(text, spans, _HTML_TAG, _to(" "))
+            text, spans = _substitute(
+                text, spans, _CHARREF, lambda m, s: _to(html.unescape(m[0]))(m, s)
+            )
+        if self.replace_urls:
+            text, spans = _substitute(text, spans, _URL, _to(f" {URL_TOKEN} "))
+        if self.lowercase:
+            text, spans = _lower(text, spans)
+        if self.max_char_repeat > 0:
+            text, spans = _substitute(text, spans, _repeat_run(self.max_char_repeat), self._squeeze)
+        text, spans = _strip(*_substitute(text, spans, _WHITESPACE, _to(" ")))
+        return MappedText(text, tuple(spans))
+
+    def _squeeze(self, run: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:
+        """Keep max_char_repeat of a run; the last kept character stands for the rest too."""
+        keep = self.max_char_repeat
+        return run[1] * keep, [*spans[: keep - 1], _merge(spans[keep - 1 :])]
+
+
+# --- The same normalisation, keeping where every output character came from -------------------
+# The plain __call__ above stays the fast path (training, scoring); `map` is for explanations,
+# which must point back into the string the client sent. tests/unit/test_text_offsets.py checks
+# that both give the same text.
+
+Span = tuple[int, int]
+# What html.unescape substitutes (Python's html._charref): each match unescaped on its own gives
+# the same result as unescaping the whole string.
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+
+
+@dataclass(frozen=True)
+class MappedText:
+    """A normalised text and, per character of it, the [start, end) in the raw text it came from."""
+
+    text: str
+    spans: tuple[Span, ...]
+
+    def source_span(self, start: int, end: int) -> Span:
+        """The raw [start, end) that normalised characters [start, end) came from (end > start)."""
+        covered = self.spans[start:end]
+        return min(s for s, _ in covered), max(e for _, e in covered)
+
+
+def _merge(spans: list[Span]) -> Span:
+    return spans[0][0], spans[-1][1]
+
+
+def _substitute(
+    text: str,
+    spans: list[Span],
+    pattern: re.Pattern[str],
+    replace: Callable[[re.Match[str], list[Span]], tuple[str, list[Span]]],
+) -> tuple[str, list[Span]]:
+    """pattern.sub over text, carrying spans: replace gets a match and its characters' spans."""
+    parts: list[str] = []
+    new_spans: list[Span] = []
+    last = 0
+    for match in pattern.finditer(text):
+        parts.append(text[last : match.start()])
+        new_spans.extend(spans[last : match.start()])
+        replacement, replacement_spans = replace(match, spans[match.start() : match.end()])
+        parts.append(replacement)
+        new_spans.extend(replacement_spans)
+        last = match.end()
+    parts.append(text[last:])
+    new_spans.extend(spans[last:])
+    return "".join(parts), new_spans
+
+
+def _to(replacement: str) -> Callable[[re.Match[str], list[Span]], tuple[str, list[Span]]]:
+    """A replacement whose every character comes from the whole match."""
+    return lambda _, spans: (replacement, [_merge(spans)] * len(replacement))
+
+
+def _nfkc_groups(text: str) -> list[Span]:
+    """Raw ranges that NFKC normalises independently: a base character with its combining marks,
+    merged with the next range where composing across them differs (e.g. Hangul jamo)."""
+    starts = [i for i, char in enumerate(text) if i == 0 or unicodedata.combining(char) == 0]
+    groups = list(zip(starts, [*starts[1:], len(text)][: len(starts)], strict=True))
+    merged: list[Span] = []
+    for group in groups:
+        if merged:
+            before = text[merged[-1][0] : merged[-1][1]]
+            this = text[group[0] : group[1]]
+            nfkc = unicodedata.normalize
+            if nfkc("NFKC", before + this) != nfkc("NFKC", before) + nfkc("NFKC", this):
+                merged[-1] = (merged[-1][0], group[1])
+                continue
+        merged.append(group)
+    return merged
+
+
+def _nfkc(text: str) -> tuple[str, list[Span]]:
+    groups = _nfkc_groups(text)
+    parts = [unicodedata.normalize("NFKC", text[a:b]) for a, b in groups]
+    if "".join(parts) != unicodedata.normalize("NFKC", text):
+        groups, parts = [(0, len(text))], [unicodedata.normalize("NFKC", text)]  # coarse, exact
+    return "".join(parts), [group for group, part in zip(groups, parts, strict=True) for _ in part]
+
+
+def _lower(text: str, spans: list[Span]) -> tuple[str, list[Span]]:
+    lowered = text.lower()
+    # Per character, except where lowering depends on context (Greek final sigma: same length).
+    pieces = [char.lower() for char in text]
+    if sum(map(len, pieces)) != len(lowered):
+        return lowered, [_merge(spans)] * len(lowered) if lowered else []
+    return lowered, [span for span, piece in zip(spans, pieces, strict=True) for _ in piece]
+
+
+def _strip(text: str, spans: list[Span]) -> tuple[str, list[Span]]:
+    start, end = 0, len(text)
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return text[start:end], spans[start:end]

@@ -13,9 +13,9 @@ import tokenizers
 import torch
 from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
-from mlflow.types import ColSpec, Schema, TensorSpec
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 
-from pyfunc.model import TEXT_COLUMN
+from pyfunc.model import EXPLAIN_PARAM, TEXT_COLUMN
 from pyfunc.network import ToxicityNet
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec
 from toxic_mlops.contract import MODEL_ARTIFACT
@@ -41,10 +41,12 @@ def signature(labels: list[str]) -> ModelSignature:
 
     A string ColSpec would make MLflow cast them first (1 -> "1", null -> "None") and a wrong
     request would be scored instead of answered with a 400 by ToxicityModel's own checks.
+    The `explain` parameter must be declared here, or the scoring server refuses it.
     """
     return ModelSignature(
         inputs=Schema([TensorSpec(np.dtype(object), (-1,), TEXT_COLUMN)]),
         outputs=Schema([ColSpec("float", label) for label in labels]),
+        params=ParamSchema([ParamSpec(EXPLAIN_PARAM, "boolean", False)]),
     )
 
 
