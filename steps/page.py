@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from steps.common import user_errors
-from toxic_mlops.page_server import PageSettings, page_server
+from toxic_mlops.mlflow_io.page_server import PageSettings, page_server
 
 
 @click.command()

@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT
-from toxic_mlops.model_server import BIN
+from toxic_mlops.mlflow_io.model_server import BIN
 
 pytestmark = pytest.mark.e2e
 

@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT, Project
 from tests.synthetic import LABELS
-from toxic_mlops.model_server import ModelServer, free_port
+from toxic_mlops.mlflow_io.model_server import ModelServer, free_port
 
 pytestmark = pytest.mark.e2e
 

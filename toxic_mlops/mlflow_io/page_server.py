@@ -18,13 +18,11 @@ import requests
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from toxic_mlops.contract import THRESHOLDS_ARTIFACT
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.lineage import resolve_model_version
+from toxic_mlops.mlflow_io.lineage import resolve_model_version
 
-PAGE_DIR = Path(__file__).resolve().parent.parent / "page"
-# The train step logs the per-label thresholds it tuned on validation (best F1) under this name,
-# and stores the same ones in the model (model_config.json).
-THRESHOLDS_ARTIFACT = "thresholds.json"
+PAGE_DIR = Path(__file__).resolve().parents[2] / "page"
 MAX_REQUEST_BYTES = 2_000_000
 UPSTREAM_TIMEOUT_S = 120
 # The page runs its own script and styles only: injected markup could not run code even if it
