@@ -12,6 +12,8 @@ DATA ?=
 TRIALS ?=
 PORT ?= 5000
 WORKERS ?= 1
+OUT ?= build/scores.parquet
+PUBLIC_PORT ?= 8080
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
@@ -20,8 +22,13 @@ RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NA
 
 .PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
 	tune serve lineage ui docker dockerfile test lint clean
+.PHONY: system-packages score serve-public
 
-install: $(VENV)/.installed
+install: system-packages $(VENV)/.installed
+
+# nginx (make serve-public) and Java (Spark, make score), from Debian's archive when missing.
+system-packages:
+	@bash .ci/system-packages.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +60,14 @@ tune: experiment
 serve: install
 	@$(VENV)/bin/python -m steps.lineage --model $(MODEL) > /dev/null  # a clear error if no such model
 	mlflow models serve -m $(MODEL) --env-manager local --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
+
+# Score a stored table on Spark: DATA = CSV / parquet path or URL, OUT = parquet folder written.
+score: experiment
+	$(RUN) -e batch_score -P config=$(CONFIG) -P model=$(MODEL) -P data=$(DATA) -P output=$(OUT)
+
+# The model server behind nginx (token, body-size and rate limits) on PUBLIC_PORT; Ctrl-C stops both.
+serve-public: install
+	$(VENV)/bin/python -m steps.serve_public --config $(CONFIG) --model $(MODEL) --port $(PUBLIC_PORT)
 
 # Needs a Docker engine (not available on the project's CI machines: see README).
 docker: install
