@@ -32,7 +32,8 @@ def main(config_path: str, model: str, host: str, port: int, folder: str) -> Non
         default_model_uri(config, model), Path(folder), max_rows, proxy_config(config), host, port
     )
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for stopping in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a process manager
+        signal.signal(stopping, lambda *_: stop.set())
     with server:
         click.echo(
             f"serving {server.model_server.model_uri} at {server.url} (model server at "
@@ -41,10 +42,7 @@ def main(config_path: str, model: str, host: str, port: int, folder: str) -> Non
             f"{Path(folder) / TOKEN_FILE})\" -H 'Content-Type: application/json' "
             '-d \'{"inputs": ["you are a total idiot"]}\'\nCtrl-C stops both.'
         )
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        stop.wait()
     click.echo("stopped nginx and the model server")
 
 
