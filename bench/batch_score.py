@@ -52,8 +52,8 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}"
 
 
-def comments(rows: int, seed: int = 0) -> pd.DataFrame:
-    texts = pd.read_csv(DATA)["comment_text"].dropna().astype(str)
+def comments(path: Path, rows: int, seed: int = 0) -> pd.DataFrame:
+    texts = pd.read_csv(path)["comment_text"].dropna().astype(str)
     sample = texts.sample(n=rows, replace=rows > len(texts), random_state=seed)
     return pd.DataFrame({"id": np.arange(rows), "text": sample.to_numpy()})
 
@@ -61,17 +61,18 @@ def comments(rows: int, seed: int = 0) -> pd.DataFrame:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True)
+    parser.add_argument("--data", type=Path, default=DATA, help="CSV with comment_text")
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--serving-threads", type=int, default=0, help="serving.num_threads")
     args = parser.parse_args()
 
-    table = comments(args.rows)
+    table = comments(args.data, args.rows)
     threads = threads_per_task(args.serving_threads)
     print(f"machine: {machine()}\ncommand: {' '.join(sys.argv)}")
     print(
-        f"{len(table):,} comments from {DATA.name}, "
+        f"{len(table):,} comments from {args.data.name}, "
         f"median {table.text.str.len().median():.0f} characters"
     )
 
