@@ -14,6 +14,8 @@ PORT ?= 5000
 WORKERS ?= 1
 # The page to try the model (make page), beside `make serve` on PORT.
 PAGE_PORT ?= 8000
+OUT ?= build/scores.parquet
+PUBLIC_PORT ?= 8080
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
@@ -22,13 +24,17 @@ RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NA
 
 .PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
 	tune serve lineage ui docker dockerfile test test-fast bench-report lint clean
-.PHONY: demo page browser
+.PHONY: demo page browser system-packages score serve-public
 
-install: $(VENV)/.installed browser
+install: system-packages browser $(VENV)/.installed
 
 # Headless Chromium for the page's browser test (Debian/Ubuntu, as root; elsewhere it says so).
 browser:
 	@bash .ci/install_chromium.sh
+
+# nginx (make serve-public) and Java (Spark, make score), from Debian's archive when missing.
+system-packages:
+	@bash .ci/system-packages.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +79,14 @@ serve: install
 # The page to try the model: http://127.0.0.1:$(PAGE_PORT)/, talking to `make serve` (docs/page.md).
 page: install
 	$(VENV)/bin/python -m steps.page --model $(MODEL) --upstream http://127.0.0.1:$(PORT) --port $(PAGE_PORT)
+
+# Score a stored table on Spark: DATA = CSV / parquet path or URL, OUT = parquet folder written.
+score: experiment
+	$(RUN) -e batch_score -P config=$(CONFIG) -P model=$(MODEL) -P data=$(DATA) -P output=$(OUT)
+
+# The model server behind nginx (token, body-size and rate limits) on PUBLIC_PORT; Ctrl-C stops both.
+serve-public: install
+	$(VENV)/bin/python -m steps.serve_public --config $(CONFIG) --model $(MODEL) --port $(PUBLIC_PORT)
 
 # Needs a Docker engine (not available on the project's CI machines: see README).
 docker: install

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import mlflow
@@ -17,6 +18,11 @@ from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, Scor
 TEXT_COLUMN = "text"
 # Inference parameter (declared in the signature, default false): adds EXPLANATION_COLUMN.
 EXPLAIN_PARAM = "explain"
+NUM_THREADS_KEY = "num_threads"  # model_config key: torch threads, overriding serving.num_threads
+# MLflow's scoring-server command (mlflow.pyfunc.scoring_server.get_cmd: `mlflow models serve` and
+# the Docker image) sets this variable in the server process and nowhere else, so it tells an HTTP
+# request from an in-process call (notebook, `mlflow models predict`, Spark); tested against MLflow.
+SCORING_SERVER_ENV = "__pyfunc_model_path__"
 HOW_TO_CALL = (
     'Send {"inputs": ["a comment", ...]} or '
     '{"dataframe_split": {"columns": ["text"], "data": [["a comment"], ...]}}.'
@@ -30,7 +36,12 @@ class InvalidRequest(MlflowException):
         super().__init__(f"{message} {HOW_TO_CALL}", error_code=INVALID_PARAMETER_VALUE)
 
 
-def texts_from_input(model_input: Any, max_rows: int) -> list[str]:
+def request_row_limit(max_rows: int) -> int | None:
+    """The row limit of one HTTP request inside the scoring server; None (no limit) in-process."""
+    return max_rows if SCORING_SERVER_ENV in os.environ else None
+
+
+def texts_from_input(model_input: Any, max_rows: int | None) -> list[str]:
     """The list of comments in a pyfunc input, or InvalidRequest saying what is wrong with it.
 
     Accepts a DataFrame with a `text` column, {"text": [...]} (what the scoring server passes for
@@ -59,7 +70,7 @@ def texts_from_input(model_input: Any, max_rows: int) -> list[str]:
         raise InvalidRequest(
             f"Expected a flat list of strings, got nested lists of shape {values.shape}."
         )
-    if len(values) > max_rows:
+    if max_rows is not None and len(values) > max_rows:
         raise InvalidRequest(
             f"Too many comments in one request: {len(values)} > {max_rows}. Split the request."
         )
@@ -80,9 +91,14 @@ class ToxicityModel(mlflow.pyfunc.PythonModel):
         self.scorer = Scorer.from_files(
             artifacts[TOKENIZER_FILE], artifacts[WEIGHTS_FILE], artifacts[MODEL_CONFIG_FILE]
         )
-        if self.scorer.spec.num_threads > 0:
-            # With N server workers on C cores, N x threads <= C avoids oversubscription.
-            torch.set_num_threads(self.scorer.spec.num_threads)
+        # A loader's model_config (spark_udf: one thread per Spark task) may override the
+        # threads baked into the model.
+        override = (context.model_config or {}).get(NUM_THREADS_KEY)
+        threads = self.scorer.spec.num_threads if override is None else int(override)
+        if threads > 0:
+            # With N server workers (or Spark tasks) on C cores, N x threads <= C avoids
+            # oversubscription.
+            torch.set_num_threads(threads)
         # Warm-up: the first real request should not pay for lazy initialisation.
         self.scorer.predict_proba(["warm up"])
 
@@ -90,7 +106,7 @@ class ToxicityModel(mlflow.pyfunc.PythonModel):
     # signature of its own and a list-only request format; the explicit ColSpec signature
     # logged with the model keeps both {"inputs": [...]} and dataframe_split working.
     def predict(self, context, model_input, params=None) -> pd.DataFrame:  # noqa: ANN001
-        texts = texts_from_input(model_input, self.scorer.spec.max_rows)
+        texts = texts_from_input(model_input, request_row_limit(self.scorer.spec.max_rows))
         probabilities = self.scorer.predict_proba(texts)
         scores = pd.DataFrame(probabilities, columns=self.scorer.spec.labels)
         if (params or {}).get(EXPLAIN_PARAM):

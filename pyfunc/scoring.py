@@ -113,4 +113,13 @@ class Scorer:
         return values
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.predict_ids(self.encoder.encode(texts))
+        """Probabilities [n, labels]; encoded max_rows texts at a time, so memory stays bounded."""
+        chunk = self.spec.max_rows
+        if len(texts) <= chunk:
+            return self.predict_ids(self.encoder.encode(texts))
+        return np.concatenate(
+            [
+                self.predict_ids(self.encoder.encode(texts[start : start + chunk]))
+                for start in range(0, len(texts), chunk)
+            ]
+        )

@@ -209,6 +209,29 @@ class TuneSettings:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """batch_score on Spark (docs/batch-and-proxy.md)."""
+
+    master: str = "local[*]"  # SPARK_MASTER or -P master override it
+    driver_host: str = "127.0.0.1"  # set to this machine's address for a remote cluster
+    id_column: str = "id"  # copied to the output when the table has it, else a row_id is added
+    partitions: int = 0  # 0 = one per concurrent task (more if the input has more)
+    arrow_batch_rows: int = 10_000  # rows per Arrow batch handed to the model
+    ui: bool = False  # the Spark web UI takes a port; off unless asked for
+    spark_conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """nginx in front of the model server (make serve-public)."""
+
+    bytes_per_comment: int = 2048  # body limit = serving.max_rows x this + 64 KiB
+    rate_per_second: int = 20  # requests per client address, after the burst
+    burst: int = 40
+    timeout_seconds: int = 60  # client body, upstream send/read
+
+
+@dataclass(frozen=True)
 class Config:
     dataset: DatasetConfig
     sample: SampleConfig = SampleConfig()
@@ -222,6 +245,8 @@ class Config:
     validation: ValidationPolicy = ValidationPolicy()
     monitor: MonitorPolicy = MonitorPolicy()
     tune: TuneSettings = TuneSettings()
+    batch: BatchConfig = BatchConfig()
+    proxy: ProxyConfig = ProxyConfig()
 
     def params(self, sections: Iterable[str] = TUNABLE_SECTIONS) -> dict[str, Any]:
         """`section.key -> value` for logging the sections as MLflow params."""

@@ -103,6 +103,16 @@ def shift_histograms(
     return figure
 
 
+def label_histograms(scores: np.ndarray, labels: Sequence[str]) -> Figure:
+    """Per label, how many comments got each score (batch scoring: counts, log scale)."""
+    figure, axes = _grid(len(labels))
+    for index, (axis, label) in enumerate(zip(axes, labels, strict=True)):
+        axis.hist(scores[:, index], bins=np.linspace(0, 1, 41), log=True)
+        axis.set(title=f"{label} (n={len(scores):,})", xlabel="score", ylabel="comments")
+    figure.tight_layout()
+    return figure
+
+
 def tuning_history(trials: Sequence[Any]) -> Figure:
     """Each Optuna trial's value (pruned ones at their last report) and the best so far."""
     figure, axis = plt.subplots(figsize=(6, 3.5))

@@ -15,7 +15,7 @@ from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 
-from pyfunc.model import EXPLAIN_PARAM, TEXT_COLUMN
+from pyfunc.model import EXPLAIN_PARAM, NUM_THREADS_KEY, TEXT_COLUMN
 from pyfunc.network import ToxicityNet
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec
 from toxic_mlops.contract import MODEL_ARTIFACT
@@ -74,4 +74,7 @@ def log_pyfunc_model(
         signature=signature(labels),
         input_example={TEXT_COLUMN: np.array(examples, dtype=object)},
         pip_requirements=pip_requirements(),
+        # Declared so a loader may override it (spark_udf's model_config, or the server's
+        # MLFLOW_PYFUNC_INFERENCE_CONFIG); null = the model's serving.num_threads.
+        model_config={NUM_THREADS_KEY: None},
     )
