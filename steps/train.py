@@ -27,6 +27,7 @@ from toxic_mlops.plots import loss_curve, roc_pr_curves
 from toxic_mlops.tracking import (
     MODEL_URI_TAG,
     PREPROCESS_RUN_TAG,
+    THRESHOLDS_ARTIFACT,
     latest_finished_run,
 )
 from toxic_mlops.training import EpochResult, fit, predict_split
@@ -102,7 +103,7 @@ def main(
             encoded["val"].targets, probabilities["val"], labels, threshold
         )
         mlflow.log_metrics(final)
-        mlflow.log_dict(thresholds, "thresholds.json")
+        mlflow.log_dict(thresholds, THRESHOLDS_ARTIFACT)
         mlflow.log_figure(loss_curve(result.history), "plots/loss_curve.png")
         mlflow.log_figure(
             roc_pr_curves(

@@ -20,11 +20,9 @@ from mlflow.tracking import MlflowClient
 
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.lineage import resolve_model_version
+from toxic_mlops.tracking import THRESHOLDS_ARTIFACT
 
 PAGE_DIR = Path(__file__).resolve().parent.parent / "page"
-# The train step logs the per-label thresholds it tuned on validation (best F1) under this name,
-# and stores the same ones in the model (model_config.json).
-THRESHOLDS_ARTIFACT = "thresholds.json"
 MAX_REQUEST_BYTES = 2_000_000
 UPSTREAM_TIMEOUT_S = 120
 # The page runs its own script and styles only: injected markup could not run code even if it

@@ -26,6 +26,8 @@ TRAIN_RUN_TAG = "toxic.train_run"  # evaluate run -> the train run it scored
 RAW_ARTIFACT = "data/raw.parquet"  # download: the sampled rows
 SPLITS_ARTIFACT = "data"  # preprocess: {train,val,test}.parquet
 TOKENIZER_ARTIFACT = "tokenizer/tokenizer.json"  # preprocess
+# train: per-label decision thresholds tuned on validation (best F1), also stored in the model
+THRESHOLDS_ARTIFACT = "thresholds.json"
 # What decides a step's output besides its parameters: the code and the configs it reads.
 CODE_PATHS = ("MLproject", "steps", "pyfunc", "toxic_mlops", "configs")
 
