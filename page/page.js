@@ -119,7 +119,7 @@ function card(text, prediction) {
     }
   };
   bars.append(...labels.map((label) => barRow(label, scores[label], () => select(label))));
-  select(labels[0]);
+  select(Object.keys(scores)[0]); // the model's first label (toxicity): the same on every card
   return node;
 }
 
