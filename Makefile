@@ -12,6 +12,8 @@ DATA ?=
 TRIALS ?=
 PORT ?= 5000
 WORKERS ?= 1
+# The local team stack (PostgreSQL + S3 + MLflow server with auth): docs/team-server.md
+STACK_DIR ?= .stack
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
@@ -19,9 +21,16 @@ export MLFLOW_EXPERIMENT_NAME ?= toxic
 RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NAME)
 
 .PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
-	tune serve lineage ui docker dockerfile test lint clean
+	tune serve lineage ui docker dockerfile test lint clean stack-up stack-down system-packages
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed system-packages
+
+# PostgreSQL for the team stack and its tests (Debian/Ubuntu; elsewhere install it yourself).
+system-packages:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+		|| { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+		&& apt-get install -y --no-install-recommends postgresql; } \
+		|| echo "install PostgreSQL (server) for make stack-up and its tests"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +77,13 @@ lineage: install
 
 ui: install
 	mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --port 5001
+
+# Start / stop the stack; `make stack-up` prints the exports that point every command at it.
+stack-up: install
+	@$(VENV)/bin/python -m steps.stack up --dir $(STACK_DIR)
+
+stack-down:
+	@$(VENV)/bin/python -m steps.stack down --dir $(STACK_DIR)
 
 test: install
 	$(VENV)/bin/python -m pytest
