@@ -29,7 +29,7 @@ install: $(VENV)/.installed system-packages
 system-packages:
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
-		&& apt-get install -y --no-install-recommends postgresql; } \
+		&& apt-get update -qq && apt-get install -y --no-install-recommends postgresql; } \
 		|| echo "install PostgreSQL (server) for make stack-up and its tests"
 
 $(VENV)/.installed: pyproject.toml
