@@ -16,6 +16,8 @@ WORKERS ?= 1
 PAGE_PORT ?= 8000
 OUT ?= build/scores.parquet
 PUBLIC_PORT ?= 8080
+# The local team stack (PostgreSQL + S3 + MLflow server with auth): docs/team-server.md
+STACK_DIR ?= .stack
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
@@ -24,15 +26,12 @@ RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NA
 
 .PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
 	tune serve lineage ui docker dockerfile test test-fast bench-report lint clean
-.PHONY: demo page browser system-packages score serve-public
+.PHONY: demo page system-packages score serve-public stack-up stack-down
 
-install: system-packages browser $(VENV)/.installed
+install: system-packages $(VENV)/.installed
 
-# Headless Chromium for the page's browser test (Debian/Ubuntu, as root; elsewhere it says so).
-browser:
-	@bash .ci/install_chromium.sh
-
-# nginx (make serve-public) and Java (Spark, make score), from Debian's archive when missing.
+# nginx (make serve-public), Java (Spark, make score), PostgreSQL (make stack-up) and chromium
+# (the page's browser test), from Debian's archive when missing.
 system-packages:
 	@bash .ci/system-packages.sh
 
@@ -102,6 +101,13 @@ lineage: install
 
 ui: install
 	mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --port 5001
+
+# Start / stop the stack; `make stack-up` prints the exports that point every command at it.
+stack-up: install
+	@$(VENV)/bin/python -m steps.stack up --dir $(STACK_DIR)
+
+stack-down:
+	@$(VENV)/bin/python -m steps.stack down --dir $(STACK_DIR)
 
 test: install
 	$(VENV)/bin/python -m pytest

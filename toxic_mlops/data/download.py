@@ -1,4 +1,4 @@
-"""Fetch raw data (local, file://, http(s)://, hf://), verify it, cache it, read it, sample it."""
+"""Fetch raw data (local, file://, http(s)://, hf://, s3:// ...), verify, cache, read, sample it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import os
 import tarfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
@@ -18,6 +18,7 @@ import requests
 from tqdm.auto import tqdm
 from urllib3.exceptions import ProtocolError
 
+from toxic_mlops.data.remote_files import OBJECT_STORE_PROTOCOLS, stat_object
 from toxic_mlops.errors import PipelineError
 
 CHUNK_BYTES = 1 << 20
@@ -87,7 +88,8 @@ def resolve_sources(
     endpoint = (hf_endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_HF_ENDPOINT).rstrip("/")
     resolved: list[str] = []
     for source in sources:
-        if not source.startswith("hf://"):
+        # hf://datasets/<org>/<name>/<file> is a file, read through huggingface_hub's fsspec.
+        if not source.startswith("hf://") or source.startswith("hf://datasets/"):
             resolved.append(source)
             continue
         parts = source[len("hf://") :].strip("/").split("/")
@@ -122,38 +124,75 @@ def _verify(actual: str, expected: str | None, source: str) -> None:
         raise ChecksumError(f"{source}: sha256 is {actual}, the config pins {expected}")
 
 
-def _download(url: str, target: Path, label: str, timeout: float) -> str:
-    """Stream url into a private .part file, then rename: target is complete or absent."""
+def _save_chunks(
+    chunks: Iterable[bytes], target: Path, label: str, expected_size: int | None
+) -> str:
+    """Write chunks into a private .part file, then rename: target is complete or absent."""
     partial = target.with_name(f"{target.name}.part-{os.getpid()}")
     try:
-        with requests.get(url, stream=True, timeout=timeout) as response:
-            _check_status(response, url)
-            expected_size = int(response.headers.get("Content-Length") or 0) or None
-            digest = hashlib.sha256()
-            written = 0
-            with (
-                partial.open("wb") as out,
-                tqdm(
-                    total=expected_size,
-                    unit="B",
-                    unit_scale=True,
-                    desc=label,
-                    leave=False,
-                    disable=None,
-                ) as bar,
-            ):
-                # Raw bytes as sent, so the size and digest are those of the file on the server.
-                for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    written += len(chunk)
-                    bar.update(len(chunk))
-            if expected_size is not None and written != expected_size:
-                raise _Transient(f"truncated body: {written} of {expected_size} bytes")
+        digest = hashlib.sha256()
+        written = 0
+        with (
+            partial.open("wb") as out,
+            tqdm(
+                total=expected_size,
+                unit="B",
+                unit_scale=True,
+                desc=label,
+                leave=False,
+                disable=None,
+            ) as bar,
+        ):
+            for chunk in chunks:
+                out.write(chunk)
+                digest.update(chunk)
+                written += len(chunk)
+                bar.update(len(chunk))
+        if expected_size is not None and written != expected_size:
+            raise _Transient(f"truncated body: {written} of {expected_size} bytes")
         os.replace(partial, target)
         return digest.hexdigest()
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _download(url: str, target: Path, label: str, timeout: float) -> str:
+    with requests.get(url, stream=True, timeout=timeout) as response:
+        _check_status(response, url)
+        expected_size = int(response.headers.get("Content-Length") or 0) or None
+        # Raw bytes as sent, so the size and digest are those of the file on the server.
+        chunks = response.raw.stream(CHUNK_BYTES, decode_content=False)
+        return _save_chunks(chunks, target, label, expected_size)
+
+
+def _cache_target(cache_dir: Path, key: str, name: str) -> Path:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}-{name or 'data'}"
+
+
+def _kept_if_verified(
+    source: str, target: Path, sha: str, expected_sha256: str | None
+) -> FetchedFile:
+    """The cached copy if its digest is the pinned one; otherwise it is deleted and it fails."""
+    try:
+        _verify(sha, expected_sha256, source)
+    except ChecksumError:
+        target.unlink(missing_ok=True)
+        raise
+    return FetchedFile(source, target, sha)
+
+
+def _fetch_object(source: str, cache_dir: Path, expected_sha256: str | None) -> FetchedFile:
+    """An object-store file (s3://, gs://, ...), cached by URL and the object's version."""
+    remote = stat_object(source)
+    name = PurePosixPath(remote.path).name
+    target = _cache_target(cache_dir, f"{source}@{remote.version}", name)
+    if not target.is_file():
+        try:
+            _save_chunks(remote.chunks(CHUNK_BYTES), target, name, remote.size)
+        except (OSError, _Transient) as error:
+            raise DownloadError(f"{source}: reading failed: {error}") from error
+    return _kept_if_verified(source, target, file_sha256(target), expected_sha256)
 
 
 def fetch(
@@ -173,13 +212,15 @@ def fetch(
         _verify(sha, expected_sha256, source)
         return FetchedFile(source, local, sha)
 
-    if urlparse(source).scheme not in {"http", "https"}:
+    scheme = urlparse(source).scheme
+    if scheme in OBJECT_STORE_PROTOCOLS:
+        return _fetch_object(source, cache_dir, expected_sha256)
+    if scheme not in {"http", "https"}:
         raise DownloadError(
-            f"{source}: unsupported scheme (use a path, file://, http(s):// or hf://)"
+            f"{source}: unsupported scheme (use a path, file://, http(s)://, hf://, s3:// or gs://)"
         )
-    cache_dir.mkdir(parents=True, exist_ok=True)
     name = Path(unquote(urlparse(source).path)).name or "data"
-    target = cache_dir / f"{hashlib.sha256(source.encode()).hexdigest()[:16]}-{name}"
+    target = _cache_target(cache_dir, source, name)
     if target.is_file():
         sha = file_sha256(target)
         if not expected_sha256 or sha == expected_sha256.lower():
@@ -189,12 +230,7 @@ def fetch(
     sha = _retrying(
         lambda: _download(source, target, name, timeout), source, retries, backoff_seconds
     )
-    try:
-        _verify(sha, expected_sha256, source)
-    except ChecksumError:
-        target.unlink(missing_ok=True)
-        raise
-    return FetchedFile(source, target, sha)
+    return _kept_if_verified(source, target, sha, expected_sha256)
 
 
 def read_text_archive(path: Path) -> pd.DataFrame:

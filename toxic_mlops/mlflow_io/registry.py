@@ -13,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from toxic_mlops.config import GatePolicy
 from toxic_mlops.contract import PROMOTION_DECISION_TAG, PROMOTION_REASON_TAG
 from toxic_mlops.evaluation.gate import Decision, Figures, decide_promotion
+from toxic_mlops.mlflow_io.promotion_lock import promotion_lock
 
 PRODUCTION_ALIAS = "production"
 PRODUCTION_STAGE = "Production"
@@ -49,6 +50,27 @@ def promote(client: MlflowClient, name: str, version: str) -> None:
     client.set_registered_model_alias(name, PRODUCTION_ALIAS, version)
 
 
+def _incumbent_figures(
+    client: MlflowClient,
+    name: str,
+    policy: GatePolicy,
+    production_on_same_split: tuple[str, float] | None,
+) -> Figures | None:
+    incumbent_version = current_production(client, name)
+    if incumbent_version is None:
+        return None
+    incumbent = Figures.from_tags(incumbent_version.tags, policy.metric) or Figures(
+        # Registered without gate figures (by hand, or elsewhere): its run's metric, no speed.
+        _run_metric(client, incumbent_version.run_id, policy.metric),
+        float("nan"),
+        float("nan"),
+    )
+    scored = f"{incumbent_version.name}/{incumbent_version.version}"
+    if production_on_same_split and production_on_same_split[0] == scored:
+        incumbent = replace(incumbent, score=production_on_same_split[1])
+    return incumbent
+
+
 def register_and_gate(
     model_uri: str,
     name: str,
@@ -63,26 +85,18 @@ def register_and_gate(
     retrained model on new data is compared on equal terms.
     """
     client = MlflowClient()
-    incumbent_version = current_production(client, name)
-    incumbent = None
-    if incumbent_version is not None:
-        incumbent = Figures.from_tags(incumbent_version.tags, policy.metric) or Figures(
-            # Registered without gate figures (by hand, or elsewhere): its run's metric, no speed.
-            _run_metric(client, incumbent_version.run_id, policy.metric),
-            float("nan"),
-            float("nan"),
-        )
-        scored = f"{incumbent_version.name}/{incumbent_version.version}"
-        if production_on_same_split and production_on_same_split[0] == scored:
-            incumbent = replace(incumbent, score=production_on_same_split[1])
-    version = mlflow.register_model(model_uri, name)
-    decision = decide_promotion(candidate, incumbent, policy)
-    for key, value in {
-        **candidate.as_tags(policy.metric),
-        PROMOTION_DECISION_TAG: "promoted" if decision.promote else "kept",
-        PROMOTION_REASON_TAG: decision.reason,
-    }.items():
-        client.set_model_version_tag(name, version.version, key, value)
-    if decision.promote:
-        promote(client, name, version.version)
+    # Read Production, decide and promote as one step: a concurrent register waits for it, then
+    # meets the version promoted here as the Production to beat.
+    with promotion_lock(client, name):
+        incumbent = _incumbent_figures(client, name, policy, production_on_same_split)
+        version = mlflow.register_model(model_uri, name)
+        decision = decide_promotion(candidate, incumbent, policy)
+        for key, value in {
+            **candidate.as_tags(policy.metric),
+            PROMOTION_DECISION_TAG: "promoted" if decision.promote else "kept",
+            PROMOTION_REASON_TAG: decision.reason,
+        }.items():
+            client.set_model_version_tag(name, version.version, key, value)
+        if decision.promote:
+            promote(client, name, version.version)
     return version, decision
