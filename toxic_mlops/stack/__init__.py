@@ -1,10 +1,9 @@
-"""A team's tracking stack on one machine: PostgreSQL + SeaweedFS S3 + MLflow server with auth.
+"""A team's tracking stack on one machine: PostgreSQL + SeaweedFS S3 + MLflow server with auth."""
 
-Everything lives under one folder (default `.stack/`): each service's data and log, the generated
-passwords (`secrets/`, one 0600 file each, or taken from TOXIC_STACK_<NAME> when first made), and
-`stack.json` with the ports chosen at start and the PIDs of what was started, so `down` stops
-exactly those. Every service listens on 127.0.0.1 only.
-"""
+# Everything lives under one folder (default `.stack/`): each service's data and log, the generated
+# passwords (`secrets/`, one 0600 file each, or taken from TOXIC_STACK_<NAME> when first made), and
+# `stack.json` with the ports chosen at start and the PIDs of what was started, so `down` stops
+# exactly those. Every service listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
