@@ -7,6 +7,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from typing import Any
 import mlflow
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
 
 from tests.synthetic import make_comments
 from toxic_mlops.mlflow_io.model_server import BIN
@@ -76,9 +78,18 @@ def data_server(tmp_path: Path) -> Iterator[DataServer]:
     server.httpd.server_close()
 
 
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty sqlite store, its schema migrated once: creating one costs ~1 s of migrations."""
+    path = tmp_path_factory.mktemp("store") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture
-def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh sqlite tracking + registry store for one test."""
+def tracking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: Path) -> str:
+    """A fresh sqlite tracking + registry store for one test (a copy of the empty one)."""
+    shutil.copyfile(empty_store, tmp_path / "mlflow.db")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)  # the default experiment's artifacts land in tmp_path too
