@@ -47,6 +47,8 @@ class DatasetConfig:
     name: str
     text_column: str
     label_columns: list[str]
+    # What the texts are (e.g. "English Wikipedia talk-page comments"): the model card's domain.
+    description: str = ""
     sources: list[str] = field(default_factory=list)
     sha256: list[str] = field(default_factory=list)
     allow_missing_labels: bool = False
@@ -125,11 +127,23 @@ class ServingConfig:
 
 
 @dataclass(frozen=True)
+class EvaluationConfig:
+    """How the evaluate step puts a figure on the noise of its metrics (section `evaluation`)."""
+
+    bootstrap_resamples: int = 1000  # resamples of the rows, for intervals and win probabilities
+    bootstrap_seed: int = 42
+    confidence: float = 0.95  # coverage of the percentile intervals
+    min_positives: int = 20  # fewer positives in the test split: "too few positives to rank"
+
+
+@dataclass(frozen=True)
 class GatePolicy:
     """What a candidate must show to become Production (from the `registry` section)."""
 
     metric: str = "val_macro_roc_auc"
-    max_regression: float = 0.0  # may be at most this much below Production on `metric`
+    # P(candidate better), paired bootstrap on the validation rows, against the baseline and
+    # against Production: at least this to be promoted.
+    min_win_probability: float = 0.9
     max_slowdown: float = 1.5  # Production comments/s divided by the candidate's, at most
     require_beat_baseline: bool = True
 
@@ -138,14 +152,17 @@ class GatePolicy:
 class RegistryConfig:
     model_name: str = "toxic"
     gate_metric: str = "val_macro_roc_auc"
-    max_regression: float = 0.0
+    min_win_probability: float = 0.9
     max_slowdown: float = 1.5
     require_beat_baseline: bool = True
 
     @property
     def gate(self) -> GatePolicy:
         return GatePolicy(
-            self.gate_metric, self.max_regression, self.max_slowdown, self.require_beat_baseline
+            self.gate_metric,
+            self.min_win_probability,
+            self.max_slowdown,
+            self.require_beat_baseline,
         )
 
     def production_uri(self, name: str = "") -> str:
@@ -242,6 +259,7 @@ class Config:
     training: TrainingConfig = TrainingConfig()
     serving: ServingConfig = ServingConfig()
     registry: RegistryConfig = RegistryConfig()
+    evaluation: EvaluationConfig = EvaluationConfig()
     validation: ValidationPolicy = ValidationPolicy()
     monitor: MonitorPolicy = MonitorPolicy()
     tune: TuneSettings = TuneSettings()
@@ -424,6 +442,18 @@ def config_problems(config: Config) -> list[str]:
         ),
         "serving.batch_size and serving.max_rows must be >= 1": (
             config.serving.batch_size >= 1 and config.serving.max_rows >= 1
+        ),
+        "registry.min_win_probability must be in [0, 1]": (
+            0 <= config.registry.min_win_probability <= 1
+        ),
+        # The win probabilities and Production's same-split score are computed on this metric.
+        "registry.gate_metric must be val_macro_roc_auc": (
+            config.registry.gate_metric == "val_macro_roc_auc"
+        ),
+        "evaluation: need bootstrap_resamples >= 1, 0 < confidence < 1, min_positives >= 0": (
+            config.evaluation.bootstrap_resamples >= 1
+            and 0 < config.evaluation.confidence < 1
+            and config.evaluation.min_positives >= 0
         ),
     }
     problems = [rule for rule, ok in rules.items() if not ok]

@@ -40,7 +40,9 @@ TUNE_TRIAL_TAG = "tune.trial"
 TUNE_STATE_TAG = "tune.state"  # complete / pruned
 
 # --- Model version tags (the registry gate) ------------------------------------------------
-GATE_TAG_PREFIX = "gate."  # gate.<metric>, gate.baseline_<metric>, gate.comments_per_s
+# gate.<metric>, gate.baseline_<metric>, gate.comments_per_s, gate.p_better_than_baseline and
+# gate.p_better_than_production (the win probabilities below, when measured)
+GATE_TAG_PREFIX = "gate."
 PROMOTION_DECISION_TAG = "promotion.decision"  # promoted / kept
 PROMOTION_REASON_TAG = "promotion.reason"
 
@@ -52,6 +54,9 @@ PRODUCTION_METRIC_PREFIX = "production_"  # evaluate: Production scored on the s
 BASELINE_METRIC_PREFIX = "baseline_"
 COMMENTS_PER_S_METRIC = "comments_per_s"
 VAL_MACRO_AUC_METRIC = "val_macro_roc_auc"
+# evaluate: P(the model's val macro ROC-AUC > the other's), paired bootstrap over the val rows.
+BASELINE_WIN_PROBABILITY_METRIC = "p_better_than_baseline"
+PRODUCTION_WIN_PROBABILITY_METRIC = "p_better_than_production"
 
 # --- Artifact paths --------------------------------------------------------------------------
 RAW_ARTIFACT = "data/raw.parquet"  # download: the sampled rows

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from toxic_mlops.config import Config, DatasetConfig
+from toxic_mlops.config import Config, DatasetConfig, EvaluationConfig
 from toxic_mlops.contract import (
     BASELINE_METRIC_PREFIX,
+    BASELINE_WIN_PROBABILITY_METRIC,
     BIAS_ARTIFACT,
     EVALUATE_ROC_PR_ARTIFACT,
     SCORE_HISTOGRAMS_ARTIFACT,
@@ -19,9 +20,10 @@ from toxic_mlops.contract import (
 from toxic_mlops.data.dataset import TEXT, identity_columns
 from toxic_mlops.evaluation.baseline import TfidfBaseline
 from toxic_mlops.evaluation.bias import bias_aucs, final_bias_score
+from toxic_mlops.evaluation.bootstrap import label_intervals, win_probability
 from toxic_mlops.evaluation.label_metrics import inference_cost, label_metrics, tune_thresholds
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
-from toxic_mlops.evaluation.model_card import model_card
+from toxic_mlops.evaluation.model_card import DataFacts, ModelFacts, model_card
 from toxic_mlops.plots import roc_pr_curves, score_histograms
 
 MODEL = "model"
@@ -52,14 +54,18 @@ class Evaluation:
         )
 
 
-def val_macro_auc(
-    predict: Predict, splits: dict[str, pd.DataFrame], dataset: DatasetConfig
-) -> float:
-    """A scorer's macro ROC-AUC on the validation split (Production on the candidate's split)."""
+def against_model(
+    result: Evaluation, predict: Predict, splits: dict[str, pd.DataFrame], config: Config
+) -> tuple[float, float]:
+    """Another scorer (Production) on the model's validation split: (its val macro ROC-AUC,
+    P(the model's val macro ROC-AUC is higher), paired on the same resampled rows)."""
+    dataset = config.dataset
     labels, threshold = dataset.label_columns, dataset.positive_threshold
-    val = splits["val"]
-    scores = predict(val[TEXT].tolist())
-    return macro(roc_auc_per_label(val[labels].to_numpy(np.float32), scores, labels, threshold))
+    scores = predict(splits["val"][TEXT].tolist())
+    targets = result.targets["val"]
+    other_auc = macro(roc_auc_per_label(targets, scores, labels, threshold))
+    model = result.scores[MODEL]["val"]
+    return other_auc, win_probability(targets, model, scores, labels, threshold, config.evaluation)
 
 
 def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Config) -> Evaluation:
@@ -78,7 +84,15 @@ def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Co
         },
     )
     for scorer, prefix in PREFIXES.items():
-        _score(result, scorer, prefix, labels, threshold)
+        _score(result, scorer, prefix, dataset, config.evaluation)
+    result.metrics[BASELINE_WIN_PROBABILITY_METRIC] = win_probability(
+        result.targets["val"],
+        result.scores[MODEL]["val"],
+        result.scores[BASELINE]["val"],
+        labels,
+        threshold,
+        config.evaluation,
+    )
     sample = splits["test"][TEXT].tolist()[:COST_SAMPLE_ROWS]
     result.cost = {name: inference_cost(predict, sample) for name, predict in scorers.items()}
     for scorer, prefix in PREFIXES.items():
@@ -90,13 +104,22 @@ def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Co
 
 
 def _score(
-    result: Evaluation, scorer: str, prefix: str, labels: list[str], threshold: float
+    result: Evaluation,
+    scorer: str,
+    prefix: str,
+    dataset: DatasetConfig,
+    settings: EvaluationConfig,
 ) -> None:
+    """Test metrics with their support and bootstrap intervals, at thresholds tuned on val."""
+    labels, threshold = dataset.label_columns, dataset.positive_threshold
     val, test = result.targets["val"], result.targets["test"]
     scores = result.scores[scorer]
     val_auc = macro(roc_auc_per_label(val, scores["val"], labels, threshold))
     thresholds = tune_thresholds(val, scores["val"], labels, threshold)
     result.test[scorer] = label_metrics(test, scores["test"], labels, thresholds, threshold)
+    result.test[scorer].update(
+        label_intervals(test, scores["test"], labels, thresholds, threshold, settings)
+    )
     result.metrics[f"{prefix}val_macro_roc_auc"] = val_auc
     result.metrics.update({f"{prefix}test_{k}": v for k, v in result.test[scorer].items()})
 
@@ -131,14 +154,22 @@ def figures(result: Evaluation, dataset: DatasetConfig) -> dict[str, Figure]:
     }
 
 
-def card(result: Evaluation, splits: dict[str, pd.DataFrame], dataset: DatasetConfig) -> str:
+def card(
+    result: Evaluation,
+    splits: dict[str, pd.DataFrame],
+    config: Config,
+    model: ModelFacts,
+    sources: list[str],
+) -> str:
+    """The model card from what this evaluation measured and what the run read and kept."""
     rows = {name: len(part) for name, part in splits.items()}
+    data = DataFacts.from_config(config, sources, rows)
     return model_card(
-        dataset.name,
-        rows,
-        dataset.label_columns,
+        data,
+        model,
         result.test[MODEL],
         result.test[BASELINE],
         result.cost,
         result.bias,
+        config.evaluation,
     )

@@ -6,26 +6,40 @@ import math
 from dataclasses import dataclass
 
 from toxic_mlops.config import GatePolicy
-from toxic_mlops.contract import GATE_TAG_PREFIX
+from toxic_mlops.contract import (
+    BASELINE_WIN_PROBABILITY_METRIC,
+    GATE_TAG_PREFIX,
+    PRODUCTION_WIN_PROBABILITY_METRIC,
+)
 
-# As MLflow's MetricThreshold(min_absolute_change=...): beating the baseline means by this much.
-MIN_GAIN_OVER_BASELINE = 1e-9
+NAN = float("nan")
 
 
 @dataclass(frozen=True)
 class Figures:
-    """What the gate compares: the model's score, its TF-IDF baseline's score, its speed."""
+    """What the gate compares: the model's score, its TF-IDF baseline's score, its speed, and
+    P(its val macro ROC-AUC is higher) against the baseline and Production on the same rows
+    (paired bootstrap; NaN when not measured, e.g. versions registered before it existed)."""
 
     score: float
     baseline_score: float
     comments_per_s: float
+    p_better_than_baseline: float = NAN
+    p_better_than_production: float = NAN
 
     def as_tags(self, metric: str) -> dict[str, str]:
-        return {
+        tags = {
             f"{GATE_TAG_PREFIX}{metric}": repr(self.score),
             f"{GATE_TAG_PREFIX}baseline_{metric}": repr(self.baseline_score),
             f"{GATE_TAG_PREFIX}comments_per_s": repr(self.comments_per_s),
         }
+        for name, value in (
+            (BASELINE_WIN_PROBABILITY_METRIC, self.p_better_than_baseline),
+            (PRODUCTION_WIN_PROBABILITY_METRIC, self.p_better_than_production),
+        ):
+            if not math.isnan(value):
+                tags[f"{GATE_TAG_PREFIX}{name}"] = repr(value)
+        return tags
 
     @classmethod
     def from_tags(cls, tags: dict[str, str], metric: str) -> Figures | None:
@@ -45,35 +59,58 @@ class Decision:
     reason: str
 
 
-def _beats_baseline(candidate: Figures, metric: str) -> tuple[bool, str]:
-    """The candidate must exceed the baseline on the gate metric (a tie is not enough)."""
-    if not candidate.score >= candidate.baseline_score + MIN_GAIN_OVER_BASELINE:
-        return (
-            False,
-            f"{metric} {candidate.score:.4f} <= TF-IDF baseline {candidate.baseline_score:.4f}",
-        )
-    return True, f"{metric} {candidate.score:.4f} > TF-IDF baseline {candidate.baseline_score:.4f}"
+def _wins(
+    probability: float, ours: float, theirs: float, other: str, metric: str, level: float
+) -> tuple[bool, str]:
+    """P(candidate better than other) >= level; without a paired bootstrap, the point values
+    stand in for it (higher: 1, equal: 0.5, lower: 0) and the reason says so."""
+    if math.isnan(probability):
+        probability = 1.0 if ours > theirs else 0.5 if ours == theirs else 0.0
+        basis = f"no paired bootstrap: point values, {metric} {ours:.4f} vs {theirs:.4f}"
+    else:
+        basis = f"paired bootstrap on val; {metric} {ours:.4f} vs {theirs:.4f}"
+    passed = probability >= level
+    sign = ">=" if passed else "<"
+    return passed, f"P(better than {other}) = {probability:.2f} {sign} {level:.2f} ({basis})"
 
 
 def decide_promotion(candidate: Figures, incumbent: Figures | None, policy: GatePolicy) -> Decision:
-    """Every rule is checked and reported; promotion needs all of them to pass."""
-    metric = policy.metric
+    """Every rule is checked and reported; promotion needs all of them to pass.
+
+    Better means better with probability at least policy.min_win_probability, so a gain inside
+    the noise of the validation split is not called an improvement.
+    """
+    metric, level = policy.metric, policy.min_win_probability
     if math.isnan(candidate.score):
         return Decision(False, f"candidate has no {metric} (NaN)")
     checks: list[tuple[bool, str]] = []
     if policy.require_beat_baseline:
-        checks.append(_beats_baseline(candidate, metric))
+        checks.append(
+            _wins(
+                candidate.p_better_than_baseline,
+                candidate.score,
+                candidate.baseline_score,
+                "TF-IDF baseline",
+                metric,
+                level,
+            )
+        )
     if incumbent is None:
         checks.append((True, "no Production version yet"))
     else:
-        floor = incumbent.score - policy.max_regression
-        checks.append(
-            (
-                math.isnan(incumbent.score) or candidate.score >= floor,
-                f"{metric} {candidate.score:.4f} vs Production {incumbent.score:.4f} "
-                f"(allowed down to {floor:.4f})",
+        if math.isnan(incumbent.score) and math.isnan(candidate.p_better_than_production):
+            checks.append((True, f"{metric} of Production unknown: not compared"))
+        else:
+            checks.append(
+                _wins(
+                    candidate.p_better_than_production,
+                    candidate.score,
+                    incumbent.score,
+                    "Production",
+                    metric,
+                    level,
+                )
             )
-        )
         if math.isnan(incumbent.comments_per_s):
             checks.append((True, "speed of Production unknown: not compared"))
         else:

@@ -31,7 +31,11 @@ def label_metrics(
     thresholds: dict[str, float],
     positive_threshold: float,
 ) -> dict[str, float]:
-    """`<metric>_<label>` and `macro_<metric>`: ROC-AUC, PR-AUC, F1, precision, recall, accuracy."""
+    """`<metric>_<label>` and `macro_<metric>`: ROC-AUC, PR-AUC, F1, precision, recall, accuracy.
+
+    Each label also gets its support: `positives_<label>` and `negatives_<label>`, counted on
+    the rows whose label is known, binarised at positive_threshold.
+    """
     metrics: dict[str, float] = {}
     for column, label in enumerate(labels):
         rows, truth = known_truth(targets, column, positive_threshold)
@@ -53,6 +57,8 @@ def label_metrics(
                 f"accuracy_{label}": float((predicted == truth).mean()) if len(truth) else np.nan,
                 f"positive_rate_{label}": float(truth.mean()) if len(truth) else np.nan,
                 f"threshold_{label}": thresholds[label],
+                f"positives_{label}": float(truth.sum()),
+                f"negatives_{label}": float((~truth).sum()),
             }
         )
     for name in ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy"):

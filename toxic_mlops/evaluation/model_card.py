@@ -1,66 +1,264 @@
-"""A short markdown model card from the evaluate step's figures."""
+"""The model card, written from facts: the config and data the run read, what training kept, and
+the evaluate step's figures with their support and bootstrap intervals."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-LIMITS = [
-    "",
-    "## Limits",
-    "",
-    "- Only the first max_len (100) tokens are read: a long comment is scored on its start.",
-    "- Trained on English news-site comments: other languages, domains and slang are scored "
-    "unreliably; check the score histograms before using thresholds.",
-    "- Scores reflect rater fractions, including rater biases towards identity mentions "
-    "(see the bias metric when the data has identity columns).",
-    "",
-]
+from pyfunc.text import Normalizer
+from toxic_mlops.config import Config, EvaluationConfig
+
+TOO_FEW = "too few positives to rank"
+CARD_METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "f1": "F1"}
 
 
-def _cell(value: float) -> str:
-    return "n/a" if value != value else f"{value:.4f}"  # NaN != NaN
+@dataclass(frozen=True)
+class DataFacts:
+    """The data a model was trained and tested on."""
+
+    name: str
+    description: str
+    sources: list[str]
+    rows: Mapping[str, int]
+    labels: list[str]
+    positive_threshold: float
+    normalization: Normalizer
+
+    @classmethod
+    def from_config(cls, config: Config, sources: list[str], rows: Mapping[str, int]) -> DataFacts:
+        dataset = config.dataset
+        return cls(
+            dataset.name,
+            dataset.description,
+            sources,
+            rows,
+            dataset.label_columns,
+            dataset.positive_threshold,
+            config.normalization,
+        )
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the train run fitted and kept, read from its logged params and metrics."""
+
+    best_epoch: int | None  # None: not recorded by the train run
+    epochs: int
+    max_len: int  # tokens the BiLSTM reads
+    ngram_max_len: int  # tokens the wide path reads; 0: as many as the BiLSTM
+    ngram_buckets: int  # 0: no wide path
+    ngram_c: float  # > 0: the wide path was fitted first by logistic regression, then frozen
+    embedding_dim: int
+    hidden_size: int
+    num_layers: int
+
+    @classmethod
+    def from_run(cls, params: Mapping[str, str], metrics: Mapping[str, float]) -> ModelFacts:
+        """From a train run's `model.*` / `training.*` params and its `best_epoch` metric."""
+        best = metrics.get("best_epoch")
+        return cls(
+            best_epoch=None if best is None else int(best),
+            epochs=int(params["training.epochs"]),
+            max_len=int(params["training.max_len"]),
+            ngram_max_len=int(params.get("model.ngram_max_len", 0)),
+            ngram_buckets=int(params.get("model.ngram_buckets", 0)),
+            ngram_c=float(params.get("training.ngram_c", 0)),
+            embedding_dim=int(params["model.embedding_dim"]),
+            hidden_size=int(params["model.hidden_size"]),
+            num_layers=int(params["model.num_layers"]),
+        )
+
+    @property
+    def wide_reads(self) -> int:
+        return max(self.ngram_max_len, self.max_len) if self.ngram_buckets else 0
+
+    @property
+    def wide_path_alone(self) -> bool:
+        """Epoch 0 kept: the fitted wide path, the deep network still at its initial weights."""
+        return bool(self.ngram_buckets) and self.best_epoch == 0
+
+
+def _deep(model: ModelFacts) -> str:
+    return (
+        f"a {model.num_layers}-layer BiLSTM (embeddings {model.embedding_dim}, "
+        f"hidden size {model.hidden_size})"
+    )
+
+
+def _wide(model: ModelFacts) -> str:
+    how = (
+        f"fitted first by logistic regression (C = {model.ngram_c:g}), then frozen"
+        if model.ngram_c > 0
+        else "trained jointly with the deep network"
+    )
+    return f"a wide path (a linear model on {model.ngram_buckets:,} hashed token n-grams, {how})"
+
+
+def describe_model(model: ModelFacts) -> list[str]:
+    """What was kept and what it reads, from the train run's facts."""
+    if not model.ngram_buckets:
+        kept = f"**Model**: {_deep(model)}"
+        kept += (
+            f", weights of epoch {model.best_epoch} of {model.epochs} (best validation macro "
+            "ROC-AUC)."
+            if model.best_epoch is not None
+            else f", trained {model.epochs} epochs (the epoch kept was not recorded)."
+        )
+        reads = f"It reads the first {model.max_len} sub-word tokens of a text."
+        return [kept, "", reads]
+    if model.wide_path_alone:
+        kept = (
+            f"**Model**: epoch 0 was kept: {_wide(model)} on its own. None of the "
+            f"{model.epochs} epochs of {_deep(model)} improved the validation macro ROC-AUC: "
+            "the deep network did not improve validation, so it stays at its initial weights "
+            "and the scores are in effect those of the linear n-gram model."
+        )
+    elif model.best_epoch is None:
+        kept = (
+            f"**Model**: {_deep(model)} plus {_wide(model)}, trained {model.epochs} epochs "
+            "(the epoch kept was not recorded)."
+        )
+    else:
+        kept = (
+            f"**Model**: {_deep(model)} plus {_wide(model)}, their logits summed; weights of "
+            f"epoch {model.best_epoch} of {model.epochs} trained (best validation macro ROC-AUC)."
+        )
+    if model.wide_reads > model.max_len:
+        reads = (
+            f"The BiLSTM reads the first {model.max_len} sub-word tokens of a text, the wide "
+            f"path the first {model.wide_reads}."
+        )
+    else:
+        reads = f"Both paths read the first {model.max_len} sub-word tokens of a text."
+    return [kept, "", reads]
+
+
+def _normalization(normalizer: Normalizer) -> str:
+    steps = ["Unicode NFKC"]
+    steps += ["HTML tags stripped"] if normalizer.strip_html else []
+    steps += ["URLs replaced by one token"] if normalizer.replace_urls else []
+    steps += ["lower-cased"] if normalizer.lowercase else []
+    if normalizer.max_char_repeat > 0:
+        steps.append(f"runs of a character cut to {normalizer.max_char_repeat}")
+    return ", ".join(steps)
+
+
+def _sources(sources: Sequence[str]) -> str:
+    return ", ".join(f"`{source}`" for source in sources) if sources else "a local folder"
+
+
+def _value(figures: Mapping[str, float], key: str) -> str:
+    value = figures.get(key, float("nan"))
+    if value != value:  # NaN != NaN
+        return "n/a"
+    low, high = figures.get(f"{key}_ci_low"), figures.get(f"{key}_ci_high")
+    if low is None or high is None or low != low:
+        return f"{value:.4f}"
+    return f"{value:.4f} ({low:.3f}-{high:.3f})"
 
 
 def _metric_key(metric: str, label: str) -> str:
     return f"macro_{metric}" if label == "macro" else f"{metric}_{label}"
 
 
-def model_card(
-    dataset: str,
-    rows: Mapping[str, int],
+def too_few_positives(
+    figures: Mapping[str, float], labels: Sequence[str], minimum: int
+) -> list[str]:
+    """The labels whose test split holds fewer than `minimum` positives."""
+    return [label for label in labels if figures.get(f"positives_{label}", 0) < minimum]
+
+
+def metrics_table(
     labels: Sequence[str],
     model: Mapping[str, float],
     baseline: Mapping[str, float],
+    min_positives: int,
+) -> list[str]:
+    """Per label: support, then each metric with its interval, model and baseline."""
+    scarce = set(too_few_positives(model, labels, min_positives))
+    header = " | ".join(f"{name} | baseline {name}" for name in CARD_METRICS.values())
+    lines = [
+        f"| label | positives / negatives | {header} |",
+        "|---|---|" + "---|" * 2 * len(CARD_METRICS),
+    ]
+    for label in [*labels, "macro"]:
+        support = (
+            f"{model[f'positives_{label}']:,.0f} / {model[f'negatives_{label}']:,.0f}"
+            if label != "macro"
+            else ""
+        )
+        if label in scarce:
+            support += f" ({TOO_FEW})"
+        cells = [
+            _value(source, _metric_key(metric, label))
+            for metric in CARD_METRICS
+            for source in (model, baseline)
+        ]
+        lines.append(f"| {label} | {support} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def limits(data: DataFacts, model: ModelFacts, scarce: Sequence[str], has_bias: bool) -> list[str]:
+    """What the card's figures do not cover, derived from the config, the data and the model."""
+    reads = model.wide_reads if model.wide_path_alone else model.max_len
+    lines = [
+        f"- A text is read up to its first {reads} sub-word tokens"
+        + (
+            f" by the BiLSTM ({model.wide_reads} by the wide path)"
+            if not model.wide_path_alone and model.wide_reads > model.max_len
+            else ""
+        )
+        + ": what comes after does not change the score.",
+        f"- Trained and tested on {data.description or data.name} only: text from other "
+        "sources, languages or communities was not measured here.",
+    ]
+    if scarce:
+        lines.append(
+            f"- {', '.join(scarce)}: too few positives in the test split to rank; their "
+            "figures are shown with intervals but say little."
+        )
+    if not has_bias:
+        lines.append(
+            "- The data has no identity columns: bias towards comments that mention an "
+            "identity is not measured on this card."
+        )
+    return lines
+
+
+def model_card(
+    data: DataFacts,
+    model: ModelFacts,
+    test: Mapping[str, float],
+    baseline: Mapping[str, float],
     cost: Mapping[str, Mapping[str, float]],
     bias_score: Mapping[str, float] | None,
+    settings: EvaluationConfig,
 ) -> str:
+    """Markdown: data, model kept, test metrics (support, intervals), cost, bias, limits."""
+    scarce = too_few_positives(test, data.labels, settings.min_positives)
     lines = [
         "# Model card",
         "",
-        f"**Data**: `{dataset}`; train / val / test rows: "
-        + " / ".join(f"{rows[s]:,}" for s in ("train", "val", "test"))
-        + ". Labels are rater fractions, binarised at the dataset's positive threshold.",
+        f"**Data**: `{data.name}`"
+        + (f", {data.description}" if data.description else "")
+        + f"; read from {_sources(data.sources)}. Train / val / test rows: "
+        + " / ".join(f"{data.rows[s]:,}" for s in ("train", "val", "test"))
+        + f". Labels: {', '.join(data.labels)}, positive when >= {data.positive_threshold:g}. "
+        + f"Text normalisation: {_normalization(data.normalization)}.",
         "",
-        "**Model**: BiLSTM (reference notebook architecture), raw text in, one probability per "
-        "label out. **Baseline**: TF-IDF word 1-2 grams + logistic regression per label, trained "
-        "and scored on the same split.",
+        *describe_model(model),
         "",
-        "## Test metrics (thresholds tuned for F1 on validation)",
+        "**Baseline**: TF-IDF word 1-2 grams + logistic regression per label, trained and "
+        "scored on the same split.",
         "",
-        "| label | ROC-AUC | baseline ROC-AUC | PR-AUC | baseline PR-AUC | F1 | baseline F1 |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for label in [*labels, "macro"]:
-        lines.append(
-            f"| {label} | "
-            + " | ".join(
-                _cell(source[_metric_key(metric, label)])
-                for metric in ("roc_auc", "pr_auc", "f1")
-                for source in (model, baseline)
-            )
-            + " |"
-        )
-    lines += [
+        "## Test metrics",
+        "",
+        f"Thresholds for F1 tuned on validation. In brackets: {settings.confidence:.0%} "
+        f"percentile bootstrap interval over the test rows ({settings.bootstrap_resamples:,} "
+        "resamples). Support counts the rows whose label is known.",
+        "",
+        *metrics_table(data.labels, test, baseline, settings.min_positives),
         "",
         "## Inference cost (in-process, this machine)",
         "",
@@ -73,6 +271,6 @@ def model_card(
         )
     if bias_score:
         lines += ["", "## Unintended bias (Jigsaw metric, first label)", ""]
-        lines += [f"- {name}: {_cell(value)}" for name, value in bias_score.items()]
-    lines += LIMITS
+        lines += [f"- {name}: {_value(bias_score, name)}" for name in bias_score]
+    lines += ["", "## Limits", "", *limits(data, model, scarce, bool(bias_score)), ""]
     return "\n".join(lines)

@@ -2,34 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
+from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
 from toxic_mlops.config import Config, ConfigError
 from toxic_mlops.contract import (
     BASELINE_METRIC_PREFIX,
+    BASELINE_WIN_PROBABILITY_METRIC,
     COMMENTS_PER_S_METRIC,
+    DATA_SOURCES_TAG,
+    DOWNLOAD_RUN_TAG,
     MODEL_CARD_ARTIFACT,
     MODEL_URI_TAG,
     PREPROCESS_RUN_TAG,
     PRODUCTION_METRIC_PREFIX,
     PRODUCTION_SCORED_TAG,
+    PRODUCTION_WIN_PROBABILITY_METRIC,
+    RAW_DATA_TAG,
     REGISTRY_TAG_PREFIX,
     SPLITS_ARTIFACT,
     TRAIN_RUN_TAG,
     VAL_MACRO_AUC_METRIC,
 )
 from toxic_mlops.data.dataset import load_splits
-from toxic_mlops.evaluation.evaluate import Evaluation, card, evaluate, figures, val_macro_auc
+from toxic_mlops.evaluation.evaluate import Evaluation, against_model, card, evaluate, figures
 from toxic_mlops.evaluation.gate import Decision, Figures
+from toxic_mlops.evaluation.model_card import ModelFacts
 from toxic_mlops.mlflow_io.inputs import pyfunc_predictor
 from toxic_mlops.mlflow_io.logs import log_figures, say
-from toxic_mlops.mlflow_io.registry import current_production, register_and_gate
+from toxic_mlops.mlflow_io.registry import (
+    SameSplit,
+    current_production,
+    register_and_gate,
+    version_description,
+)
 from toxic_mlops.mlflow_io.runs import (
     download_run_artifacts,
     get_run,
@@ -39,11 +52,21 @@ from toxic_mlops.mlflow_io.runs import (
 )
 
 
-def _train_run_tags(train_run: str) -> dict[str, str]:
-    tags = get_run(train_run).data.tags
-    if MODEL_URI_TAG not in tags:
+def _train_run(train_run: str) -> Run:
+    run = get_run(train_run)
+    if MODEL_URI_TAG not in run.data.tags:
         raise ConfigError(f"run {train_run} is not a finished train run with a logged model")
-    return tags
+    return run
+
+
+def _data_sources(preprocess_run: str, data_dir: str) -> list[str]:
+    """What the scored data was read from: the download run's sources, a file, or a folder."""
+    if data_dir or not preprocess_run:
+        return [data_dir]
+    tags = get_run(preprocess_run).data.tags
+    if tags.get(DOWNLOAD_RUN_TAG):
+        return json.loads(get_run(tags[DOWNLOAD_RUN_TAG]).data.tags.get(DATA_SOURCES_TAG, "[]"))
+    return [tags[RAW_DATA_TAG]] if tags.get(RAW_DATA_TAG) else []
 
 
 def evaluate_step(config: Config, config_path: str, train_run: str, data_dir: str) -> Evaluation:
@@ -52,7 +75,8 @@ def evaluate_step(config: Config, config_path: str, train_run: str, data_dir: st
         if not train_run:
             train_run = latest_finished_run(run.info.experiment_id, "train", config_path)
             say(f"evaluate: using the latest train run {train_run}")
-        tags = _train_run_tags(train_run)
+        trained = _train_run(train_run).data
+        tags = trained.tags
         preprocess_run = tags.get(PREPROCESS_RUN_TAG, "")
         if data_dir:
             data = Path(data_dir)
@@ -64,24 +88,28 @@ def evaluate_step(config: Config, config_path: str, train_run: str, data_dir: st
         mlflow.set_tag(TRAIN_RUN_TAG, train_run)
         result = evaluate(splits, pyfunc_predictor(tags[MODEL_URI_TAG]), config)
         mlflow.log_metrics(result.metrics)
-        _score_production(config, splits, train_run)
+        _score_production(result, config, splits, train_run)
         for path, table in result.bias_tables.items():
             mlflow.log_table(table, path)
         log_figures(figures(result, config.dataset))
-        mlflow.log_text(card(result, splits, config.dataset), MODEL_CARD_ARTIFACT)
+        facts = ModelFacts.from_run(trained.params, trained.metrics)
+        sources = _data_sources(preprocess_run, data_dir)
+        mlflow.log_text(card(result, splits, config, facts, sources), MODEL_CARD_ARTIFACT)
     return result
 
 
-def _score_production(config: Config, splits: dict, train_run: str) -> None:
+def _score_production(result: Evaluation, config: Config, splits: dict, train_run: str) -> None:
     """The gate compares with Production on this very split, not on the one it was tested on."""
     production = current_production(MlflowClient(), config.registry.model_name)
     if production is None or production.run_id == train_run:
         return
     scored = f"{production.name}/{production.version}"
-    predict = pyfunc_predictor(f"models:/{scored}")
-    mlflow.log_metric(
-        PRODUCTION_METRIC_PREFIX + VAL_MACRO_AUC_METRIC,
-        val_macro_auc(predict, splits, config.dataset),
+    score, p_better = against_model(result, pyfunc_predictor(f"models:/{scored}"), splits, config)
+    mlflow.log_metrics(
+        {
+            PRODUCTION_METRIC_PREFIX + VAL_MACRO_AUC_METRIC: score,
+            PRODUCTION_WIN_PROBABILITY_METRIC: p_better,
+        }
     )
     mlflow.set_tag(PRODUCTION_SCORED_TAG, scored)
 
@@ -105,7 +133,7 @@ def _model_and_train_run(
     if not train_run:
         train_run = latest_finished_run(experiment_id, "train", config_path)
         say(f"register: using the latest train run {train_run}")
-    return train_run, _train_run_tags(train_run)[MODEL_URI_TAG]
+    return train_run, _train_run(train_run).data.tags[MODEL_URI_TAG]
 
 
 def _evaluate_run_of(experiment_id: str, train_run: str) -> str:
@@ -143,14 +171,23 @@ def register_step(
             metrics.get(policy.metric, nan),
             metrics.get(BASELINE_METRIC_PREFIX + policy.metric, nan),
             metrics.get(COMMENTS_PER_S_METRIC, nan),
+            metrics.get(BASELINE_WIN_PROBABILITY_METRIC, nan),
         )
         production_score = metrics.get(PRODUCTION_METRIC_PREFIX + policy.metric)
         same_split = (
-            (evaluated.tags[PRODUCTION_SCORED_TAG], production_score)
+            SameSplit(
+                evaluated.tags[PRODUCTION_SCORED_TAG],
+                production_score,
+                metrics.get(PRODUCTION_WIN_PROBABILITY_METRIC, nan),
+            )
             if production_score is not None and PRODUCTION_SCORED_TAG in evaluated.tags
             else None
         )
-        version, decision = register_and_gate(model_uri, name, candidate, policy, same_split)
+        card_uri = f"runs:/{evaluate_run}/{MODEL_CARD_ARTIFACT}"
+        description = version_description(mlflow.artifacts.load_text(card_uri), card_uri)
+        version, decision = register_and_gate(
+            model_uri, name, candidate, policy, same_split, description
+        )
         tags = {
             "model": name,
             "version": version.version,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
@@ -17,6 +17,7 @@ from toxic_mlops.mlflow_io.promotion_lock import promotion_lock
 
 PRODUCTION_ALIAS = "production"
 PRODUCTION_STAGE = "Production"
+MAX_DESCRIPTION_CHARS = 5000  # MLflow's model_versions.description column (enforced by PostgreSQL)
 
 
 def current_production(client: MlflowClient, name: str) -> ModelVersion | None:
@@ -50,15 +51,26 @@ def promote(client: MlflowClient, name: str, version: str) -> None:
     client.set_registered_model_alias(name, PRODUCTION_ALIAS, version)
 
 
-def _incumbent_figures(
+@dataclass(frozen=True)
+class SameSplit:
+    """Production as the evaluate step scored it on the candidate's own validation split."""
+
+    version: str  # name/version scored
+    score: float
+    p_candidate_better: float  # paired bootstrap; NaN from evaluate runs made before it existed
+
+
+def _against_production(
     client: MlflowClient,
     name: str,
     policy: GatePolicy,
-    production_on_same_split: tuple[str, float] | None,
-) -> Figures | None:
+    candidate: Figures,
+    same_split: SameSplit | None,
+) -> tuple[Figures | None, Figures]:
+    """(Production's figures, the candidate's): on the candidate's split when that was scored."""
     incumbent_version = current_production(client, name)
     if incumbent_version is None:
-        return None
+        return None, candidate
     incumbent = Figures.from_tags(incumbent_version.tags, policy.metric) or Figures(
         # Registered without gate figures (by hand, or elsewhere): its run's metric, no speed.
         _run_metric(client, incumbent_version.run_id, policy.metric),
@@ -66,9 +78,19 @@ def _incumbent_figures(
         float("nan"),
     )
     scored = f"{incumbent_version.name}/{incumbent_version.version}"
-    if production_on_same_split and production_on_same_split[0] == scored:
-        incumbent = replace(incumbent, score=production_on_same_split[1])
-    return incumbent
+    if same_split and same_split.version == scored:
+        incumbent = replace(incumbent, score=same_split.score)
+        candidate = replace(candidate, p_better_than_production=same_split.p_candidate_better)
+    return incumbent, candidate
+
+
+def version_description(card: str, full_card_uri: str) -> str:
+    """The model card as a version description, cut at a line to fit the registry's column."""
+    if len(card) <= MAX_DESCRIPTION_CHARS:
+        return card
+    tail = f"\n\n... cut to fit the registry; the full card: {full_card_uri}\n"
+    kept = card[: MAX_DESCRIPTION_CHARS - len(tail)]
+    return kept[: kept.rfind("\n") + 1].rstrip() + tail
 
 
 def register_and_gate(
@@ -76,20 +98,24 @@ def register_and_gate(
     name: str,
     candidate: Figures,
     policy: GatePolicy,
-    production_on_same_split: tuple[str, float] | None = None,
+    same_split: SameSplit | None = None,
+    description: str = "",
 ) -> tuple[ModelVersion, Decision]:
     """Register model_uri under name, promote it if the gate passes; tag figures and decision.
 
-    production_on_same_split: ("name/version", score) of Production scored on the candidate's
-    own split; used instead of Production's recorded score when it is that very version, so a
-    retrained model on new data is compared on equal terms.
+    same_split: Production scored on the candidate's own split; used instead of Production's
+    recorded score (and its win probability taken) when it is that very version, so a
+    retrained model on new data is compared on equal terms. description: the version's
+    description (the model card), shown by the registry UI.
     """
     client = MlflowClient()
     # Read Production, decide and promote as one step: a concurrent register waits for it, then
     # meets the version promoted here as the Production to beat.
     with promotion_lock(client, name):
-        incumbent = _incumbent_figures(client, name, policy, production_on_same_split)
+        incumbent, candidate = _against_production(client, name, policy, candidate, same_split)
         version = mlflow.register_model(model_uri, name)
+        if description:
+            client.update_model_version(name, version.version, description=description)
         decision = decide_promotion(candidate, incumbent, policy)
         for key, value in {
             **candidate.as_tags(policy.metric),
