@@ -20,23 +20,49 @@ from toxic_mlops.config import GatePolicy
 from toxic_mlops.data.tokenizer import train_tokenizer
 from toxic_mlops.evaluation.gate import Figures, decide_promotion
 from toxic_mlops.mlflow_io.packaging import log_pyfunc_model, save_model_files
-from toxic_mlops.mlflow_io.registry import PRODUCTION_ALIAS, current_production, register_and_gate
+from toxic_mlops.mlflow_io.registry import (
+    MAX_DESCRIPTION_CHARS,
+    PRODUCTION_ALIAS,
+    SameSplit,
+    current_production,
+    register_and_gate,
+    version_description,
+)
 
-POLICY = GatePolicy(metric="val_macro_roc_auc", max_regression=0.01, max_slowdown=1.5)
+POLICY = GatePolicy(metric="val_macro_roc_auc", min_win_probability=0.9, max_slowdown=1.5)
+NAN = float("nan")
+
+
+def figures(score, baseline, speed, p_baseline=NAN, p_production=NAN) -> Figures:
+    return Figures(score, baseline, speed, p_baseline, p_production)
 
 
 @pytest.mark.parametrize(
     ("candidate", "incumbent", "promote", "says"),
     [
-        (Figures(0.80, 0.75, 100), None, True, "no Production version yet"),
-        (Figures(0.80, 0.85, 100), None, False, "<= TF-IDF baseline 0.8500"),
-        (Figures(0.80, 0.80, 100), None, False, "<= TF-IDF baseline"),  # must beat, not tie
-        (Figures(0.795, 0.7, 100), Figures(0.80, 0.7, 100), True, "allowed down to 0.7900"),
-        (Figures(0.78, 0.7, 100), Figures(0.80, 0.7, 100), False, "FAILED: val_macro_roc_auc 0.78"),
-        (Figures(0.90, 0.7, 50), Figures(0.80, 0.7, 100), False, "slowdown 2.00x"),
-        (Figures(0.90, 0.7, 70), Figures(0.80, 0.7, 100), True, "slowdown 1.43x"),
-        (Figures(0.9, 0.7, 70), Figures(0.8, 0.7, float("nan")), True, "Production unknown"),
-        (Figures(float("nan"), 0.7, 70), None, False, "NaN"),
+        (figures(0.80, 0.75, 100, 0.97), None, True, "no Production version yet"),
+        (figures(0.80, 0.75, 100, 0.97), None, True, "P(better than TF-IDF baseline) = 0.97 >="),
+        # A point win inside the noise of the split is not an improvement.
+        (figures(0.804, 0.80, 100, 0.62), None, False, "FAILED: P(better than TF-IDF baseline)"),
+        # Evaluate runs made before the bootstrap: the point values stand in, a tie is not a win.
+        (figures(0.80, 0.85, 100), None, False, "= 0.00 < 0.90 (no paired bootstrap: point"),
+        (figures(0.80, 0.80, 100), None, False, "= 0.50 < 0.90"),
+        (figures(0.81, 0.80, 100), None, True, "= 1.00 >= 0.90 (no paired bootstrap"),
+        (
+            figures(0.83, 0.7, 100, 0.99, 0.62),
+            figures(0.80, 0.7, 100),
+            False,
+            "FAILED: P(better than Production) = 0.62 < 0.90 (paired bootstrap on val; "
+            "val_macro_roc_auc 0.8300 vs 0.8000)",
+        ),
+        (figures(0.83, 0.7, 100, 0.99, 0.95), figures(0.80, 0.7, 100), True, "= 0.95 >= 0.90"),
+        # Production not scored on the candidate's split: its recorded figure, point comparison.
+        (figures(0.80, 0.7, 100, 0.99), figures(0.80, 0.7, 100), False, "Production) = 0.50 <"),
+        (figures(0.9, 0.7, 50, 0.99, 0.99), figures(0.8, 0.7, 100), False, "slowdown 2.00x"),
+        (figures(0.9, 0.7, 70, 0.99, 0.99), figures(0.8, 0.7, 100), True, "slowdown 1.43x"),
+        (figures(0.9, 0.7, 70, 0.99, 0.99), figures(0.8, 0.7, NAN), True, "Production unknown"),
+        (figures(0.9, 0.7, 70, 0.99), figures(NAN, NAN, NAN), True, "of Production unknown"),
+        (figures(NAN, 0.7, 70), None, False, "NaN"),
     ],
 )
 def test_promotion_gate(candidate, incumbent, promote, says) -> None:
@@ -45,9 +71,20 @@ def test_promotion_gate(candidate, incumbent, promote, says) -> None:
     assert says in decision.reason
 
 
-def test_gate_without_baseline_rule() -> None:
+def test_gate_without_baseline_rule_and_with_a_lower_level() -> None:
     policy = GatePolicy(require_beat_baseline=False)
-    assert decide_promotion(Figures(0.6, 0.9, 10), None, policy).promote
+    assert decide_promotion(figures(0.6, 0.9, 10, 0.0), None, policy).promote
+    lenient = GatePolicy(min_win_probability=0.5)
+    assert decide_promotion(figures(0.8, 0.8, 10), figures(0.8, 0.7, 10), lenient).promote
+
+
+def test_win_probabilities_become_version_tags_only_when_measured() -> None:
+    measured = figures(0.8, 0.7, 100, 0.97, 0.91).as_tags("val_macro_roc_auc")
+    assert measured["gate.p_better_than_baseline"] == "0.97"
+    assert measured["gate.p_better_than_production"] == "0.91"
+    assert "gate.p_better_than_production" not in figures(0.8, 0.7, 100, 0.97).as_tags("m")
+    read = Figures.from_tags(measured, "val_macro_roc_auc")
+    assert (read.score, read.baseline_score, read.comments_per_s) == (0.8, 0.7, 100)
 
 
 def log_tiny_model(tmp_path: Path, metric: float) -> tuple[str, str]:
@@ -126,26 +163,55 @@ def test_in_process_scores_match_the_saved_files(tracking, tmp_path) -> None:
 
 def test_registry_promotes_only_when_the_gate_passes(tracking, tmp_path) -> None:
     client = MlflowClient()
-    policy = GatePolicy(max_regression=0.0)
     _, first_uri = log_tiny_model(tmp_path, 0.80)
-    version, decision = register_and_gate(first_uri, "toxic", Figures(0.80, 0.7, 100), policy)
+    card = "# Model card\n\n**Model**: the first one."
+    version, decision = register_and_gate(
+        first_uri, "toxic", figures(0.80, 0.7, 100, 0.99), POLICY, description=card
+    )
     assert decision.promote and str(version.version) == "1"
+    assert client.get_model_version("toxic", "1").description == card
 
-    _, worse_uri = log_tiny_model(tmp_path, 0.70)
-    version, decision = register_and_gate(worse_uri, "toxic", Figures(0.75, 0.7, 100), policy)
+    # Scored against Production on its own split: a higher AUC, but inside the noise.
+    _, close_uri = log_tiny_model(tmp_path, 0.81)
+    same_split = SameSplit("toxic/1", 0.80, 0.62)
+    version, decision = register_and_gate(
+        close_uri, "toxic", figures(0.81, 0.7, 100, 0.99), POLICY, same_split
+    )
     assert not decision.promote and str(version.version) == "2"
     assert str(current_production(client, "toxic").version) == "1"
     tags = client.get_model_version("toxic", "2").tags
     assert tags["promotion.decision"] == "kept"
-    assert "0.7500 vs Production 0.8000" in tags["promotion.reason"]
-    assert float(tags["gate.val_macro_roc_auc"]) == 0.75
+    assert "P(better than Production) = 0.62 < 0.90" in tags["promotion.reason"]
+    assert float(tags["gate.val_macro_roc_auc"]) == 0.81
+    assert float(tags["gate.p_better_than_production"]) == 0.62
+    assert not client.get_model_version("toxic", "2").description
 
+    # Figures of another Production version than the current one are not used.
     better_run, better_uri = log_tiny_model(tmp_path, 0.85)
-    version, decision = register_and_gate(better_uri, "toxic", Figures(0.85, 0.7, 90), policy)
-    assert decision.promote
+    stale = SameSplit("toxic/2", 0.70, 0.99)
+    version, decision = register_and_gate(
+        better_uri, "toxic", figures(0.85, 0.7, 90, 0.99), POLICY, stale
+    )
+    assert decision.promote, decision.reason
+    assert "no paired bootstrap: point values, val_macro_roc_auc 0.8500 vs 0.8000" in (
+        decision.reason
+    )
+    assert "gate.p_better_than_production" not in client.get_model_version("toxic", "3").tags
     assert str(client.get_model_version_by_alias("toxic", PRODUCTION_ALIAS).version) == "3"
     stages = {str(v.version): v.current_stage for v in client.search_model_versions("name='toxic'")}
     assert stages == {"1": "Archived", "2": "None", "3": "Production"}
     # Both URI forms resolve to the promoted version.
     for uri in ("models:/toxic/Production", "models:/toxic@production"):
         assert mlflow.pyfunc.load_model(uri).metadata.run_id == better_run
+
+
+def test_a_long_card_is_cut_at_a_line_to_fit_the_registry(tracking, tmp_path) -> None:
+    card = "# Model card\n\n" + "\n".join(f"| row {i} | {'x' * 60} |" for i in range(200))
+    description = version_description(card, "runs:/abc/model_card.md")
+    assert len(card) > MAX_DESCRIPTION_CHARS >= len(description)
+    assert description.endswith("the full card: runs:/abc/model_card.md\n")
+    kept = description.split("\n\n... cut")[0]
+    assert card.startswith(kept) and kept.endswith("x |")  # whole lines only
+    _, uri = log_tiny_model(tmp_path, 0.8)
+    register_and_gate(uri, "toxic", figures(0.8, 0.7, 100, 0.99), POLICY, description=description)
+    assert MlflowClient().get_model_version("toxic", "1").description == description

@@ -1,0 +1,144 @@
+"""The model card from facts, and the evaluate step's figures it is written from."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from pyfunc.text import Normalizer
+from tests.conftest import synthetic_training_inputs, tiny_config
+from tests.synthetic import LABELS
+from toxic_mlops.config import Config, build_config
+from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.evaluation.baseline import TfidfBaseline
+from toxic_mlops.evaluation.evaluate import BASELINE, MODEL, against_model, card, evaluate
+from toxic_mlops.evaluation.model_card import TOO_FEW, DataFacts, ModelFacts, model_card
+
+WIKI = "English Wikipedia talk-page comments (Jigsaw 2018)"
+
+
+def jigsaw_like() -> Config:
+    """The shipped Jigsaw settings: LSTM 100 tokens, wide path 1,024, fitted first (C = 30)."""
+    raw = tiny_config()
+    raw["dataset"]["description"] = WIKI
+    raw["model"].update(ngram_buckets=1_048_576, ngram_max_len=1024, ngram_weighting="tfidf")
+    raw["training"].update(max_len=100, epochs=4, ngram_c=30)
+    return build_config(raw)
+
+
+def facts(config: Config, best_epoch: float | None) -> ModelFacts:
+    """As the evaluate step reads them: the train run's params (strings) and metrics."""
+    params = {key: str(value) for key, value in config.params().items()}
+    return ModelFacts.from_run(params, {} if best_epoch is None else {"best_epoch": best_epoch})
+
+
+def figures(positives: dict[str, int]) -> dict[str, float]:
+    """Test figures of the kind label_metrics + label_intervals return."""
+    result: dict[str, float] = {}
+    for label in [*LABELS, "macro"]:
+        for metric in ("roc_auc", "pr_auc", "f1"):
+            key = f"macro_{metric}" if label == "macro" else f"{metric}_{label}"
+            result |= {key: 0.9, f"{key}_ci_low": 0.85, f"{key}_ci_high": 0.95}
+        result |= {f"positives_{label}": positives.get(label, 100), f"negatives_{label}": 900}
+    return result
+
+
+def write(config: Config, best_epoch: float | None, positives: dict[str, int] | None = None):
+    data = DataFacts.from_config(
+        config, ["data/jigsaw_wiki_sample.csv.gz"], {"train": 800, "val": 100, "test": 100}
+    )
+    test = figures(positives or {})
+    cost = {"model": {"latency_p50_ms": 2.0, "comments_per_s": 900.0}}
+    return model_card(data, facts(config, best_epoch), test, test, cost, None, config.evaluation)
+
+
+def test_epoch_0_kept_says_the_wide_path_alone_and_what_it_reads() -> None:
+    text = write(jigsaw_like(), 0)
+    model_line = next(line for line in text.splitlines() if line.startswith("**Model**"))
+    assert model_line.startswith("**Model**: epoch 0 was kept: a wide path")
+    assert "the deep network did not improve validation" in model_line
+    assert "plus" not in model_line  # never "BiLSTM + wide path" when the BiLSTM did not count
+    assert "1,048,576 hashed token n-grams, fitted first by logistic regression (C = 30)" in text
+    assert "the wide path the first 1024" in text
+    assert "read up to its first 1024 sub-word tokens" in text  # the limit that applies
+
+
+def test_a_deep_epoch_kept_says_both_paths_and_their_lengths() -> None:
+    text = write(jigsaw_like(), 3)
+    assert "a 2-layer BiLSTM (embeddings 16, hidden size 16) plus a wide path" in text
+    assert "epoch 3 of 4 trained" in text
+    assert (
+        "The BiLSTM reads the first 100 sub-word tokens of a text, the wide path the first "
+        "1024" in text
+    )
+    assert "read up to its first 100 sub-word tokens by the BiLSTM (1024 by the wide path)" in text
+
+
+def test_no_wide_path_and_no_recorded_epoch() -> None:
+    config = build_config(tiny_config() | {"model": tiny_config()["model"] | {"ngram_buckets": 0}})
+    text = write(config, None)
+    assert "**Model**: a 2-layer BiLSTM" in text and "wide path" not in text
+    assert "the epoch kept was not recorded" in text
+    assert "reads the first 40 sub-word tokens" in text
+
+
+def test_the_data_is_described_from_the_config_and_the_sources_read() -> None:
+    text = write(jigsaw_like(), 0)
+    assert f"`civil_comments`, {WIKI}; read from `data/jigsaw_wiki_sample.csv.gz`" in text
+    assert "news-site" not in text
+    assert f"Trained and tested on {WIKI} only" in text
+    assert "Train / val / test rows: 800 / 100 / 100" in text
+    assert "lower-cased, runs of a character cut to 3" in text
+
+
+def test_support_intervals_and_labels_too_scarce_to_rank() -> None:
+    text = write(jigsaw_like(), 0, positives={"threat": 7})
+    assert f"| threat | 7 / 900 ({TOO_FEW}) | 0.9000 (0.850-0.950) |" in text
+    assert "| toxicity | 100 / 900 | 0.9000 (0.850-0.950) |" in text
+    assert "- threat: too few positives in the test split to rank" in text
+    assert "95% percentile bootstrap interval over the test rows (1,000 resamples)" in text
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    """evaluate() with the TF-IDF baseline itself as the model: the same scorer twice."""
+    splits, _ = synthetic_training_inputs(tmp_path_factory.mktemp("splits"))
+    config = build_config(tiny_config())
+    config = replace(config, evaluation=replace(config.evaluation, bootstrap_resamples=200))
+    model = TfidfBaseline(Normalizer()).fit(
+        splits["train"][TEXT].tolist(), splits["train"][LABELS].to_numpy(), 0.5
+    )
+    return evaluate(splits, model.predict_proba, config), splits, config, model
+
+
+def test_evaluate_logs_support_and_intervals_for_model_and_baseline(evaluated) -> None:
+    result, splits, config, _ = evaluated
+    metrics = result.metrics
+    for prefix in ("", "baseline_"):
+        for label in LABELS:
+            auc = metrics[f"{prefix}test_roc_auc_{label}"]
+            low, high = (metrics[f"{prefix}test_roc_auc_{label}_ci_{e}"] for e in ("low", "high"))
+            assert low <= auc <= high, label
+            truth = splits["test"][label].to_numpy() >= 0.5
+            assert metrics[f"{prefix}test_positives_{label}"] == truth.sum()
+            assert metrics[f"{prefix}test_negatives_{label}"] == (~truth).sum()
+        assert metrics[f"{prefix}test_macro_f1_ci_low"] <= metrics[f"{prefix}test_macro_f1"]
+        ci = [metrics[f"{prefix}test_pr_auc_toxicity_ci_{end}"] for end in ("low", "high")]
+        assert ci[0] < ci[1]  # the synthetic data separates some labels perfectly, not this one
+    # The model is the baseline: every paired resample ties.
+    assert metrics["p_better_than_baseline"] == 0.5
+    text = card(result, splits, config, facts(config, 2), ["hf://x"])
+    assert "| toxicity |" in text and "(" in text.split("| toxicity |")[1].splitlines()[0]
+
+
+def test_against_model_pairs_production_on_the_candidate_split(evaluated) -> None:
+    result, splits, config, model = evaluated
+
+    def constant(texts: list[str]) -> np.ndarray:
+        return np.full((len(texts), len(LABELS)), 0.5)
+
+    auc, p_better = against_model(result, constant, splits, config)
+    assert auc == 0.5 and p_better == 1.0  # a scorer that ranks nothing loses every resample
+    auc, p_better = against_model(result, model.predict_proba, splits, config)
+    assert auc == result.metrics["val_macro_roc_auc"] and p_better == 0.5
+    assert MODEL in result.scores and BASELINE in result.scores
