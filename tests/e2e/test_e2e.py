@@ -59,6 +59,12 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
         assert metric in evaluate.data.metrics, metric
     artifacts = {a.path for a in client.list_artifacts(pipeline["evaluate"], "plots")}
     assert {"plots/test_roc_pr_vs_baseline.png", "plots/test_score_histograms.png"} <= artifacts
+    for metric in (
+        "test_roc_auc_toxicity_ci_low",
+        "test_positives_toxicity",
+        "p_better_than_baseline",
+    ):
+        assert metric in evaluate.data.metrics, metric
     card = client.download_artifacts(pipeline["evaluate"], "model_card.md", str(project.workdir))
     assert "| toxicity |" in Path(card).read_text()
 
@@ -66,6 +72,7 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
     assert version.run_id == pipeline["train"] and version.current_stage == "Production"
     gate_score = float(version.tags["gate.val_macro_roc_auc"])
     assert gate_score == evaluate.data.metrics["val_macro_roc_auc"]
+    assert version.description == Path(card).read_text()  # the registry UI shows the card
 
 
 def test_main_reuses_finished_steps_and_registers(
@@ -77,17 +84,21 @@ def test_main_reuses_finished_steps_and_registers(
     for step in ("download", "preprocess", "train", "evaluate"):
         assert f"reusing finished {step} run {pipeline[step]}" in output
     assert "running register" in output
-    # The same model again: an equal score is at least as good, so the new version is promoted.
-    assert f"version {newest + 1} promoted to Production" in output
+    # The same model again: an equal score is no improvement (a tie counts as P = 0.5), so the
+    # new version is registered and kept out of Production.
+    assert (
+        f"version {newest + 1} registered, NOT promoted: FAILED: P(better than Production) = "
+        "0.50 < 0.90 (no paired bootstrap: point values" in output
+    )
     production = client.get_model_version_by_alias("toxic", "production")
-    assert int(production.version) == newest + 1 and production.run_id == pipeline["train"]
+    assert int(production.version) == newest and production.run_id == pipeline["train"]
 
 
 def test_a_failing_candidate_stays_registered_but_not_promoted(
     project: Project, pipeline: dict[str, str]
 ) -> None:
     strict = tiny_config()
-    strict["registry"]["max_regression"] = -1.0  # must beat Production by a full AUC point: never
+    strict["registry"]["min_win_probability"] = 1.0  # Production is this model: P = 0.5, never
     path = project.workdir / "strict.yaml"
     path.write_text(yaml.safe_dump(strict, sort_keys=False))
     client = MlflowClient(project.env["MLFLOW_TRACKING_URI"])

@@ -8,6 +8,7 @@ from toxic_mlops.config import EvaluationConfig
 from toxic_mlops.evaluation.bootstrap import (
     _Ranked,
     label_intervals,
+    rankable_labels,
     resample_counts,
     resampled_label_metrics,
     win_probability,
@@ -90,3 +91,19 @@ def test_win_probabilities_of_close_scorers_are_complementary_and_not_certain() 
     backward = win_probability(targets, second, first, LABELS, 0.5, SETTINGS)
     assert forward + backward == pytest.approx(1.0)
     assert 0.02 < forward < 0.98  # a hair's difference on 300 rows is not a certain win
+
+
+def test_labels_with_a_handful_of_positives_do_not_decide_a_win() -> None:
+    targets, good = labelled(1000, signal=2.0)
+    _, weak = labelled(1000, seed=1, signal=0.3)
+    scarce = targets.copy()
+    scarce[:, 1] = np.where(np.arange(1000) < 3, 1.0, 0.0)  # threat: 3 positives
+    assert rankable_labels(scarce, LABELS, 0.5, 20) == ["toxic"]
+    assert rankable_labels(scarce, LABELS, 0.5, 2) == LABELS
+    assert rankable_labels(scarce[:, 1:], ["threat"], 0.5, 20) == ["threat"]  # none: all
+    # The weak scorer ranks the 3 threat positives first: it "wins" that label, every resample.
+    weak = weak.copy()
+    weak[:3, 1], weak[3:, 1] = 1.0, 0.0
+    strict = EvaluationConfig(bootstrap_resamples=200, min_positives=0)
+    assert win_probability(scarce, weak, good, ["toxic", "threat"], 0.5, strict) > 0.0
+    assert win_probability(scarce, weak, good, ["toxic", "threat"], 0.5, SETTINGS) == 0.0

@@ -11,8 +11,8 @@ from tests.synthetic import LABELS
 from toxic_mlops.config import Config, build_config
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.baseline import TfidfBaseline
-from toxic_mlops.evaluation.evaluate import BASELINE, MODEL, against_model, card, evaluate
-from toxic_mlops.evaluation.model_card import TOO_FEW, DataFacts, ModelFacts, model_card
+from toxic_mlops.evaluation.evaluate import BASELINE, MODEL, against_production, card, evaluate
+from toxic_mlops.evaluation.model_card import TOO_FEW, DataFacts, ModelFacts, WinFacts, model_card
 
 WIKI = "English Wikipedia talk-page comments (Jigsaw 2018)"
 
@@ -49,7 +49,10 @@ def write(config: Config, best_epoch: float | None, positives: dict[str, int] | 
     )
     test = figures(positives or {})
     cost = {"model": {"latency_p50_ms": 2.0, "comments_per_s": 900.0}}
-    return model_card(data, facts(config, best_epoch), test, test, cost, None, config.evaluation)
+    wins = WinFacts(["toxicity", "obscene"], {"the TF-IDF baseline": 0.33})
+    return model_card(
+        data, facts(config, best_epoch), test, test, cost, None, config.evaluation, wins
+    )
 
 
 def test_epoch_0_kept_says_the_wide_path_alone_and_what_it_reads() -> None:
@@ -99,6 +102,13 @@ def test_support_intervals_and_labels_too_scarce_to_rank() -> None:
     assert "95% percentile bootstrap interval over the test rows (1,000 resamples)" in text
 
 
+def test_the_gate_evidence_names_its_labels_and_probabilities() -> None:
+    text = write(jigsaw_like(), 0)
+    assert "Paired bootstrap over the 100 validation rows" in text
+    assert "macro ROC-AUC over toxicity, obscene is higher" in text
+    assert "- than the TF-IDF baseline: 0.33" in text
+
+
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory):
     """evaluate() with the TF-IDF baseline itself as the model: the same scorer twice."""
@@ -131,14 +141,19 @@ def test_evaluate_logs_support_and_intervals_for_model_and_baseline(evaluated) -
     assert "| toxicity |" in text and "(" in text.split("| toxicity |")[1].splitlines()[0]
 
 
-def test_against_model_pairs_production_on_the_candidate_split(evaluated) -> None:
+def test_against_production_pairs_it_on_the_candidate_split(evaluated) -> None:
     result, splits, config, model = evaluated
 
     def constant(texts: list[str]) -> np.ndarray:
         return np.full((len(texts), len(LABELS)), 0.5)
 
-    auc, p_better = against_model(result, constant, splits, config)
-    assert auc == 0.5 and p_better == 1.0  # a scorer that ranks nothing loses every resample
-    auc, p_better = against_model(result, model.predict_proba, splits, config)
-    assert auc == result.metrics["val_macro_roc_auc"] and p_better == 0.5
+    figures = against_production(result, constant, splits, config)
+    # A scorer that ranks nothing loses every resample.
+    assert figures == {"production_val_macro_roc_auc": 0.5, "p_better_than_production": 1.0}
+    assert result.metrics["p_better_than_production"] == 1.0
+    figures = against_production(result, model.predict_proba, splits, config)
+    assert figures["production_val_macro_roc_auc"] == result.metrics["val_macro_roc_auc"]
+    assert figures["p_better_than_production"] == 0.5
+    text = card(result, splits, config, facts(config, 2), ["hf://x"], "toxic/3")
+    assert "- than Production (toxic/3): 0.50" in text
     assert MODEL in result.scores and BASELINE in result.scores

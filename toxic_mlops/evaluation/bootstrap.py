@@ -179,6 +179,20 @@ def resampled_macro_auc(
     return np.stack([np.concatenate(parts) for parts in per_scorer])
 
 
+def rankable_labels(
+    targets: np.ndarray, labels: Sequence[str], positive_threshold: float, min_positives: int
+) -> list[str]:
+    """The labels with at least min_positives positives and negatives among their known rows;
+    all labels when none has. A label with a handful of positives has an AUC set by where those
+    few rows land, and resampling the same few rows cannot show that noise."""
+    counts = []
+    for column in range(len(labels)):
+        _, truth = known_truth(targets, column, positive_threshold)
+        counts.append(min(int(truth.sum()), int((~truth).sum())))
+    kept = [label for label, count in zip(labels, counts, strict=True) if count >= min_positives]
+    return kept or list(labels)
+
+
 def win_probability(
     targets: np.ndarray,
     candidate: np.ndarray,
@@ -190,10 +204,17 @@ def win_probability(
     """P(candidate's macro ROC-AUC > other's) over paired resamples of the rows; a tie counts half.
 
     Both scorers are measured on the very same resampled rows, so the noise of the split is
-    shared and only their difference is judged. NaN when no resample could score a label.
+    shared and only their difference is judged. The macro is over rankable_labels (at least
+    settings.min_positives positives). NaN when no resample could score a label.
     """
+    kept = rankable_labels(targets, labels, positive_threshold, settings.min_positives)
+    columns = [list(labels).index(label) for label in kept]
     ours, theirs = resampled_macro_auc(
-        targets, [candidate, other], labels, positive_threshold, settings
+        targets[:, columns],
+        [candidate[:, columns], other[:, columns]],
+        kept,
+        positive_threshold,
+        settings,
     )
     defined = ~(np.isnan(ours) | np.isnan(theirs))
     if not defined.any():

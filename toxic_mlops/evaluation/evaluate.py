@@ -15,15 +15,18 @@ from toxic_mlops.contract import (
     BASELINE_WIN_PROBABILITY_METRIC,
     BIAS_ARTIFACT,
     EVALUATE_ROC_PR_ARTIFACT,
+    PRODUCTION_METRIC_PREFIX,
+    PRODUCTION_WIN_PROBABILITY_METRIC,
     SCORE_HISTOGRAMS_ARTIFACT,
+    VAL_MACRO_AUC_METRIC,
 )
 from toxic_mlops.data.dataset import TEXT, identity_columns
 from toxic_mlops.evaluation.baseline import TfidfBaseline
 from toxic_mlops.evaluation.bias import bias_aucs, final_bias_score
-from toxic_mlops.evaluation.bootstrap import label_intervals, win_probability
+from toxic_mlops.evaluation.bootstrap import label_intervals, rankable_labels, win_probability
 from toxic_mlops.evaluation.label_metrics import inference_cost, label_metrics, tune_thresholds
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
-from toxic_mlops.evaluation.model_card import DataFacts, ModelFacts, model_card
+from toxic_mlops.evaluation.model_card import DataFacts, ModelFacts, WinFacts, model_card
 from toxic_mlops.plots import roc_pr_curves, score_histograms
 
 MODEL = "model"
@@ -54,18 +57,26 @@ class Evaluation:
         )
 
 
-def against_model(
+def against_production(
     result: Evaluation, predict: Predict, splits: dict[str, pd.DataFrame], config: Config
-) -> tuple[float, float]:
-    """Another scorer (Production) on the model's validation split: (its val macro ROC-AUC,
-    P(the model's val macro ROC-AUC is higher), paired on the same resampled rows)."""
+) -> dict[str, float]:
+    """Production on the model's validation split: its val macro ROC-AUC and P(the model's is
+    higher), paired on the same resampled rows; added to result.metrics and returned."""
     dataset = config.dataset
     labels, threshold = dataset.label_columns, dataset.positive_threshold
     scores = predict(splits["val"][TEXT].tolist())
     targets = result.targets["val"]
-    other_auc = macro(roc_auc_per_label(targets, scores, labels, threshold))
     model = result.scores[MODEL]["val"]
-    return other_auc, win_probability(targets, model, scores, labels, threshold, config.evaluation)
+    figures = {
+        PRODUCTION_METRIC_PREFIX + VAL_MACRO_AUC_METRIC: macro(
+            roc_auc_per_label(targets, scores, labels, threshold)
+        ),
+        PRODUCTION_WIN_PROBABILITY_METRIC: win_probability(
+            targets, model, scores, labels, threshold, config.evaluation
+        ),
+    }
+    result.metrics.update(figures)
+    return figures
 
 
 def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Config) -> Evaluation:
@@ -160,10 +171,29 @@ def card(
     config: Config,
     model: ModelFacts,
     sources: list[str],
+    production: str = "",
 ) -> str:
-    """The model card from what this evaluation measured and what the run read and kept."""
+    """The model card from what this evaluation measured and what the run read and kept;
+    production: the name/version scored on the validation split, if one was."""
+    dataset = config.dataset
     rows = {name: len(part) for name, part in splits.items()}
     data = DataFacts.from_config(config, sources, rows)
+    wins = WinFacts(
+        rankable_labels(
+            result.targets["val"],
+            dataset.label_columns,
+            dataset.positive_threshold,
+            config.evaluation.min_positives,
+        ),
+        {
+            "the TF-IDF baseline": result.metrics[BASELINE_WIN_PROBABILITY_METRIC],
+            **(
+                {f"Production ({production})": result.metrics[PRODUCTION_WIN_PROBABILITY_METRIC]}
+                if production
+                else {}
+            ),
+        },
+    )
     return model_card(
         data,
         model,
@@ -172,4 +202,5 @@ def card(
         result.cost,
         result.bias,
         config.evaluation,
+        wins,
     )

@@ -79,6 +79,14 @@ class ModelFacts:
         return bool(self.ngram_buckets) and self.best_epoch == 0
 
 
+@dataclass(frozen=True)
+class WinFacts:
+    """The gate's evidence: P(this model's val macro ROC-AUC is higher) against each scorer."""
+
+    labels: list[str]  # the labels the macro is over (enough validation positives)
+    p_better: Mapping[str, float]  # scorer -> probability
+
+
 def _deep(model: ModelFacts) -> str:
     return (
         f"a {model.num_layers}-layer BiLSTM (embeddings {model.embedding_dim}, "
@@ -158,6 +166,10 @@ def _value(figures: Mapping[str, float], key: str) -> str:
     return f"{value:.4f} ({low:.3f}-{high:.3f})"
 
 
+def _probability(value: float) -> str:
+    return "n/a" if value != value else f"{value:.2f}"
+
+
 def _metric_key(metric: str, label: str) -> str:
     return f"macro_{metric}" if label == "macro" else f"{metric}_{label}"
 
@@ -234,6 +246,7 @@ def model_card(
     cost: Mapping[str, Mapping[str, float]],
     bias_score: Mapping[str, float] | None,
     settings: EvaluationConfig,
+    wins: WinFacts,
 ) -> str:
     """Markdown: data, model kept, test metrics (support, intervals), cost, bias, limits."""
     scarce = too_few_positives(test, data.labels, settings.min_positives)
@@ -259,6 +272,14 @@ def model_card(
         "resamples). Support counts the rows whose label is known.",
         "",
         *metrics_table(data.labels, test, baseline, settings.min_positives),
+        "",
+        "## Better than what it would replace? (the promotion gate's evidence)",
+        "",
+        f"Paired bootstrap over the {data.rows['val']:,} validation rows: the probability that "
+        f"this model's macro ROC-AUC over {', '.join(wins.labels)} is higher "
+        f"(labels with fewer than {settings.min_positives} positives there are left out).",
+        "",
+        *[f"- than {other}: {_probability(p)}" for other, p in wins.p_better.items()],
         "",
         "## Inference cost (in-process, this machine)",
         "",

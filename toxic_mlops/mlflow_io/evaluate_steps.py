@@ -29,10 +29,15 @@ from toxic_mlops.contract import (
     REGISTRY_TAG_PREFIX,
     SPLITS_ARTIFACT,
     TRAIN_RUN_TAG,
-    VAL_MACRO_AUC_METRIC,
 )
 from toxic_mlops.data.dataset import load_splits
-from toxic_mlops.evaluation.evaluate import Evaluation, against_model, card, evaluate, figures
+from toxic_mlops.evaluation.evaluate import (
+    Evaluation,
+    against_production,
+    card,
+    evaluate,
+    figures,
+)
 from toxic_mlops.evaluation.gate import Decision, Figures
 from toxic_mlops.evaluation.model_card import ModelFacts
 from toxic_mlops.mlflow_io.inputs import pyfunc_predictor
@@ -88,30 +93,29 @@ def evaluate_step(config: Config, config_path: str, train_run: str, data_dir: st
         mlflow.set_tag(TRAIN_RUN_TAG, train_run)
         result = evaluate(splits, pyfunc_predictor(tags[MODEL_URI_TAG]), config)
         mlflow.log_metrics(result.metrics)
-        _score_production(result, config, splits, train_run)
+        production = _score_production(result, config, splits, train_run)
         for path, table in result.bias_tables.items():
             mlflow.log_table(table, path)
         log_figures(figures(result, config.dataset))
         facts = ModelFacts.from_run(trained.params, trained.metrics)
         sources = _data_sources(preprocess_run, data_dir)
-        mlflow.log_text(card(result, splits, config, facts, sources), MODEL_CARD_ARTIFACT)
+        text = card(result, splits, config, facts, sources, production)
+        mlflow.log_text(text, MODEL_CARD_ARTIFACT)
     return result
 
 
-def _score_production(result: Evaluation, config: Config, splits: dict, train_run: str) -> None:
-    """The gate compares with Production on this very split, not on the one it was tested on."""
+def _score_production(result: Evaluation, config: Config, splits: dict, train_run: str) -> str:
+    """The gate compares with Production on this very split, not on the one it was tested on.
+    Returns the name/version scored ("" when there is no other Production model)."""
     production = current_production(MlflowClient(), config.registry.model_name)
     if production is None or production.run_id == train_run:
-        return
+        return ""
     scored = f"{production.name}/{production.version}"
-    score, p_better = against_model(result, pyfunc_predictor(f"models:/{scored}"), splits, config)
     mlflow.log_metrics(
-        {
-            PRODUCTION_METRIC_PREFIX + VAL_MACRO_AUC_METRIC: score,
-            PRODUCTION_WIN_PROBABILITY_METRIC: p_better,
-        }
+        against_production(result, pyfunc_predictor(f"models:/{scored}"), splits, config)
     )
     mlflow.set_tag(PRODUCTION_SCORED_TAG, scored)
+    return scored
 
 
 @dataclass(frozen=True)
