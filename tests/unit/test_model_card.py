@@ -61,7 +61,7 @@ def test_epoch_0_kept_says_the_wide_path_alone_and_what_it_reads() -> None:
     assert model_line.startswith("**Model**: epoch 0 was kept: a wide path")
     assert "the deep network did not improve validation" in model_line
     assert "plus" not in model_line  # never "BiLSTM + wide path" when the BiLSTM did not count
-    assert "1,048,576 hashed token n-grams, fitted first by logistic regression (C = 30)" in text
+    assert "1,048,576 hashed token n-grams, fitted first by logistic regression with C = 30" in text
     assert "the wide path the first 1024" in text
     assert "read up to its first 1024 sub-word tokens" in text  # the limit that applies
 

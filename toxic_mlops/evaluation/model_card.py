@@ -96,7 +96,7 @@ def _deep(model: ModelFacts) -> str:
 
 def _wide(model: ModelFacts) -> str:
     how = (
-        f"fitted first by logistic regression (C = {model.ngram_c:g}), then frozen"
+        f"fitted first by logistic regression with C = {model.ngram_c:g}, then frozen"
         if model.ngram_c > 0
         else "trained jointly with the deep network"
     )
