@@ -21,7 +21,7 @@ from toxic_mlops.config import load_config
 from toxic_mlops.data.dataset import TEXT, clean, split_frame, standardize
 from toxic_mlops.data.download import read_table
 from toxic_mlops.evaluation.baseline import TfidfBaseline
-from toxic_mlops.evaluation.bootstrap import label_intervals, win_probability
+from toxic_mlops.evaluation.bootstrap import intervals, resampled_label_metrics, win_probability
 from toxic_mlops.evaluation.label_metrics import label_metrics, tune_thresholds
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 
@@ -64,15 +64,16 @@ def main() -> None:
     full = scores["baseline"]
     thresholds = tune_thresholds(targets["val"], full["val"], labels, threshold)
     started = time.perf_counter()
-    intervals = label_intervals(
+    resampled = resampled_label_metrics(
         targets["test"], full["test"], labels, thresholds, threshold, settings
     )
+    bounds = intervals(resampled, settings.confidence)
     report["seconds_test_intervals_one_scorer"] = round(time.perf_counter() - started, 3)
     point = label_metrics(targets["test"], full["test"], labels, thresholds, threshold)
     report["test_roc_auc"] = {
         label: {
             "value": round(point[f"roc_auc_{label}"], 4),
-            "ci": [round(intervals[f"roc_auc_{label}_ci_{end}"], 4) for end in ("low", "high")],
+            "ci": [round(bounds[f"roc_auc_{label}_ci_{end}"], 4) for end in ("low", "high")],
             "positives": int(point[f"positives_{label}"]),
             "negatives": int(point[f"negatives_{label}"]),
         }

@@ -7,7 +7,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from toxic_mlops.config import EvaluationConfig
 from toxic_mlops.evaluation.bootstrap import (
     _Ranked,
-    label_intervals,
+    intervals,
     rankable_labels,
     resample_counts,
     resampled_label_metrics,
@@ -68,7 +68,8 @@ def test_intervals_contain_the_point_estimate_and_narrow_with_more_rows() -> Non
     for rows in (400, 4000):
         targets, scores = labelled(rows)
         point = label_metrics(targets, scores, LABELS, thresholds, 0.5)
-        ci = label_intervals(targets, scores, LABELS, thresholds, 0.5, SETTINGS)
+        resampled = resampled_label_metrics(targets, scores, LABELS, thresholds, 0.5, SETTINGS)
+        ci = intervals(resampled, SETTINGS.confidence)
         for name in ("roc_auc_toxic", "roc_auc_threat", "pr_auc_toxic", "f1_threat", "macro_f1"):
             assert ci[f"{name}_ci_low"] <= point[name] <= ci[f"{name}_ci_high"], (rows, name)
         widths.append(ci["roc_auc_threat_ci_high"] - ci["roc_auc_threat_ci_low"])

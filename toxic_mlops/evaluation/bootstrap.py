@@ -144,21 +144,6 @@ def intervals(resampled: dict[str, np.ndarray], confidence: float) -> dict[str, 
     return result
 
 
-def label_intervals(
-    targets: np.ndarray,
-    probabilities: np.ndarray,
-    labels: Sequence[str],
-    thresholds: dict[str, float],
-    positive_threshold: float,
-    settings: EvaluationConfig,
-) -> dict[str, float]:
-    """Percentile bootstrap intervals of every metric label_metrics reports with a CI."""
-    resampled = resampled_label_metrics(
-        targets, probabilities, labels, thresholds, positive_threshold, settings
-    )
-    return intervals(resampled, settings.confidence)
-
-
 def resampled_macro_auc(
     targets: np.ndarray,
     scorers: Sequence[np.ndarray],

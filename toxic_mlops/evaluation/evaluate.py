@@ -23,7 +23,12 @@ from toxic_mlops.contract import (
 from toxic_mlops.data.dataset import TEXT, identity_columns
 from toxic_mlops.evaluation.baseline import TfidfBaseline
 from toxic_mlops.evaluation.bias import bias_aucs, final_bias_score
-from toxic_mlops.evaluation.bootstrap import label_intervals, rankable_labels, win_probability
+from toxic_mlops.evaluation.bootstrap import (
+    intervals,
+    rankable_labels,
+    resampled_label_metrics,
+    win_probability,
+)
 from toxic_mlops.evaluation.label_metrics import inference_cost, label_metrics, tune_thresholds
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 from toxic_mlops.evaluation.model_card import DataFacts, ModelFacts, WinFacts, model_card
@@ -128,9 +133,10 @@ def _score(
     val_auc = macro(roc_auc_per_label(val, scores["val"], labels, threshold))
     thresholds = tune_thresholds(val, scores["val"], labels, threshold)
     result.test[scorer] = label_metrics(test, scores["test"], labels, thresholds, threshold)
-    result.test[scorer].update(
-        label_intervals(test, scores["test"], labels, thresholds, threshold, settings)
+    resampled = resampled_label_metrics(
+        test, scores["test"], labels, thresholds, threshold, settings
     )
+    result.test[scorer].update(intervals(resampled, settings.confidence))
     result.metrics[f"{prefix}val_macro_roc_auc"] = val_auc
     result.metrics.update({f"{prefix}test_{k}": v for k, v in result.test[scorer].items()})
 
