@@ -13,12 +13,20 @@ from toxic_mlops.config import Config, DatasetConfig
 from toxic_mlops.contract import (
     BASELINE_METRIC_PREFIX,
     BIAS_ARTIFACT,
+    BIAS_PROBE_ARTIFACT,
+    BIAS_TERMS_ARTIFACT,
     EVALUATE_ROC_PR_ARTIFACT,
     SCORE_HISTOGRAMS_ARTIFACT,
 )
 from toxic_mlops.data.dataset import TEXT, identity_columns
 from toxic_mlops.evaluation.baseline import TfidfBaseline
-from toxic_mlops.evaluation.bias import bias_aucs, final_bias_score
+from toxic_mlops.evaluation.bias import (
+    IdentityBias,
+    bias_aucs,
+    bias_card_section,
+    final_bias_score,
+    identity_bias,
+)
 from toxic_mlops.evaluation.label_metrics import inference_cost, label_metrics, tune_thresholds
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 from toxic_mlops.evaluation.model_card import model_card
@@ -42,6 +50,7 @@ class Evaluation:
     cost: dict[str, dict[str, float]] = field(default_factory=dict)
     bias_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # artifact -> table
     bias: dict[str, float] | None = None
+    identity_bias: dict[str, IdentityBias] = field(default_factory=dict)  # terms in the text
 
     def summary(self) -> str:
         return (
@@ -60,6 +69,27 @@ def val_macro_auc(
     val = splits["val"]
     scores = predict(val[TEXT].tolist())
     return macro(roc_auc_per_label(val[labels].to_numpy(np.float32), scores, labels, threshold))
+
+
+def bias_metrics(
+    predict: Predict, splits: dict[str, pd.DataFrame], config: Config
+) -> dict[str, float]:
+    """A scorer's identity-bias metrics on these splits (Production, for the bias gate)."""
+    labels, threshold = config.dataset.label_columns, config.dataset.positive_threshold
+    targets = {n: splits[n][labels].to_numpy(np.float32) for n in ("val", "test")}
+    scores = {n: predict(splits[n][TEXT].tolist()) for n in ("val", "test")}
+    cut = tune_thresholds(targets["val"], scores["val"], labels, threshold)[labels[0]]
+    test = splits["test"][TEXT].tolist()
+    return identity_bias(
+        test,
+        targets["test"][:, 0],
+        scores["test"][:, 0],
+        predict,
+        cut,
+        config.bias,
+        config.normalization,
+        threshold,
+    ).metrics()
 
 
 def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Config) -> Evaluation:
@@ -86,6 +116,7 @@ def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Co
     identities = identity_columns(splits["test"], dataset)
     if identities:
         _score_bias(result, splits["test"], labels, identities, threshold)
+    _score_identity_terms(result, splits["test"], scorers, config)
     return result
 
 
@@ -119,6 +150,29 @@ def _score_bias(
         result.metrics[f"{prefix}bias_final_score"] = result.bias[scorer]
 
 
+def _score_identity_terms(
+    result: Evaluation, test: pd.DataFrame, scorers: dict[str, Predict], config: Config
+) -> None:
+    """Bias from identity terms in the text and the template probe, on the first label."""
+    label, threshold = config.dataset.label_columns[0], config.dataset.positive_threshold
+    for scorer, prefix in PREFIXES.items():
+        found = identity_bias(
+            test[TEXT].tolist(),
+            result.targets["test"][:, 0],
+            result.scores[scorer]["test"][:, 0],
+            scorers[scorer],
+            result.test[scorer][f"threshold_{label}"],
+            config.bias,
+            config.normalization,
+            threshold,
+        )
+        result.identity_bias[scorer] = found
+        result.metrics.update({f"{prefix}{k}": v for k, v in found.metrics().items()})
+        artifact = prefix or "model_"
+        result.bias_tables[BIAS_TERMS_ARTIFACT.format(prefix=artifact)] = found.term.per_term
+        result.bias_tables[BIAS_PROBE_ARTIFACT.format(prefix=artifact)] = found.probe.per_term
+
+
 def figures(result: Evaluation, dataset: DatasetConfig) -> dict[str, Figure]:
     """The evaluate step's plots, by artifact path."""
     labels, threshold, test = dataset.label_columns, dataset.positive_threshold, "test"
@@ -141,4 +195,5 @@ def card(result: Evaluation, splits: dict[str, pd.DataFrame], dataset: DatasetCo
         result.test[BASELINE],
         result.cost,
         result.bias,
+        bias_card_section(result.identity_bias, dataset.label_columns[0]),
     )

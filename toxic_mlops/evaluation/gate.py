@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from toxic_mlops.config import GatePolicy
@@ -55,8 +56,14 @@ def _beats_baseline(candidate: Figures, metric: str) -> tuple[bool, str]:
     return True, f"{metric} {candidate.score:.4f} > TF-IDF baseline {candidate.baseline_score:.4f}"
 
 
-def decide_promotion(candidate: Figures, incumbent: Figures | None, policy: GatePolicy) -> Decision:
-    """Every rule is checked and reported; promotion needs all of them to pass."""
+def decide_promotion(
+    candidate: Figures,
+    incumbent: Figures | None,
+    policy: GatePolicy,
+    extra_checks: Sequence[tuple[bool, str]] = (),
+) -> Decision:
+    """Every rule is checked and reported; promotion needs all of them to pass. extra_checks:
+    (passed, reason) of rules decided elsewhere (evaluation.bias.bias_gate_checks)."""
     metric = policy.metric
     if math.isnan(candidate.score):
         return Decision(False, f"candidate has no {metric} (NaN)")
@@ -86,6 +93,7 @@ def decide_promotion(candidate: Figures, incumbent: Figures | None, policy: Gate
                     f"allowed {policy.max_slowdown:.2f}x)",
                 )
             )
+    checks.extend(extra_checks)
     failed = [text for ok, text in checks if not ok]
     passed = [text for ok, text in checks if ok]
     if failed:

@@ -33,6 +33,7 @@ def model_card(
     baseline: Mapping[str, float],
     cost: Mapping[str, Mapping[str, float]],
     bias_score: Mapping[str, float] | None,
+    identity_bias: Sequence[str] = (),  # evaluation.bias.bias_card_section's lines
 ) -> str:
     lines = [
         "# Model card",
@@ -74,5 +75,6 @@ def model_card(
     if bias_score:
         lines += ["", "## Unintended bias (Jigsaw metric, first label)", ""]
         lines += [f"- {name}: {_cell(value)}" for name, value in bias_score.items()]
+    lines += identity_bias
     lines += LIMITS
     return "\n".join(lines)

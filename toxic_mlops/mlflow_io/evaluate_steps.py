@@ -25,7 +25,15 @@ from toxic_mlops.contract import (
     VAL_MACRO_AUC_METRIC,
 )
 from toxic_mlops.data.dataset import load_splits
-from toxic_mlops.evaluation.evaluate import Evaluation, card, evaluate, figures, val_macro_auc
+from toxic_mlops.evaluation.bias import bias_gate_checks
+from toxic_mlops.evaluation.evaluate import (
+    Evaluation,
+    bias_metrics,
+    card,
+    evaluate,
+    figures,
+    val_macro_auc,
+)
 from toxic_mlops.evaluation.gate import Decision, Figures
 from toxic_mlops.mlflow_io.inputs import pyfunc_predictor
 from toxic_mlops.mlflow_io.logs import log_figures, say
@@ -84,6 +92,10 @@ def _score_production(config: Config, splits: dict, train_run: str) -> None:
         val_macro_auc(predict, splits, config.dataset),
     )
     mlflow.set_tag(PRODUCTION_SCORED_TAG, scored)
+    if config.bias.gate == "production":
+        metric = config.bias.gate_metric
+        value = bias_metrics(predict, splits, config)[metric]
+        mlflow.log_metric(PRODUCTION_METRIC_PREFIX + metric, value)
 
 
 @dataclass(frozen=True)
@@ -150,7 +162,11 @@ def register_step(
             if production_score is not None and PRODUCTION_SCORED_TAG in evaluated.tags
             else None
         )
-        version, decision = register_and_gate(model_uri, name, candidate, policy, same_split)
+        bias_production = metrics.get(PRODUCTION_METRIC_PREFIX + config.bias.gate_metric)
+        bias_checks = bias_gate_checks(metrics, bias_production, config.bias)
+        version, decision = register_and_gate(
+            model_uri, name, candidate, policy, same_split, bias_checks
+        )
         tags = {
             "model": name,
             "version": version.version,

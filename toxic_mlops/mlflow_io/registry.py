@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
 
 import mlflow
@@ -77,6 +78,7 @@ def register_and_gate(
     candidate: Figures,
     policy: GatePolicy,
     production_on_same_split: tuple[str, float] | None = None,
+    extra_checks: Sequence[tuple[bool, str]] = (),
 ) -> tuple[ModelVersion, Decision]:
     """Register model_uri under name, promote it if the gate passes; tag figures and decision.
 
@@ -90,7 +92,7 @@ def register_and_gate(
     with promotion_lock(client, name):
         incumbent = _incumbent_figures(client, name, policy, production_on_same_split)
         version = mlflow.register_model(model_uri, name)
-        decision = decide_promotion(candidate, incumbent, policy)
+        decision = decide_promotion(candidate, incumbent, policy, extra_checks)
         for key, value in {
             **candidate.as_tags(policy.metric),
             PROMOTION_DECISION_TAG: "promoted" if decision.promote else "kept",
