@@ -203,7 +203,7 @@ DEFAULT_IDENTITY_TERMS: dict[str, list[str]] = {
 
 
 BIAS_GATES = ("none", "baseline", "production")
-BIAS_MITIGATIONS = ("none", "swap", "balance")
+BIAS_MITIGATIONS = ("none", "swap", "balance", "shuffle", "blind")
 
 
 @dataclass(frozen=True)

@@ -199,7 +199,7 @@ def bias_gate_checks(
     metric = settings.gate_metric
     score = metrics.get(metric, float("nan"))
     if score != score:
-        return [(False, f"bias: candidate has no {metric}")]
+        return [(False, f"bias {metric}: not measured for the candidate")]
     references = {"TF-IDF baseline": metrics.get(BASELINE_METRIC_PREFIX + metric, float("nan"))}
     if settings.gate == "production" and production is not None:
         references["Production"] = production

@@ -47,13 +47,14 @@ class TermMatcher:
         return {self._term_index(m) for m in self._pattern.finditer(self.normalizer(text))}
 
     def replace(self, text: str, replacement: Mapping[int, str]) -> str:
-        """The normalised text, each term whose index is in replacement swapped (plural kept)."""
+        """The normalised text, each term whose index is in replacement swapped (plural kept;
+        an empty replacement deletes the term, plural and all)."""
 
         def swap(match: re.Match[str]) -> str:
             index = self._term_index(match)
             if index not in replacement:
                 return match[0]
-            return replacement[index] + (match[2] or "")
+            return replacement[index] + (match[2] or "") if replacement[index] else ""
 
         return self._pattern.sub(swap, self.normalizer(text))
 

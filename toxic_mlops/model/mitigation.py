@@ -48,6 +48,29 @@ def counterfactual_copies(
     return frame.iloc[sources].assign(**{text: copies})
 
 
+def rewritten(
+    frame: pd.DataFrame,
+    text: str,
+    groups: Mapping[str, Sequence[str]],
+    normalizer: Normalizer,
+    seed: int,
+    blind: bool,
+) -> pd.DataFrame:
+    """The rows with every identity term replaced in place: by a term drawn (with seed) from the
+    whole list, so every term is seen in the same contexts (blind=False); or deleted (True)."""
+    terms = flat_terms(groups)
+    matcher = TermMatcher(terms, normalizer)
+    rng = np.random.default_rng(seed)
+    values = frame[text].tolist()
+    for row, value in enumerate(values):
+        found = sorted(matcher.find(value))
+        if found:
+            draws = rng.integers(len(terms), size=len(found))
+            swap = {i: "" if blind else terms[d] for i, d in zip(found, draws, strict=True)}
+            values[row] = matcher.replace(value, swap)
+    return frame.assign(**{text: values})
+
+
 def balanced_copies(
     frame: pd.DataFrame,
     text: str,
@@ -78,6 +101,9 @@ def mitigated(train: pd.DataFrame, config: Config) -> pd.DataFrame:
     dataset, normalizer = config.dataset, config.normalization
     if method == "none" or not groups:
         return train
+    if method in ("shuffle", "blind"):
+        seed = config.training.seed
+        return rewritten(train, TEXT, groups, normalizer, seed, method == "blind")
     if method == "swap":
         extra = counterfactual_copies(train, TEXT, groups, normalizer, config.training.seed)
     elif method == "balance":
