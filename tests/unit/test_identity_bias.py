@@ -254,3 +254,34 @@ def test_bias_section_is_parsed_and_checked() -> None:
         assert part in str(error.value)
     with pytest.raises(ConfigError, match="bias_mitigation must be one of"):
         override(build_config(tiny_config()), {"bias_mitigation": "magic"})
+
+
+def test_evaluate_reports_identity_bias_of_model_and_baseline(comments) -> None:
+    from toxic_mlops.config import SplitConfig
+    from toxic_mlops.contract import BIAS_PROBE_ARTIFACT, BIAS_TERMS_ARTIFACT
+    from toxic_mlops.data.dataset import TEXT, clean, split_frame
+    from toxic_mlops.evaluation.evaluate import card, evaluate
+
+    config = build_config(tiny_config())
+    data, _ = clean(comments, config.dataset, Normalizer())
+    splits = split_frame(data, "toxicity", 0.5, SplitConfig(0.2, 0.2, seed=0))
+    result = evaluate(splits, biased_scorer_all_labels, config)
+    for prefix in ("", "baseline_"):
+        assert 0 <= result.metrics[f"{prefix}probe_roc_auc"] <= 1
+        assert 0 <= result.metrics[f"{prefix}probe_max_term_fpr"] <= 1
+        assert f"{prefix}bias_term_final_score" in result.metrics
+    # flagged at the threshold tuned on validation: the scorer's "gay" sentences all are
+    probe = result.identity_bias["model"].probe
+    assert probe.threshold == result.test["model"]["threshold_toxicity"]
+    assert probe.per_term.set_index("term").loc["gay", "fpr"] == 1.0
+    assert result.metrics["probe_max_term_fpr"] == 1.0
+    terms = result.bias_tables[BIAS_TERMS_ARTIFACT.format(prefix="model_")]
+    assert terms.set_index("identity").loc["muslim", "size"] > 0
+    assert BIAS_PROBE_ARTIFACT.format(prefix="baseline_") in result.bias_tables
+    assert "## Identity bias" in card(result, splits, config.dataset)
+    assert len(splits["test"][TEXT]) == len(result.scores["model"]["test"])
+
+
+def biased_scorer_all_labels(texts: list[str]) -> np.ndarray:
+    """biased_scorer's column for each of the six synthetic labels."""
+    return np.repeat(biased_scorer(texts), 6, axis=1)
