@@ -1,13 +1,15 @@
 """Benchmark: identity bias (template probe, term-based Jigsaw metric) of the model vs TF-IDF + LR.
 
     python -m bench.bias --config configs/jigsaw_wiki.yaml \
-        --source ../shared/data/jigsaw_wiki_train.csv [--mitigation none swap balance] \
-        [--epochs 0] [-P ngram_c=30 ...]
+        --source ../shared/data/jigsaw_wiki_train.csv [--mitigation none blind ...] \
+        [--epochs 0] [--bias-source ../shared/data/davidson_train.csv] [-P num_threads=1 ...]
 
 Trains in this process on the config's splits of one source (no MLflow), once per mitigation
 (`training.bias_mitigation`), and reports per scorer: val and test macro ROC-AUC, the probe's
 AUC and per-term false-positive rates at the first label's threshold tuned on validation, and
 the term-based bias metric on the test split. --epochs 0 keeps the wide path alone (epoch 0).
+--bias-source: another source's labelled texts (all rows) scored for the term-based metric too
+(`cross_*`), where terms have far more mentions than in one test split.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from toxic_mlops.config import Config, load_config, override
 from toxic_mlops.data.dataset import TEXT, standardize
 from toxic_mlops.data.preprocessing import preprocess
 from toxic_mlops.evaluation.baseline import TfidfBaseline
-from toxic_mlops.evaluation.bias import IdentityBias, identity_bias, term_bias
+from toxic_mlops.evaluation.bias import IdentityBias, term_bias
+from toxic_mlops.evaluation.evaluate import scored_identity_bias
 from toxic_mlops.evaluation.identity import TermMatcher, flat_terms
-from toxic_mlops.evaluation.label_metrics import tune_thresholds
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 from toxic_mlops.model.assessment import assess
 from toxic_mlops.model.training import fit
@@ -42,24 +44,14 @@ def _scorer_report(
 ) -> tuple[dict[str, float], IdentityBias]:
     dataset = config.dataset
     labels, threshold = dataset.label_columns, dataset.positive_threshold
-    targets = {n: splits[n][labels].to_numpy(np.float32) for n in ("val", "test")}
-    scores = {n: predict(splits[n][TEXT].tolist()) for n in ("val", "test")}
+    scores, bias = scored_identity_bias(predict, splits, config)
     figures = {
-        f"{n}_macro_roc_auc": macro(roc_auc_per_label(targets[n], scores[n], labels, threshold))
+        f"{n}_macro_roc_auc": macro(
+            roc_auc_per_label(splits[n][labels].to_numpy(np.float32), scores[n], labels, threshold)
+        )
         for n in ("val", "test")
     }
-    cut = tune_thresholds(targets["val"], scores["val"], labels, threshold)[labels[0]]
-    bias = identity_bias(
-        splits["test"][TEXT].tolist(),
-        targets["test"][:, 0],
-        scores["test"][:, 0],
-        predict,
-        cut,
-        config.bias,
-        config.normalization,
-        threshold,
-    )
-    return {**figures, **bias.metrics(), "threshold": cut}, bias
+    return {**figures, **bias.metrics(), "threshold": bias.probe.threshold}, bias
 
 
 def _cross_source_bias(predict, frame: pd.DataFrame | None, config: Config) -> dict[str, float]:

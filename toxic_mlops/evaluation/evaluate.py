@@ -71,17 +71,17 @@ def val_macro_auc(
     return macro(roc_auc_per_label(val[labels].to_numpy(np.float32), scores, labels, threshold))
 
 
-def bias_metrics(
+def scored_identity_bias(
     predict: Predict, splits: dict[str, pd.DataFrame], config: Config
-) -> dict[str, float]:
-    """A scorer's identity-bias metrics on these splits (Production, for the bias gate)."""
+) -> tuple[dict[str, np.ndarray], IdentityBias]:
+    """A scorer's val and test scores, and its identity bias at the first label's threshold
+    tuned on validation (Production for the bias gate, benchmarks)."""
     labels, threshold = config.dataset.label_columns, config.dataset.positive_threshold
     targets = {n: splits[n][labels].to_numpy(np.float32) for n in ("val", "test")}
     scores = {n: predict(splits[n][TEXT].tolist()) for n in ("val", "test")}
     cut = tune_thresholds(targets["val"], scores["val"], labels, threshold)[labels[0]]
-    test = splits["test"][TEXT].tolist()
-    return identity_bias(
-        test,
+    found = identity_bias(
+        splits["test"][TEXT].tolist(),
         targets["test"][:, 0],
         scores["test"][:, 0],
         predict,
@@ -89,7 +89,8 @@ def bias_metrics(
         config.bias,
         config.normalization,
         threshold,
-    ).metrics()
+    )
+    return scores, found
 
 
 def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Config) -> Evaluation:

@@ -28,10 +28,10 @@ from toxic_mlops.data.dataset import load_splits
 from toxic_mlops.evaluation.bias import bias_gate_checks
 from toxic_mlops.evaluation.evaluate import (
     Evaluation,
-    bias_metrics,
     card,
     evaluate,
     figures,
+    scored_identity_bias,
     val_macro_auc,
 )
 from toxic_mlops.evaluation.gate import Decision, Figures
@@ -94,7 +94,7 @@ def _score_production(config: Config, splits: dict, train_run: str) -> None:
     mlflow.set_tag(PRODUCTION_SCORED_TAG, scored)
     if config.bias.gate == "production":
         metric = config.bias.gate_metric
-        value = bias_metrics(predict, splits, config)[metric]
+        value = scored_identity_bias(predict, splits, config)[1].metrics()[metric]
         mlflow.log_metric(PRODUCTION_METRIC_PREFIX + metric, value)
 
 
