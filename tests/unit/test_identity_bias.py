@@ -72,6 +72,11 @@ def test_identity_terms_are_whole_words_plural_or_not(text: str, terms: list[str
     assert found(text) == terms
 
 
+def test_no_terms_find_nothing() -> None:
+    assert not identity_mentions(["gay muslim", ""], [], Normalizer()).to_numpy().any()
+    assert identity_mentions(["gay muslim", ""], [], Normalizer()).shape == (2, 0)
+
+
 def test_replacing_a_term_keeps_its_plural_and_can_delete_it() -> None:
     matcher = TermMatcher(["gay", "muslim", "christian"], Normalizer())
     assert matcher.replace("Muslims are here", {1: "christian"}) == "christians are here"

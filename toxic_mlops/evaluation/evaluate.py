@@ -154,7 +154,10 @@ def _score_bias(
 def _score_identity_terms(
     result: Evaluation, test: pd.DataFrame, scorers: dict[str, Predict], config: Config
 ) -> None:
-    """Bias from identity terms in the text and the template probe, on the first label."""
+    """Bias from identity terms in the text and the template probe, on the first label (none
+    when bias.identity_terms lists no term)."""
+    if not any(config.bias.identity_terms.values()):
+        return
     label, threshold = config.dataset.label_columns[0], config.dataset.positive_threshold
     for scorer, prefix in PREFIXES.items():
         found = identity_bias(

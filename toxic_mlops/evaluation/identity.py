@@ -37,7 +37,9 @@ class TermMatcher:
             r"[\s-]+".join(map(re.escape, key.split()))
             for key in sorted(self._index, key=len, reverse=True)
         ]
-        self._pattern = re.compile(rf"(?<!\w)({'|'.join(alternatives)})(e?s)?(?!\w)")
+        # No terms: a pattern that never matches (an empty alternation would match everywhere).
+        words = "|".join(alternatives) or "(?!)"
+        self._pattern = re.compile(rf"(?<!\w)({words})(e?s)?(?!\w)")
 
     def _term_index(self, match: re.Match[str]) -> int:
         return self._index[" ".join(match[1].replace("-", " ").split())]
