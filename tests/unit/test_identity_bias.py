@@ -239,7 +239,7 @@ def test_balanced_copies_repeat_non_toxic_mentions_of_a_toxic_looking_term(
 def test_mitigation_follows_the_training_config() -> None:
     config = build_config(tiny_config())
     train = FRAME.rename(columns={"y": "toxicity"})
-    assert mitigated(train, config) is train  # none by default
+    assert mitigated(train, config) is train  # tiny_config: none
     swapped = mitigated(train, override(config, {"bias_mitigation": "swap"}))
     assert len(swapped) == len(train) + 3
     blind = mitigated(train, override(config, {"bias_mitigation": "blind"}))

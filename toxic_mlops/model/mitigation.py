@@ -1,4 +1,4 @@
-"""Identity-bias mitigation on the training split: counterfactual copies, identity-balanced rows.
+"""Identity-bias mitigation of the training rows: terms deleted, shuffled or swapped, or balanced.
 
 Applied to the training rows only, inside `fit`, so the preprocess step's splits (and the TF-IDF
 baseline trained on them) stay the data as it came. docs/bias.md has what each measured.
