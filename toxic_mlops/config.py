@@ -116,6 +116,9 @@ class TrainingConfig:
     seed: int = 42
     num_threads: int = 0
     device: str = "auto"
+    # Identity-bias mitigation of the training rows (toxic_mlops/model/mitigation.py): none,
+    # swap (counterfactual copies) or balance (identity-balanced repeats); terms from `bias`.
+    bias_mitigation: str = "none"
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,73 @@ class RegistryConfig:
 
     def production_uri(self, name: str = "") -> str:
         return f"models:/{name or self.model_name}/Production"
+
+
+# Dixon et al. 2018 ("Measuring and Mitigating Unintended Bias in Text Classification") style:
+# the adjectives a sentence uses to say who someone is. The YAML configs spell this list out;
+# it is the default for configs that do not (section `bias`).
+DEFAULT_IDENTITY_TERMS: dict[str, list[str]] = {
+    "gender": ["male", "female", "nonbinary", "transgender", "trans"],
+    "sexual_orientation": [
+        "lesbian",
+        "gay",
+        "bisexual",
+        "queer",
+        "lgbt",
+        "lgbtq",
+        "homosexual",
+        "heterosexual",
+        "straight",
+    ],
+    "religion": [
+        "christian",
+        "muslim",
+        "jewish",
+        "buddhist",
+        "catholic",
+        "protestant",
+        "sikh",
+        "hindu",
+        "taoist",
+        "atheist",
+    ],
+    "race_ethnicity": [
+        "black",
+        "white",
+        "african",
+        "african american",
+        "asian",
+        "hispanic",
+        "latino",
+        "latina",
+        "european",
+        "middle eastern",
+        "arab",
+    ],
+    "nationality": ["mexican", "canadian", "american", "chinese", "japanese", "indian"],
+    "disability": ["blind", "deaf", "paralyzed", "disabled", "autistic"],
+    "age": ["old", "older", "young", "younger", "teenage", "elderly", "millennial", "middle aged"],
+}
+
+
+BIAS_GATES = ("none", "baseline", "production")
+BIAS_MITIGATIONS = ("none", "swap", "balance", "shuffle", "blind")
+
+
+@dataclass(frozen=True)
+class BiasConfig:
+    """Identity bias without identity columns (section `bias`, docs/bias.md)."""
+
+    identity_terms: dict[str, list[str]] = field(
+        default_factory=lambda: {g: list(t) for g, t in DEFAULT_IDENTITY_TERMS.items()}
+    )
+    # A term joins the Jigsaw metric's power means with this many test mentions, and this many
+    # positives and negatives among them; the others are reported, not scored.
+    min_mentions: int = 10
+    min_positives: int = 2
+    # The gate may require no worse than the baseline (or also Production) on gate_metric.
+    gate: str = "none"
+    gate_metric: str = "probe_roc_auc"
 
 
 @dataclass(frozen=True)
@@ -265,6 +335,7 @@ class Config:
     tune: TuneSettings = TuneSettings()
     batch: BatchConfig = BatchConfig()
     proxy: ProxyConfig = ProxyConfig()
+    bias: BiasConfig = BiasConfig()
 
     def params(self, sections: Iterable[str] = TUNABLE_SECTIONS) -> dict[str, Any]:
         """`section.key -> value` for logging the sections as MLflow params."""
@@ -454,6 +525,17 @@ def config_problems(config: Config) -> list[str]:
             config.evaluation.bootstrap_resamples >= 1
             and 0 < config.evaluation.confidence < 1
             and config.evaluation.min_positives >= 0
+        ),
+        f"training.bias_mitigation must be one of {BIAS_MITIGATIONS}": (
+            training.bias_mitigation in BIAS_MITIGATIONS
+        ),
+        f"bias.gate must be one of {BIAS_GATES}": config.bias.gate in BIAS_GATES,
+        "bias.identity_terms must map each group to a list of terms (strings)": all(
+            isinstance(terms, list) and all(isinstance(t, str) and t.strip() for t in terms)
+            for terms in config.bias.identity_terms.values()
+        ),
+        "bias.min_mentions and bias.min_positives must be >= 1": (
+            config.bias.min_mentions >= 1 and config.bias.min_positives >= 1
         ),
     }
     problems = [rule for rule, ok in rules.items() if not ok]

@@ -57,6 +57,7 @@ VAL_MACRO_AUC_METRIC = "val_macro_roc_auc"
 # evaluate: P(the model's val macro ROC-AUC > the other's), paired bootstrap over the val rows.
 BASELINE_WIN_PROBABILITY_METRIC = "p_better_than_baseline"
 PRODUCTION_WIN_PROBABILITY_METRIC = "p_better_than_production"
+PROBE_AUC_METRIC = "probe_roc_auc"  # evaluate: identity template probe (the bias gate's default)
 
 # --- Artifact paths --------------------------------------------------------------------------
 RAW_ARTIFACT = "data/raw.parquet"  # download: the sampled rows
@@ -74,6 +75,8 @@ TRAIN_ROC_PR_ARTIFACT = "plots/test_roc_pr.png"  # train
 EVALUATE_ROC_PR_ARTIFACT = "plots/test_roc_pr_vs_baseline.png"  # evaluate
 SCORE_HISTOGRAMS_ARTIFACT = "plots/test_score_histograms.png"  # evaluate
 BIAS_ARTIFACT = "bias/{prefix}per_identity.json"  # evaluate: model_ or baseline_
+BIAS_TERMS_ARTIFACT = "bias/{prefix}per_term.json"  # evaluate: identity terms found in the text
+BIAS_PROBE_ARTIFACT = "bias/{prefix}probe_per_term.json"  # evaluate: the template probe
 MODEL_CARD_ARTIFACT = "model_card.md"  # evaluate
 BEST_PARAMS_ARTIFACT = "tune/best_params.json"  # tune
 TRIALS_ARTIFACT = "tune/trials.csv"  # tune

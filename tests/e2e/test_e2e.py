@@ -55,6 +55,9 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
         "baseline_test_pr_auc_threat",
         "latency_p50_ms",
         "comments_per_s",
+        "probe_roc_auc",  # identity bias, without identity columns (docs/bias.md)
+        "baseline_probe_max_term_fpr",
+        "bias_term_final_score",
     ):
         assert metric in evaluate.data.metrics, metric
     artifacts = {a.path for a in client.list_artifacts(pipeline["evaluate"], "plots")}
@@ -65,8 +68,11 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
         "p_better_than_baseline",
     ):
         assert metric in evaluate.data.metrics, metric
+    tables = {a.path for a in client.list_artifacts(pipeline["evaluate"], "bias")}
+    assert {"bias/model_probe_per_term.json", "bias/baseline_per_term.json"} <= tables
     card = client.download_artifacts(pipeline["evaluate"], "model_card.md", str(project.workdir))
     assert "| toxicity |" in Path(card).read_text()
+    assert "## Identity bias" in Path(card).read_text()
 
     version = client.get_model_version_by_alias("toxic", "production")
     assert version.run_id == pipeline["train"] and version.current_stage == "Production"

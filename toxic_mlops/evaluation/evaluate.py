@@ -14,6 +14,8 @@ from toxic_mlops.contract import (
     BASELINE_METRIC_PREFIX,
     BASELINE_WIN_PROBABILITY_METRIC,
     BIAS_ARTIFACT,
+    BIAS_PROBE_ARTIFACT,
+    BIAS_TERMS_ARTIFACT,
     EVALUATE_ROC_PR_ARTIFACT,
     PRODUCTION_METRIC_PREFIX,
     PRODUCTION_WIN_PROBABILITY_METRIC,
@@ -22,7 +24,13 @@ from toxic_mlops.contract import (
 )
 from toxic_mlops.data.dataset import TEXT, identity_columns
 from toxic_mlops.evaluation.baseline import TfidfBaseline
-from toxic_mlops.evaluation.bias import bias_aucs, final_bias_score
+from toxic_mlops.evaluation.bias import (
+    IdentityBias,
+    bias_aucs,
+    bias_card_section,
+    final_bias_score,
+    identity_bias,
+)
 from toxic_mlops.evaluation.bootstrap import (
     intervals,
     rankable_labels,
@@ -52,6 +60,7 @@ class Evaluation:
     cost: dict[str, dict[str, float]] = field(default_factory=dict)
     bias_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # artifact -> table
     bias: dict[str, float] | None = None
+    identity_bias: dict[str, IdentityBias] = field(default_factory=dict)  # terms in the text
 
     def summary(self) -> str:
         return (
@@ -82,6 +91,28 @@ def against_production(
     }
     result.metrics.update(figures)
     return figures
+
+
+def scored_identity_bias(
+    predict: Predict, splits: dict[str, pd.DataFrame], config: Config
+) -> tuple[dict[str, np.ndarray], IdentityBias]:
+    """A scorer's val and test scores, and its identity bias at the first label's threshold
+    tuned on validation (Production for the bias gate, benchmarks)."""
+    labels, threshold = config.dataset.label_columns, config.dataset.positive_threshold
+    targets = {n: splits[n][labels].to_numpy(np.float32) for n in ("val", "test")}
+    scores = {n: predict(splits[n][TEXT].tolist()) for n in ("val", "test")}
+    cut = tune_thresholds(targets["val"], scores["val"], labels, threshold)[labels[0]]
+    found = identity_bias(
+        splits["test"][TEXT].tolist(),
+        targets["test"][:, 0],
+        scores["test"][:, 0],
+        predict,
+        cut,
+        config.bias,
+        config.normalization,
+        threshold,
+    )
+    return scores, found
 
 
 def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Config) -> Evaluation:
@@ -116,6 +147,7 @@ def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Co
     identities = identity_columns(splits["test"], dataset)
     if identities:
         _score_bias(result, splits["test"], labels, identities, threshold)
+    _score_identity_terms(result, splits["test"], scorers, config)
     return result
 
 
@@ -157,6 +189,32 @@ def _score_bias(
         result.bias[scorer] = final_bias_score(overall, per_identity)
         result.bias_tables[BIAS_ARTIFACT.format(prefix=prefix or "model_")] = per_identity
         result.metrics[f"{prefix}bias_final_score"] = result.bias[scorer]
+
+
+def _score_identity_terms(
+    result: Evaluation, test: pd.DataFrame, scorers: dict[str, Predict], config: Config
+) -> None:
+    """Bias from identity terms in the text and the template probe, on the first label (none
+    when bias.identity_terms lists no term)."""
+    if not any(config.bias.identity_terms.values()):
+        return
+    label, threshold = config.dataset.label_columns[0], config.dataset.positive_threshold
+    for scorer, prefix in PREFIXES.items():
+        found = identity_bias(
+            test[TEXT].tolist(),
+            result.targets["test"][:, 0],
+            result.scores[scorer]["test"][:, 0],
+            scorers[scorer],
+            result.test[scorer][f"threshold_{label}"],
+            config.bias,
+            config.normalization,
+            threshold,
+        )
+        result.identity_bias[scorer] = found
+        result.metrics.update({f"{prefix}{k}": v for k, v in found.metrics().items()})
+        artifact = prefix or "model_"
+        result.bias_tables[BIAS_TERMS_ARTIFACT.format(prefix=artifact)] = found.term.per_term
+        result.bias_tables[BIAS_PROBE_ARTIFACT.format(prefix=artifact)] = found.probe.per_term
 
 
 def figures(result: Evaluation, dataset: DatasetConfig) -> dict[str, Figure]:
@@ -209,4 +267,5 @@ def card(
         result.bias,
         config.evaluation,
         wins,
+        bias_card_section(result.identity_bias, dataset.label_columns[0]),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from toxic_mlops.config import GatePolicy
@@ -74,8 +75,14 @@ def _wins(
     return passed, f"P(better than {other}) = {probability:.2f} {sign} {level:.2f} ({basis})"
 
 
-def decide_promotion(candidate: Figures, incumbent: Figures | None, policy: GatePolicy) -> Decision:
-    """Every rule is checked and reported; promotion needs all of them to pass.
+def decide_promotion(
+    candidate: Figures,
+    incumbent: Figures | None,
+    policy: GatePolicy,
+    extra_checks: Sequence[tuple[bool, str]] = (),
+) -> Decision:
+    """Every rule is checked and reported; promotion needs all of them to pass. extra_checks:
+    (passed, reason) of rules decided elsewhere (evaluation.bias.bias_gate_checks).
 
     Better means better with probability at least policy.min_win_probability, so a gain inside
     the noise of the validation split is not called an improvement.
@@ -123,6 +130,7 @@ def decide_promotion(candidate: Figures, incumbent: Figures | None, policy: Gate
                     f"allowed {policy.max_slowdown:.2f}x)",
                 )
             )
+    checks.extend(extra_checks)
     failed = [text for ok, text in checks if not ok]
     passed = [text for ok, text in checks if ok]
     if failed:

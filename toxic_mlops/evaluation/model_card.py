@@ -247,6 +247,7 @@ def model_card(
     bias_score: Mapping[str, float] | None,
     settings: EvaluationConfig,
     wins: WinFacts,
+    identity_bias: Sequence[str] = (),  # evaluation.bias.bias_card_section's lines
 ) -> str:
     """Markdown: data, model kept, test metrics (support, intervals), cost, bias, limits."""
     scarce = too_few_positives(test, data.labels, settings.min_positives)
@@ -293,5 +294,6 @@ def model_card(
     if bias_score:
         lines += ["", "## Unintended bias (Jigsaw metric, first label)", ""]
         lines += [f"- {name}: {_value(bias_score, name)}" for name in bias_score]
+    lines += identity_bias
     lines += ["", "## Limits", "", *limits(data, model, scarce, bool(bias_score)), ""]
     return "\n".join(lines)

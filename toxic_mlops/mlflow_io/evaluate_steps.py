@@ -31,12 +31,14 @@ from toxic_mlops.contract import (
     TRAIN_RUN_TAG,
 )
 from toxic_mlops.data.dataset import load_splits
+from toxic_mlops.evaluation.bias import bias_gate_checks
 from toxic_mlops.evaluation.evaluate import (
     Evaluation,
     against_production,
     card,
     evaluate,
     figures,
+    scored_identity_bias,
 )
 from toxic_mlops.evaluation.gate import Decision, Figures
 from toxic_mlops.evaluation.model_card import ModelFacts
@@ -111,10 +113,13 @@ def _score_production(result: Evaluation, config: Config, splits: dict, train_ru
     if production is None or production.run_id == train_run:
         return ""
     scored = f"{production.name}/{production.version}"
-    mlflow.log_metrics(
-        against_production(result, pyfunc_predictor(f"models:/{scored}"), splits, config)
-    )
+    predict = pyfunc_predictor(f"models:/{scored}")
+    mlflow.log_metrics(against_production(result, predict, splits, config))
     mlflow.set_tag(PRODUCTION_SCORED_TAG, scored)
+    if config.bias.gate == "production":
+        metric = config.bias.gate_metric
+        value = scored_identity_bias(predict, splits, config)[1].metrics()[metric]
+        mlflow.log_metric(PRODUCTION_METRIC_PREFIX + metric, value)
     return scored
 
 
@@ -189,8 +194,10 @@ def register_step(
         )
         card_uri = f"runs:/{evaluate_run}/{MODEL_CARD_ARTIFACT}"
         description = version_description(mlflow.artifacts.load_text(card_uri), card_uri)
+        bias_production = metrics.get(PRODUCTION_METRIC_PREFIX + config.bias.gate_metric)
+        bias_checks = bias_gate_checks(metrics, bias_production, config.bias)
         version, decision = register_and_gate(
-            model_uri, name, candidate, policy, same_split, description
+            model_uri, name, candidate, policy, same_split, description, bias_checks
         )
         tags = {
             "model": name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import mlflow
@@ -100,6 +101,7 @@ def register_and_gate(
     policy: GatePolicy,
     same_split: SameSplit | None = None,
     description: str = "",
+    extra_checks: Sequence[tuple[bool, str]] = (),
 ) -> tuple[ModelVersion, Decision]:
     """Register model_uri under name, promote it if the gate passes; tag figures and decision.
 
@@ -116,7 +118,7 @@ def register_and_gate(
         version = mlflow.register_model(model_uri, name)
         if description:
             client.update_model_version(name, version.version, description=description)
-        decision = decide_promotion(candidate, incumbent, policy)
+        decision = decide_promotion(candidate, incumbent, policy, extra_checks)
         for key, value in {
             **candidate.as_tags(policy.metric),
             PROMOTION_DECISION_TAG: "promoted" if decision.promote else "kept",

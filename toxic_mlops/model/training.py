@@ -28,6 +28,7 @@ from toxic_mlops.model.batches import (
     masked_bce,
     predict_split,
 )
+from toxic_mlops.model.mitigation import mitigated
 from toxic_mlops.model.wide import prepare_wide_path
 
 
@@ -224,6 +225,7 @@ def fit(
         config.normalization,
         model.ngram_max_len if wide_reads_further else settings.max_len,
     )
+    splits = {**splits, "train": mitigated(splits["train"], config)}
     encoded = {
         name: encode_split(encoder, part[TEXT].tolist(), part[labels].to_numpy())
         for name, part in splits.items()
