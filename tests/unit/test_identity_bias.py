@@ -266,6 +266,7 @@ def test_evaluate_reports_identity_bias_of_model_and_baseline(comments) -> None:
     from toxic_mlops.contract import BIAS_PROBE_ARTIFACT, BIAS_TERMS_ARTIFACT
     from toxic_mlops.data.dataset import TEXT, clean, split_frame
     from toxic_mlops.evaluation.evaluate import card, evaluate
+    from toxic_mlops.evaluation.model_card import ModelFacts
 
     config = build_config(tiny_config())
     data, _ = clean(comments, config.dataset, Normalizer())
@@ -283,7 +284,9 @@ def test_evaluate_reports_identity_bias_of_model_and_baseline(comments) -> None:
     terms = result.bias_tables[BIAS_TERMS_ARTIFACT.format(prefix="model_")]
     assert terms.set_index("identity").loc["muslim", "size"] > 0
     assert BIAS_PROBE_ARTIFACT.format(prefix="baseline_") in result.bias_tables
-    assert "## Identity bias" in card(result, splits, config.dataset)
+    params = {key: str(value) for key, value in config.params().items()}
+    facts = ModelFacts.from_run(params, {"best_epoch": 1})
+    assert "## Identity bias" in card(result, splits, config, facts, ["data.csv"])
     assert len(splits["test"][TEXT]) == len(result.scores["model"]["test"])
 
 
