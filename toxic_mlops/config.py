@@ -109,6 +109,10 @@ class TrainingConfig:
     # strength (scikit-learn's C), then frozen while the deep network learns what it misses.
     # 0: it is trained with the deep network by Adam at ngram_learning_rate.
     ngram_c: float = 0.0
+    # >= 2 (with ngram_c > 0): the deep network trains against K-fold out-of-fold wide-path logits
+    # (each fitted without the row), so it learns what the wide path misses on unseen text; 0: it
+    # trains against the frozen path fitted on every row, which nearly fits them.
+    ngram_folds: int = 0
     lr_decay: float = 0.6
     max_len: int = 100
     seed: int = 42
@@ -434,6 +438,7 @@ def config_problems(config: Config) -> list[str]:
         "0 < lr_decay <= 1": 0 < training.lr_decay <= 1,
         "max_len >= 1": training.max_len >= 1,
         "ngram_c >= 0": training.ngram_c >= 0,
+        "ngram_folds 0 or >= 2": training.ngram_folds == 0 or training.ngram_folds >= 2,
     }
     if failed := [rule for rule, ok in training_rules.items() if not ok]:
         problems.append(f"training: need {', '.join(failed)}; got {training}")

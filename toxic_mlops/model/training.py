@@ -105,8 +105,13 @@ def _train_epoch(
     optimizer: torch.optim.Optimizer,
     batches: list[np.ndarray],
     description: str,
+    offsets: np.ndarray | None = None,
 ) -> float:
-    """One pass over the batches; the mean training loss per row."""
+    """One pass over the batches; the mean training loss per row.
+
+    offsets [rows, labels]: the wide path's out-of-fold logits, added to the deep path's in
+    place of the wide path's own (see wide.WideFit).
+    """
     device = next(network.parameters()).device
     network.train()
     loss_sum, rows_seen = 0.0, 0
@@ -114,7 +119,13 @@ def _train_epoch(
     progress = tqdm(batches, desc=description, unit="batch", leave=False, disable=None)
     for rows in progress:
         token_ids, lengths, targets = batch_tensors(encoder, split, rows, device)
-        loss = masked_bce(network(token_ids, lengths), targets)
+        if offsets is None:
+            logits = network(token_ids, lengths)
+        else:
+            logits = network.deep_logits(token_ids, lengths) + torch.from_numpy(offsets[rows]).to(
+                device
+            )
+        loss = masked_bce(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -175,18 +186,22 @@ def train(
     seed_everything(settings.seed)
     validation = _Validation(encoder, val_split, labels, settings.batch_size, positive_threshold)
     result = TrainResult(network=network, best_epoch=0)
-    prefit = prepare_wide_path(network, encoder, train_split, settings.ngram_c)
+    prefit = prepare_wide_path(
+        network, encoder, train_split, settings.ngram_c, settings.ngram_folds, settings.seed
+    )
     network.to(resolve_device(settings.device))
     optimizer, scheduler = _optimizer(network, settings, wide_frozen=prefit is not None)
+    offsets = prefit.offsets if prefit is not None else None
     if prefit is not None:
-        _keep(result, validation.epoch_result(network, 0, *prefit, 0.0), on_epoch)
+        epoch_zero = validation.epoch_result(network, 0, prefit.train_loss, prefit.started, 0.0)
+        _keep(result, epoch_zero, on_epoch)
     rng = np.random.default_rng(settings.seed)
     lengths = [len(s) for s in train_split.sequences]
     for epoch in range(1, settings.epochs + 1):
         started, rate = time.perf_counter(), optimizer.param_groups[0]["lr"]
         batches = length_batches(lengths, settings.batch_size, rng)
         description = f"epoch {epoch}/{settings.epochs}"
-        loss = _train_epoch(network, encoder, train_split, optimizer, batches, description)
+        loss = _train_epoch(network, encoder, train_split, optimizer, batches, description, offsets)
         scheduler.step()
         _keep(result, validation.epoch_result(network, epoch, loss, started, rate), on_epoch)
     assert result.best_state is not None, "epochs must be >= 1"
