@@ -42,9 +42,8 @@ def main() -> None:
         raw = raw.sample(frac=float(sample_fraction), random_state=config.sample.seed)
     started = time.perf_counter()
     prepared = preprocess(raw, config)
-    trained = assess(
-        fit(config, prepared.splits, _saved_tokenizer(prepared)), config
-    )
+    matrix = prepared.embeddings.matrix if prepared.embeddings else None
+    trained = assess(fit(config, prepared.splits, _saved_tokenizer(prepared), None, matrix), config)
     splits = prepared.splits
     baseline = TfidfBaseline(config.normalization).fit(
         splits["train"][TEXT].tolist(), splits["train"][labels].to_numpy(), threshold
@@ -65,8 +64,11 @@ def main() -> None:
         {
             "config": args.config,
             "overrides": overrides,
+            "embeddings": prepared.embeddings.info() if prepared.embeddings else None,
             "seconds": round(time.perf_counter() - started, 1),
-            "val_macro_roc_auc_per_epoch": {r.epoch: round(r.val_macro_roc_auc, 4) for r in history},
+            "val_macro_roc_auc_per_epoch": {
+                r.epoch: round(r.val_macro_roc_auc, 4) for r in history
+            },
             "best_epoch": trained.fitted.result.best_epoch,
             "baseline_val_macro_roc_auc": round(sum(baseline_val.values()) / len(labels), 4),
             "test_roc_auc": {

@@ -85,15 +85,28 @@ class TokenizerConfig:
 
 # The `model` section: the network's sizes, i.e. pyfunc.network.NetworkConfig without what the
 # data decides. Derived from it, so a setting and its default are defined once, where it is used.
+# Plus where the embedding layer starts from, which training needs and the served network not:
+# pretrained_embeddings, a GloVe/fastText text file (path or URL, .gz too; "" = random) whose
+# dimension must be model.embedding_dim, and freeze_embeddings, to keep those vectors as they are.
 DATA_DECIDED = ("vocab_size", "num_labels", "padding_idx", "deep_max_len")
+EMBEDDING_SOURCE = {"pretrained_embeddings": "", "freeze_embeddings": False}
+
+
+def _network_settings(model: Any) -> dict[str, Any]:
+    """The model section's NetworkConfig fields (what the served network is built from)."""
+    return {k: v for k, v in asdict(model).items() if k not in EMBEDDING_SOURCE}
+
+
 ModelConfig = make_dataclass(
     "ModelConfig",
     [
         (f.name, f.type, field(default=f.default))
         for f in fields(NetworkConfig)
         if f.name not in DATA_DECIDED
-    ],
+    ]
+    + [(name, type(default), field(default=default)) for name, default in EMBEDDING_SOURCE.items()],
     frozen=True,
+    namespace={"network_settings": _network_settings},
 )
 ModelConfig.__module__ = __name__  # where typing.get_type_hints resolves its field types
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from pyfunc.encoding import PAD_TOKEN, SPECIAL_TOKENS
+from toxic_mlops.config import ConfigError
 from toxic_mlops.data.download import DownloadError, fetch
 from toxic_mlops.errors import PipelineError
 
@@ -69,11 +70,18 @@ def load_matrix(path: Path) -> np.ndarray:
     return np.load(path, allow_pickle=False)
 
 
-def check_dim(matrix: np.ndarray, embedding_dim: int, source: str) -> None:
+def check_shape(matrix: np.ndarray, vocab_size: int, embedding_dim: int, source: str) -> None:
+    """A ConfigError when the vectors' dimension is not the model's; an error when the matrix
+    was built for another vocabulary."""
     if matrix.shape[1] != embedding_dim:
-        raise EmbeddingsError(
+        raise ConfigError(
             f"{source} has {matrix.shape[1]}-dimensional vectors but model.embedding_dim is "
             f"{embedding_dim}: set model.embedding_dim: {matrix.shape[1]}"
+        )
+    if matrix.shape[0] != vocab_size:
+        raise EmbeddingsError(
+            f"the embedding matrix from {source} has {matrix.shape[0]} rows for a vocabulary of "
+            f"{vocab_size}: it was built for another tokenizer"
         )
 
 

@@ -7,7 +7,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,10 @@ from tqdm.auto import tqdm
 
 from pyfunc.encoding import TextEncoder
 from pyfunc.network import NetworkConfig, ToxicityNet
-from toxic_mlops.config import Config, TrainingConfig
+from toxic_mlops.config import Config, ModelConfig, TrainingConfig
 from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.data.download import default_cache_dir
+from toxic_mlops.data.embeddings import check_shape, load_pretrained
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 from toxic_mlops.model.batches import (
     EncodedSplit,
@@ -122,9 +124,8 @@ def _train_epoch(
         if offsets is None:
             logits = network(token_ids, lengths)
         else:
-            logits = network.deep_logits(token_ids, lengths) + torch.from_numpy(offsets[rows]).to(
-                device
-            )
+            offset = torch.from_numpy(offsets[rows]).to(device)
+            logits = network.deep_logits(token_ids, lengths) + offset
         loss = masked_bce(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -210,6 +211,20 @@ def train(
     return result
 
 
+def _initialise_embeddings(
+    network: ToxicityNet, encoder: TextEncoder, model: ModelConfig, matrix: np.ndarray | None
+) -> None:
+    """The embedding layer from pretrained vectors (ModelConfig), frozen if the config says so."""
+    source = model.pretrained_embeddings
+    if matrix is None:
+        vocab = encoder.tokenizer.get_vocab()
+        matrix = load_pretrained(source, vocab, default_cache_dir()).matrix
+    check_shape(matrix, network.config.vocab_size, network.config.embedding_dim, source)
+    with torch.no_grad():
+        network.embedding.weight.copy_(torch.from_numpy(matrix))
+    network.embedding.weight.requires_grad_(not model.freeze_embeddings)
+
+
 @dataclass
 class Fitted:
     """A trained network and everything it was trained with (for scoring and packaging)."""
@@ -226,8 +241,13 @@ def fit(
     splits: Mapping[str, Any],
     tokenizer_file: Path,
     on_epoch: Callable[[EpochResult], None] | None = None,
+    embeddings: np.ndarray | None = None,
 ) -> Fitted:
-    """Encode the splits (pandas frames) with the tokenizer and train the config's network."""
+    """Encode the splits (pandas frames) with the tokenizer and train the config's network.
+
+    embeddings: the preprocess step's matrix for model.pretrained_embeddings; built here from
+    the file when the config names one and none is given (a folder of splits, tuning trials).
+    """
     dataset, settings, model = config.dataset, config.training, config.model
     labels = dataset.label_columns
     configure_threads(settings.num_threads)
@@ -248,10 +268,12 @@ def fit(
         num_labels=len(labels),
         padding_idx=encoder.pad_id,
         deep_max_len=settings.max_len if wide_reads_further else 0,
-        **asdict(model),
+        **model.network_settings(),
     )
     seed_everything(settings.seed)  # the initial weights too
     network = ToxicityNet(network_config)
+    if model.pretrained_embeddings:
+        _initialise_embeddings(network, encoder, model, embeddings)
     result = train(
         network,
         encoder,
