@@ -103,11 +103,15 @@ class ToxicityNet(nn.Module):
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [batch, labels] for token_ids [batch, time] with true lengths [batch] (>= 1)."""
-        logits = self._deep_logits(*self._deep_input(token_ids, lengths))
+        logits = self.deep_logits(token_ids, lengths)
         if self.ngrams is not None:
             ids, weights = self.ngram_features(token_ids, lengths)
             logits = logits + self.ngrams(ids, per_sample_weights=weights)
         return logits
+
+    def deep_logits(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The deep path's logits alone; training adds out-of-fold wide logits to them."""
+        return self._deep_logits(*self._deep_input(token_ids, lengths))
 
     def _deep_input(
         self, token_ids: torch.Tensor, lengths: torch.Tensor

@@ -87,15 +87,28 @@ class TokenizerConfig:
 
 # The `model` section: the network's sizes, i.e. pyfunc.network.NetworkConfig without what the
 # data decides. Derived from it, so a setting and its default are defined once, where it is used.
+# Plus where the embedding layer starts from, which training needs and the served network not:
+# pretrained_embeddings, a GloVe/fastText text file (path or URL, .gz too; "" = random) whose
+# dimension must be model.embedding_dim, and freeze_embeddings, to keep those vectors as they are.
 DATA_DECIDED = ("vocab_size", "num_labels", "padding_idx", "deep_max_len")
+EMBEDDING_SOURCE = {"pretrained_embeddings": "", "freeze_embeddings": False}
+
+
+def _network_settings(model: Any) -> dict[str, Any]:
+    """The model section's NetworkConfig fields (what the served network is built from)."""
+    return {k: v for k, v in asdict(model).items() if k not in EMBEDDING_SOURCE}
+
+
 ModelConfig = make_dataclass(
     "ModelConfig",
     [
         (f.name, f.type, field(default=f.default))
         for f in fields(NetworkConfig)
         if f.name not in DATA_DECIDED
-    ],
+    ]
+    + [(name, type(default), field(default=default)) for name, default in EMBEDDING_SOURCE.items()],
     frozen=True,
+    namespace={"network_settings": _network_settings},
 )
 ModelConfig.__module__ = __name__  # where typing.get_type_hints resolves its field types
 
@@ -111,6 +124,10 @@ class TrainingConfig:
     # strength (scikit-learn's C), then frozen while the deep network learns what it misses.
     # 0: it is trained with the deep network by Adam at ngram_learning_rate.
     ngram_c: float = 0.0
+    # >= 2 (with ngram_c > 0): the deep network trains against K-fold out-of-fold wide-path logits
+    # (each fitted without the row), so it learns what the wide path misses on unseen text; 0: it
+    # trains against the frozen path fitted on every row, which nearly fits them.
+    ngram_folds: int = 0
     lr_decay: float = 0.6
     max_len: int = 100
     seed: int = 42
@@ -546,6 +563,7 @@ def config_problems(config: Config) -> list[str]:
         "0 < lr_decay <= 1": 0 < training.lr_decay <= 1,
         "max_len >= 1": training.max_len >= 1,
         "ngram_c >= 0": training.ngram_c >= 0,
+        "ngram_folds 0 or >= 2": training.ngram_folds == 0 or training.ngram_folds >= 2,
     }
     if failed := [rule for rule, ok in training_rules.items() if not ok]:
         problems.append(f"training: need {', '.join(failed)}; got {training}")

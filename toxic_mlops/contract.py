@@ -65,6 +65,7 @@ SOURCES_ARTIFACT = "data/sources.json"  # download: files fetched and their dige
 COMBINED_ARTIFACT = "data/combined.parquet"  # retrain: reference + new rows
 SPLITS_ARTIFACT = "data"  # preprocess: {train,val,test}.parquet
 TOKENIZER_ARTIFACT = "tokenizer/tokenizer.json"  # preprocess
+EMBEDDINGS_ARTIFACT = "embeddings"  # preprocess: matrix.npy (no pickle) + info.json, if any
 PROFILE_ARTIFACT = "profile.json"  # preprocess
 MODEL_ARTIFACT = "model"  # train: the pyfunc model
 THRESHOLDS_ARTIFACT = "thresholds.json"  # train

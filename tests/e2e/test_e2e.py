@@ -41,7 +41,8 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
 
     train = client.get_run(pipeline["train"])
     assert train.data.params["epochs"] == "5" and train.data.params["training.epochs"] == "5"
-    assert len(client.get_metric_history(pipeline["train"], "epoch_val_loss")) == 5
+    # Epoch 0 (the fitted wide path) and the 5 deep epochs.
+    assert len(client.get_metric_history(pipeline["train"], "epoch_val_loss")) == 6
     assert train.data.metrics["val_macro_roc_auc"] > 0.85
     assert train.data.metrics["test_macro_roc_auc"] > 0.85
     plots = {a.path for a in client.list_artifacts(pipeline["train"], "plots")}

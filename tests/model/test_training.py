@@ -1,5 +1,7 @@
 """Model behaviour: the training loop learns the synthetic signal and keeps its best epoch."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,8 +73,10 @@ def trained(tiny_fitted) -> tuple[TrainResult, TextEncoder, dict]:
 def test_learns_the_signal(trained) -> None:
     result, _, extra = trained
     history = result.history
-    assert len(history) == len(extra["epochs"]) == extra["settings"].epochs
-    assert history[-1].train_loss < history[0].train_loss
+    # The tiny config is configs/toxic.yaml's: epoch 0 is its fitted wide path.
+    assert [r.epoch for r in history] == [r.epoch for r in extra["epochs"]]
+    assert [r.epoch for r in history] == list(range(extra["settings"].epochs + 1))
+    assert history[-1].train_loss < history[1].train_loss
     assert max(r.val_macro_roc_auc for r in history) > 0.85
 
 
@@ -88,7 +92,7 @@ def test_keeps_the_best_epoch(trained) -> None:
 
 def test_learning_rate_decays_each_epoch(trained) -> None:
     result, _, extra = trained
-    rates = [r.learning_rate for r in result.history]  # of the deep network
+    rates = [r.learning_rate for r in result.history[1:]]  # of the deep network
     decay = extra["settings"].lr_decay
     assert rates == pytest.approx(
         [extra["settings"].learning_rate * decay**i for i in range(len(rates))]
@@ -117,7 +121,7 @@ def test_fit_lets_the_wide_path_read_further_than_the_lstm(tmp_path) -> None:
     fitted = fit(config, splits, tokenizer_file)
     assert fitted.encoder.max_len == 30 and fitted.network_config.deep_max_len == 6
     assert max(len(s) for s in fitted.encoded["train"].sequences) > 6
-    without_wide = build_config(tiny_config(), {**overrides, "ngram_buckets": "0"})
+    without_wide = build_config(tiny_config(), {**overrides, "ngram_buckets": "0", "ngram_c": "0"})
     fitted = fit(without_wide, splits, tokenizer_file)
     assert fitted.encoder.max_len == 6 and fitted.network_config.deep_max_len == 0
 
@@ -202,3 +206,77 @@ def test_prefitted_wide_path_is_epoch_zero_and_stays_frozen() -> None:
     # Deep epochs never moved the wide path: it is still exactly the fitted regression.
     torch.testing.assert_close(network.ngrams.weight, refit.ngrams.weight)
     assert result.best.epoch == result.best_epoch
+
+
+def test_out_of_fold_offsets_score_each_row_by_a_fit_that_never_saw_it() -> None:
+    network, encoder, encoded = _wide_setup()
+    split = encoded["train"]
+    set_ngram_idf(network, encoder, split)
+
+    def out_of_fold_logits(targets: np.ndarray) -> tuple[np.ndarray, float]:
+        fitted = fit_wide_path(network, encoder, EncodedSplit(split.sequences, targets), 4.0, 3)
+        assert fitted.offsets is not None and fitted.offsets.shape == targets.shape
+        bias = network.heads.bias.detach().numpy()
+        return fitted.offsets + bias, fitted.train_loss
+
+    logits, in_sample_loss = out_of_fold_logits(split.targets)
+    # The rows were not seen by the model scoring them: they fit worse than in the full fit.
+    assert float(masked_bce(torch.from_numpy(logits), torch.from_numpy(split.targets))) > (
+        in_sample_loss
+    )
+    flipped = split.targets.copy()
+    flipped[0] = 1.0 - flipped[0]
+    relabelled, _ = out_of_fold_logits(flipped)
+    # Row 0's own label changed nothing in its score (only in the other rows' folds).
+    np.testing.assert_allclose(relabelled[0], logits[0], rtol=1e-5)
+    assert not np.allclose(relabelled[1:], logits[1:])
+
+
+def test_deep_epochs_train_against_out_of_fold_offsets() -> None:
+    network, encoder, encoded = _wide_setup()
+    settings = TrainingConfig(
+        epochs=2, batch_size=32, learning_rate=0.01, ngram_c=4.0, ngram_folds=3
+    )
+    result = train(network, encoder, encoded["train"], encoded["val"], LABELS, settings, 0.5)
+    assert [r.epoch for r in result.history] == [0, 1, 2]
+    # Against out-of-fold offsets the training loss is that of unseen rows: above epoch 0's
+    # in-sample fit, where the deep network would otherwise have almost nothing left to learn.
+    assert result.history[1].train_loss > result.history[0].train_loss
+    assert result.best.val_macro_roc_auc >= result.history[0].val_macro_roc_auc
+
+
+def _vectors_file(folder, vocab: dict[str, int], dim: int) -> Path:
+    """Random vectors for the vocabulary's words (the word-start pieces), GloVe's text format."""
+    rng = np.random.default_rng(0)
+    words = sorted({t.removeprefix("▁") for t in vocab if t.startswith("▁") and len(t) > 1})
+    path = folder / "vectors.txt"
+    rows = (f"{w} " + " ".join(f"{v:.4f}" for v in rng.normal(size=dim)) + "\n" for w in words)
+    path.write_text("".join(rows))
+    return path
+
+
+def test_fit_starts_from_pretrained_vectors_and_can_freeze_them(tmp_path) -> None:
+    from tests.conftest import synthetic_training_inputs
+    from toxic_mlops.config import ConfigError
+    from toxic_mlops.data.embeddings import embedding_matrix
+    from toxic_mlops.model.training import fit
+
+    splits, tokenizer_file = synthetic_training_inputs(tmp_path)
+    vocab = TextEncoder.from_file(tokenizer_file, Normalizer(), 40).tokenizer.get_vocab()
+    vectors = _vectors_file(tmp_path, vocab, dim=16)  # tiny_config's embedding_dim
+    expected = torch.from_numpy(embedding_matrix(vocab, vectors)[0])
+    overrides = {"pretrained_embeddings": str(vectors), "epochs": "1", "ngram_c": "0"}
+
+    frozen = fit(
+        build_config(tiny_config(), {**overrides, "freeze_embeddings": "true"}),
+        splits,
+        tokenizer_file,
+    )
+    torch.testing.assert_close(frozen.result.network.embedding.weight.detach(), expected)
+    trained = fit(build_config(tiny_config(), overrides), splits, tokenizer_file)
+    moved = trained.result.network.embedding.weight.detach() - expected
+    # Trained from those vectors: moved, but by less than the vectors' own size.
+    assert moved.abs().sum() > 0 and moved.norm() < 0.5 * expected.norm()
+    with pytest.raises(ConfigError, match="model.embedding_dim: 16"):
+        narrow = build_config(tiny_config(), {**overrides, "embedding_dim": "8"})
+        fit(narrow, splits, tokenizer_file)

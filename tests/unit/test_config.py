@@ -79,6 +79,7 @@ def test_every_problem_is_named_in_one_error(tmp_path: Path) -> None:
 
 def test_a_fitted_wide_path_needs_tfidf_ngrams() -> None:
     raw = tiny_config()
+    raw["model"]["ngram_weighting"] = "mean"
     raw["training"]["ngram_c"] = 4.0
     with pytest.raises(ConfigError, match="ngram_c > 0 needs"):
         build_config(raw)
@@ -102,7 +103,7 @@ def test_anything_else_is_not_a_flag() -> None:
 def test_every_shipped_config_loads_and_builds_a_network(path: Path) -> None:
     config = load_config(path)
     assert isinstance(config, Config) and config.dataset.label_columns
-    network = NetworkConfig(vocab_size=10, num_labels=2, **vars(config.model))
+    network = NetworkConfig(vocab_size=10, num_labels=2, **config.model.network_settings())
     assert network.ngram_weighting == config.model.ngram_weighting
 
 

@@ -10,6 +10,8 @@ from tokenizers import Tokenizer
 
 from toxic_mlops.config import Config
 from toxic_mlops.data.dataset import TEXT, clean, profile, split_frame, validate_schema
+from toxic_mlops.data.download import default_cache_dir
+from toxic_mlops.data.embeddings import PretrainedEmbeddings, check_shape, load_pretrained
 from toxic_mlops.data.tokenizer import train_tokenizer
 
 
@@ -18,6 +20,8 @@ class Preprocessed:
     splits: dict[str, pd.DataFrame]
     cleaning: dict[str, int]  # rows in, empty, duplicate, out
     tokenizer: Tokenizer
+    # The embedding matrix for the tokenizer's vocabulary (model.pretrained_embeddings), if any.
+    embeddings: PretrainedEmbeddings | None = None
 
     def profile(self, config: Config) -> dict[str, Any]:
         dataset = config.dataset
@@ -29,6 +33,7 @@ class Preprocessed:
             **self.cleaning,
             **{f"rows_{name}": len(part) for name, part in self.splits.items()},
             "vocab_size": self.tokenizer.get_vocab_size(),
+            **({"embeddings_coverage": self.embeddings.coverage} if self.embeddings else {}),
         }
 
     def summary(self) -> str:
@@ -52,4 +57,10 @@ def preprocess(raw: pd.DataFrame, config: Config) -> Preprocessed:
         config.tokenizer.vocab_size,
         config.tokenizer.min_frequency,
     )
-    return Preprocessed(splits, stats, tokenizer)
+    embeddings = None
+    if source := config.model.pretrained_embeddings:
+        embeddings = load_pretrained(source, tokenizer.get_vocab(), default_cache_dir())
+        check_shape(
+            embeddings.matrix, tokenizer.get_vocab_size(), config.model.embedding_dim, source
+        )
+    return Preprocessed(splits, stats, tokenizer, embeddings)

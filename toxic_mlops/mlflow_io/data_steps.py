@@ -15,6 +15,7 @@ from toxic_mlops.contract import (
     DATA_SHA256_TAG,
     DATA_SOURCES_TAG,
     DOWNLOAD_RUN_TAG,
+    EMBEDDINGS_ARTIFACT,
     PROFILE_ARTIFACT,
     RAW_ARTIFACT,
     RAW_DATA_TAG,
@@ -134,6 +135,9 @@ def _log_preprocessed(result: Preprocessed, config: Config, out: Path) -> None:
     result.tokenizer.save(str(tokenizer_path))
     mlflow.log_artifacts(str(out / SPLITS_ARTIFACT), artifact_path=SPLITS_ARTIFACT)
     mlflow.log_artifact(str(tokenizer_path), artifact_path=str(Path(TOKENIZER_ARTIFACT).parent))
+    if result.embeddings is not None:
+        result.embeddings.save(out / EMBEDDINGS_ARTIFACT)
+        mlflow.log_artifacts(str(out / EMBEDDINGS_ARTIFACT), artifact_path=EMBEDDINGS_ARTIFACT)
     mlflow.log_dict(result.profile(config), PROFILE_ARTIFACT)
     mlflow.log_metrics(result.metrics())
     for name, part in result.splits.items():

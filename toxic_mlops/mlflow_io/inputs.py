@@ -13,9 +13,15 @@ import pandas as pd
 
 from pyfunc.scoring import Scorer
 from toxic_mlops.config import DatasetConfig
-from toxic_mlops.contract import BEST_PARAMS_ARTIFACT, SPLITS_ARTIFACT, TOKENIZER_ARTIFACT
+from toxic_mlops.contract import (
+    BEST_PARAMS_ARTIFACT,
+    EMBEDDINGS_ARTIFACT,
+    SPLITS_ARTIFACT,
+    TOKENIZER_ARTIFACT,
+)
 from toxic_mlops.data.dataset import TEXT, load_splits, standardize
 from toxic_mlops.data.download import FetchedFile, default_cache_dir, load_sources
+from toxic_mlops.data.embeddings import INFO_FILE, MATRIX_FILE, load_matrix
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.mlflow_io.runs import download_run_artifacts, local_copy
 
@@ -45,6 +51,26 @@ def preprocessed_inputs(
         tokenizer = download_run_artifacts(preprocess_run, TOKENIZER_ARTIFACT, workdir / "in")
         return reference_splits(preprocess_run, workdir), tokenizer
     return load_splits(Path(data_dir)), Path(data_dir) / Path(TOKENIZER_ARTIFACT).name
+
+
+def preprocessed_embeddings(
+    preprocess_run: str, data_dir: str, source: str, workdir: Path
+) -> np.ndarray | None:
+    """The preprocess step's embedding matrix when it was built from `source`; else None (then
+    training builds it from the file)."""
+    if not source:
+        return None
+    if preprocess_run:
+        logged = mlflow.artifacts.list_artifacts(run_id=preprocess_run)
+        if EMBEDDINGS_ARTIFACT not in {entry.path for entry in logged}:
+            return None
+        folder = download_run_artifacts(preprocess_run, EMBEDDINGS_ARTIFACT, workdir / "emb")
+    else:
+        folder = Path(data_dir) / EMBEDDINGS_ARTIFACT
+    info = folder / INFO_FILE
+    if not info.is_file() or json.loads(info.read_text()).get("source") != source:
+        return None
+    return load_matrix(folder / MATRIX_FILE)
 
 
 def load_scorer(model_uri: str) -> Scorer:

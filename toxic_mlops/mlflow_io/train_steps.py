@@ -29,7 +29,11 @@ from toxic_mlops.contract import (
     TUNE_TRIAL_ENTRY_POINT,
     TUNE_TRIAL_TAG,
 )
-from toxic_mlops.mlflow_io.inputs import load_best_params, preprocessed_inputs
+from toxic_mlops.mlflow_io.inputs import (
+    load_best_params,
+    preprocessed_embeddings,
+    preprocessed_inputs,
+)
 from toxic_mlops.mlflow_io.logs import log_epoch, log_figures, say
 from toxic_mlops.mlflow_io.packaging import log_pyfunc_model, save_model_files
 from toxic_mlops.mlflow_io.runs import latest_finished_run, step_run
@@ -72,8 +76,12 @@ def train_step(
         if not data_dir:
             preprocess_run = _splits_for(run, "train", config_path, preprocess_run)
         splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, Path(tmp))
+        embeddings = preprocessed_embeddings(
+            preprocess_run, data_dir, config.model.pretrained_embeddings, Path(tmp)
+        )
         mlflow.log_params(config.params(TUNABLE_SECTIONS))
-        trained = assess(fit(config, splits, tokenizer_file, on_epoch=log_epoch), config)
+        fitted = fit(config, splits, tokenizer_file, log_epoch, embeddings)
+        trained = assess(fitted, config)
         model_uri = _log_trained(trained, config, tokenizer_file, Path(tmp))
         mlflow.set_tags(
             {

@@ -7,7 +7,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +17,10 @@ from tqdm.auto import tqdm
 
 from pyfunc.encoding import TextEncoder
 from pyfunc.network import NetworkConfig, ToxicityNet
-from toxic_mlops.config import Config, TrainingConfig
+from toxic_mlops.config import Config, ModelConfig, TrainingConfig
 from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.data.download import default_cache_dir
+from toxic_mlops.data.embeddings import check_shape, load_pretrained
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 from toxic_mlops.model.batches import (
     EncodedSplit,
@@ -106,8 +108,13 @@ def _train_epoch(
     optimizer: torch.optim.Optimizer,
     batches: list[np.ndarray],
     description: str,
+    offsets: np.ndarray | None = None,
 ) -> float:
-    """One pass over the batches; the mean training loss per row."""
+    """One pass over the batches; the mean training loss per row.
+
+    offsets [rows, labels]: the wide path's out-of-fold logits, added to the deep path's in
+    place of the wide path's own (see wide.WideFit).
+    """
     device = next(network.parameters()).device
     network.train()
     loss_sum, rows_seen = 0.0, 0
@@ -115,7 +122,12 @@ def _train_epoch(
     progress = tqdm(batches, desc=description, unit="batch", leave=False, disable=None)
     for rows in progress:
         token_ids, lengths, targets = batch_tensors(encoder, split, rows, device)
-        loss = masked_bce(network(token_ids, lengths), targets)
+        if offsets is None:
+            logits = network(token_ids, lengths)
+        else:
+            offset = torch.from_numpy(offsets[rows]).to(device)
+            logits = network.deep_logits(token_ids, lengths) + offset
+        loss = masked_bce(logits, targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -176,24 +188,42 @@ def train(
     seed_everything(settings.seed)
     validation = _Validation(encoder, val_split, labels, settings.batch_size, positive_threshold)
     result = TrainResult(network=network, best_epoch=0)
-    prefit = prepare_wide_path(network, encoder, train_split, settings.ngram_c)
+    prefit = prepare_wide_path(
+        network, encoder, train_split, settings.ngram_c, settings.ngram_folds, settings.seed
+    )
     network.to(resolve_device(settings.device))
     optimizer, scheduler = _optimizer(network, settings, wide_frozen=prefit is not None)
+    offsets = prefit.offsets if prefit is not None else None
     if prefit is not None:
-        _keep(result, validation.epoch_result(network, 0, *prefit, 0.0), on_epoch)
+        epoch_zero = validation.epoch_result(network, 0, prefit.train_loss, prefit.started, 0.0)
+        _keep(result, epoch_zero, on_epoch)
     rng = np.random.default_rng(settings.seed)
     lengths = [len(s) for s in train_split.sequences]
     for epoch in range(1, settings.epochs + 1):
         started, rate = time.perf_counter(), optimizer.param_groups[0]["lr"]
         batches = length_batches(lengths, settings.batch_size, rng)
         description = f"epoch {epoch}/{settings.epochs}"
-        loss = _train_epoch(network, encoder, train_split, optimizer, batches, description)
+        loss = _train_epoch(network, encoder, train_split, optimizer, batches, description, offsets)
         scheduler.step()
         _keep(result, validation.epoch_result(network, epoch, loss, started, rate), on_epoch)
     assert result.best_state is not None, "epochs must be >= 1"
     network.load_state_dict(result.best_state)
     network.to("cpu").eval()
     return result
+
+
+def _initialise_embeddings(
+    network: ToxicityNet, encoder: TextEncoder, model: ModelConfig, matrix: np.ndarray | None
+) -> None:
+    """The embedding layer from pretrained vectors (ModelConfig), frozen if the config says so."""
+    source = model.pretrained_embeddings
+    if matrix is None:
+        vocab = encoder.tokenizer.get_vocab()
+        matrix = load_pretrained(source, vocab, default_cache_dir()).matrix
+    check_shape(matrix, network.config.vocab_size, network.config.embedding_dim, source)
+    with torch.no_grad():
+        network.embedding.weight.copy_(torch.from_numpy(matrix))
+    network.embedding.weight.requires_grad_(not model.freeze_embeddings)
 
 
 @dataclass
@@ -212,8 +242,13 @@ def fit(
     splits: Mapping[str, Any],
     tokenizer_file: Path,
     on_epoch: Callable[[EpochResult], None] | None = None,
+    embeddings: np.ndarray | None = None,
 ) -> Fitted:
-    """Encode the splits (pandas frames) with the tokenizer and train the config's network."""
+    """Encode the splits (pandas frames) with the tokenizer and train the config's network.
+
+    embeddings: the preprocess step's matrix for model.pretrained_embeddings; built here from
+    the file when the config names one and none is given (a folder of splits, tuning trials).
+    """
     dataset, settings, model = config.dataset, config.training, config.model
     labels = dataset.label_columns
     configure_threads(settings.num_threads)
@@ -235,10 +270,12 @@ def fit(
         num_labels=len(labels),
         padding_idx=encoder.pad_id,
         deep_max_len=settings.max_len if wide_reads_further else 0,
-        **asdict(model),
+        **model.network_settings(),
     )
     seed_everything(settings.seed)  # the initial weights too
     network = ToxicityNet(network_config)
+    if model.pretrained_embeddings:
+        _initialise_embeddings(network, encoder, model, embeddings)
     result = train(
         network,
         encoder,

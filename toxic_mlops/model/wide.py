@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
 from tqdm.auto import tqdm
 
 from pyfunc.encoding import TextEncoder
@@ -69,35 +71,77 @@ def _fit_label(
     return model.coef_[0], float(model.intercept_[0])
 
 
+def _out_of_fold_logits(
+    features: sparse.csr_matrix, targets: np.ndarray, c: float, folds: int, seed: int
+) -> np.ndarray:
+    """[rows] logits of one label, each row scored by a model fitted on the other folds."""
+    logits = np.zeros(features.shape[0])
+    for fitted_on, scored in KFold(folds, shuffle=True, random_state=seed).split(logits):
+        coefficients, bias = _fit_label(features[fitted_on], targets[fitted_on], c)
+        logits[scored] = features[scored] @ coefficients + bias
+    return logits
+
+
+@dataclass(frozen=True)
+class WideFit:
+    """The fitted wide path's train loss and the offsets the deep network is trained against."""
+
+    train_loss: float
+    # [rows, labels]: what the wide path adds to each training row's logits while the deep
+    # network trains. Out-of-fold (cross-fitted) logits minus the heads' biases: the frozen path
+    # fitted on every row nearly fits them, which would leave the deep network no residual that
+    # generalises. None: the frozen path itself (no cross-fitting).
+    offsets: np.ndarray | None
+    started: float
+
+
 def fit_wide_path(
-    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit, c: float
-) -> float:
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    split: EncodedSplit,
+    c: float,
+    folds: int = 0,
+    seed: int = 0,
+) -> WideFit:
     """Fits the wide path and the heads' biases as one logistic regression per label.
 
     The same solver as the TF-IDF baseline (liblinear, L2, inverse strength C) on the network's
     own n-gram features. A fractional target y is a positive row of weight y plus a negative row
-    of weight 1 - y, which is BCE on y; unknown targets are left out. Returns the mean train BCE.
+    of weight 1 - y, which is BCE on y; unknown targets are left out. With folds >= 2 also the
+    out-of-fold logits of every training row (K-fold cross-fitting, shuffled with seed).
     """
     assert network.ngrams is not None
+    started = time.perf_counter()
     features = ngram_matrix(network, encoder, split)
     weight = torch.zeros_like(network.ngrams.weight)
     bias = torch.zeros_like(network.heads.bias)
+    offsets = np.zeros(split.targets.shape) if folds >= 2 else None
     for label in tqdm(range(split.targets.shape[1]), desc="wide path", unit="label", disable=None):
-        coefficients, bias[label] = _fit_label(features, split.targets[:, label], c)
+        targets = split.targets[:, label]
+        coefficients, bias[label] = _fit_label(features, targets, c)
         weight[:, label] = torch.from_numpy(coefficients).float()
+        if offsets is not None:
+            oof = _out_of_fold_logits(features, targets, c, folds, seed)
+            offsets[:, label] = oof - float(bias[label])
     with torch.no_grad():
         network.ngrams.weight.copy_(weight)
         network.heads.bias.copy_(bias)
         logits = torch.from_numpy(features @ weight.numpy().astype(np.float64)).float() + bias
-    return float(masked_bce(logits, torch.tensor(split.targets)))
+    loss = float(masked_bce(logits, torch.tensor(split.targets)))
+    return WideFit(loss, None if offsets is None else offsets.astype(np.float32), started)
 
 
 def prepare_wide_path(
-    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit, c: float
-) -> tuple[float, float] | None:
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    split: EncodedSplit,
+    c: float,
+    folds: int = 0,
+    seed: int = 0,
+) -> WideFit | None:
     """Set the IDF (tfidf weighting); with c > 0 fit the wide path alone and freeze it.
 
-    Returns (train loss, start time) of that fit, "epoch 0", or None when nothing was fitted.
+    Returns that fit, "epoch 0", or None when nothing was fitted.
     """
     wide = network.ngrams
     if wide is None:
@@ -108,7 +152,6 @@ def prepare_wide_path(
         return None
     # The deep network starts silent (zero heads), so epoch 0 is the wide path alone.
     torch.nn.init.zeros_(network.heads.weight)
-    started = time.perf_counter()
-    loss = fit_wide_path(network, encoder, split, c)
+    fitted = fit_wide_path(network, encoder, split, c, folds, seed)
     wide.weight.requires_grad_(False)
-    return loss, started
+    return fitted
