@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -131,7 +132,12 @@ def figures(result: Evaluation, dataset: DatasetConfig) -> dict[str, Figure]:
     }
 
 
-def card(result: Evaluation, splits: dict[str, pd.DataFrame], dataset: DatasetConfig) -> str:
+def card(
+    result: Evaluation,
+    splits: dict[str, pd.DataFrame],
+    dataset: DatasetConfig,
+    spans: Mapping[str, Any] | None = None,
+) -> str:
     rows = {name: len(part) for name, part in splits.items()}
     return model_card(
         dataset.name,
@@ -141,4 +147,5 @@ def card(result: Evaluation, splits: dict[str, pd.DataFrame], dataset: DatasetCo
         result.test[BASELINE],
         result.cost,
         result.bias,
+        spans,
     )

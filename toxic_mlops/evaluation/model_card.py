@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
+
+from toxic_mlops.evaluation.spans import card_section
 
 LIMITS = [
     "",
@@ -33,6 +36,7 @@ def model_card(
     baseline: Mapping[str, float],
     cost: Mapping[str, Mapping[str, float]],
     bias_score: Mapping[str, float] | None,
+    spans: Mapping[str, Any] | None = None,
 ) -> str:
     lines = [
         "# Model card",
@@ -74,5 +78,7 @@ def model_card(
     if bias_score:
         lines += ["", "## Unintended bias (Jigsaw metric, first label)", ""]
         lines += [f"- {name}: {_cell(value)}" for name, value in bias_score.items()]
+    if spans:
+        lines += card_section(spans)
     lines += LIMITS
     return "\n".join(lines)

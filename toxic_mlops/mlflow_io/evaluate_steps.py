@@ -20,6 +20,7 @@ from toxic_mlops.contract import (
     PRODUCTION_METRIC_PREFIX,
     PRODUCTION_SCORED_TAG,
     REGISTRY_TAG_PREFIX,
+    SPANS_REPORT_ARTIFACT,
     SPLITS_ARTIFACT,
     TRAIN_RUN_TAG,
     VAL_MACRO_AUC_METRIC,
@@ -68,8 +69,18 @@ def evaluate_step(config: Config, config_path: str, train_run: str, data_dir: st
         for path, table in result.bias_tables.items():
             mlflow.log_table(table, path)
         log_figures(figures(result, config.dataset))
-        mlflow.log_text(card(result, splits, config.dataset), MODEL_CARD_ARTIFACT)
+        spans = _span_report(train_run)
+        mlflow.log_text(card(result, splits, config.dataset, spans), MODEL_CARD_ARTIFACT)
     return result
+
+
+def _span_report(train_run: str) -> dict | None:
+    """The train run's toxic-span figures, when it was trained with span data."""
+    if not any(
+        f.path == SPANS_REPORT_ARTIFACT for f in MlflowClient().list_artifacts(train_run, "spans")
+    ):
+        return None
+    return mlflow.artifacts.load_dict(f"runs:/{train_run}/{SPANS_REPORT_ARTIFACT}")
 
 
 def _score_production(config: Config, splits: dict, train_run: str) -> None:

@@ -1,0 +1,337 @@
+"""The toxic-span tagger: word labels from span annotations, its epoch loop, the word threshold."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from pyfunc.encoding import TextEncoder
+from pyfunc.explain import token_scores
+from pyfunc.network import ToxicityNet
+from pyfunc.scoring import ModelSpec
+from pyfunc.spans import ReadText, SpanSettings, SpanTagger, read_text, toxic_ranges, word_scores
+from toxic_mlops.config import Config, SpansConfig
+from toxic_mlops.evaluation.spans import (
+    Lexicon,
+    SpanPost,
+    bootstrap_interval,
+    holdout_split,
+    load_span_posts,
+    post_f1s,
+    ranges_to_offsets,
+)
+from toxic_mlops.model.assessment import TrainedModel
+
+# Word thresholds tried: these quantiles of the word scores (their scale differs by method).
+THRESHOLD_QUANTILES = np.linspace(0.3, 0.995, 80)
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    read: ReadText
+    labels: np.ndarray  # per token: 1 toxic word, 0 other word, -1 not in a word (no loss)
+
+
+def label_post(encoder: TextEncoder, post: SpanPost, max_len: int) -> LabelledText:
+    """A word is toxic when most of its raw characters are marked; its tokens share the label."""
+    read = read_text(encoder, post.text, max_len)
+    labels = np.full(len(read.ids), -1.0)
+    for word in read.words:
+        marked = sum(i in post.offsets for i in range(word.start, word.end))
+        labels[list(word.tokens)] = float(2 * marked > word.end - word.start)
+    return LabelledText(read, labels)
+
+
+def set_lexicon(tagger: SpanTagger, texts: Sequence[LabelledText], smoothing: float = 2.0) -> None:
+    """Each token id's share of toxic words among the words holding it (smoothed towards the
+    overall share), as log-odds, and how often it was seen."""
+    vocab = tagger.lexicon.size(0)
+    seen, toxic = np.zeros(vocab), np.zeros(vocab)
+    for text in texts:
+        known = text.labels >= 0
+        ids = np.asarray(text.read.ids)[known]
+        np.add.at(seen, ids, 1)
+        np.add.at(toxic, ids, text.labels[known])
+    overall = toxic.sum() / max(seen.sum(), 1)
+    rate = (toxic + smoothing * overall) / (seen + smoothing)
+    features = np.stack([np.log(rate / (1 - rate)), np.log1p(seen)], axis=1)
+    tagger.lexicon.copy_(torch.from_numpy(features).float())
+
+
+def predicted_offsets(
+    reads: Sequence[ReadText], scores: Sequence[np.ndarray], threshold: float
+) -> list[set[int]]:
+    offsets = []
+    for read, token_score in zip(reads, scores, strict=True):
+        ranges = toxic_ranges(read.words, word_scores(read, token_score.tolist()), threshold)
+        offsets.append(ranges_to_offsets((start, end) for start, end, _ in ranges))
+    return offsets
+
+
+def best_threshold(
+    reads: Sequence[ReadText], scores: Sequence[np.ndarray], gold: Sequence[frozenset[int]]
+) -> tuple[float, float]:
+    """(threshold, mean char F1) with the best mean char F1 among quantiles of word scores."""
+    words = [s for read, token in zip(reads, scores, strict=True) for s in word_scores(read, token)]
+    candidates = np.unique(np.quantile(words, THRESHOLD_QUANTILES)) if words else [0.5]
+    results = [
+        (float(t), float(post_f1s(predicted_offsets(reads, scores, t), gold).mean()))
+        for t in candidates
+    ]
+    return max(results, key=lambda result: result[1])
+
+
+def span_scores(
+    network: ToxicityNet, encoder: TextEncoder, settings: SpanSettings, texts: Sequence[str]
+) -> tuple[list[ReadText], list[np.ndarray]]:
+    reads = [read_text(encoder, text, settings.max_len) for text in texts]
+    return reads, token_scores(network, encoder, reads, settings, batch_size=256)
+
+
+@dataclass
+class SpanFit:
+    settings: SpanSettings  # what the served model uses
+    threshold_f1: float  # mean char F1 on the threshold part, at that threshold
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def choose_wide_threshold(
+    network: ToxicityNet, encoder: TextEncoder, posts: Sequence[SpanPost], max_len: int
+) -> SpanFit:
+    """Spans from the classifier's wide path: only the word threshold is learnt (on posts)."""
+    settings = SpanSettings(method="wide", max_len=max_len)
+    reads, scores = span_scores(network, encoder, settings, [p.text for p in posts])
+    threshold, f1 = best_threshold(reads, scores, [p.offsets for p in posts])
+    return SpanFit(SpanSettings(method="wide", threshold=threshold, max_len=max_len), f1)
+
+
+def _batches(count: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    order = rng.permutation(count)
+    return [order[i : i + size] for i in range(0, count, size)]
+
+
+def _epoch(
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    texts: Sequence[LabelledText],
+    optimizer: torch.optim.Optimizer,
+    batches: list[np.ndarray],
+) -> float:
+    network.train()
+    total, count = 0.0, 0
+    for batch in batches:
+        token_ids, lengths = encoder.pad([texts[i].read.ids for i in batch])
+        targets = torch.full(token_ids.shape, -1.0)
+        for row, i in enumerate(batch):
+            targets[row, : len(texts[i].labels)] = torch.from_numpy(texts[i].labels)
+        known = targets >= 0
+        logits = network.span_logits(token_ids, lengths)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[known], targets[known])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * len(batch), count + len(batch)
+    network.eval()
+    return total / max(count, 1)
+
+
+def train_span_tagger(
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    posts: Sequence[SpanPost],
+    settings: SpansConfig,
+) -> SpanFit:
+    """Trains network.span_tagger on posts (all but a threshold part, which picks the epoch and
+    the threshold); the tagger starts from the classifier's embedding. Only the tagger learns."""
+    tagger = network.span_tagger
+    assert isinstance(tagger, SpanTagger), "the network needs span_hidden_size > 0"
+    with torch.no_grad():
+        tagger.embedding.weight.copy_(network.embedding.weight)
+    rng = np.random.default_rng(settings.seed)
+    order = rng.permutation(len(posts))
+    held = max(1, int(round(len(posts) * settings.threshold_fraction)))
+    fit_posts = [posts[i] for i in order[held:]]
+    pick_posts = [posts[i] for i in order[:held]]
+    texts = [label_post(encoder, post, settings.max_len) for post in fit_posts]
+    set_lexicon(tagger, texts)
+    pick_reads = [read_text(encoder, post.text, settings.max_len) for post in pick_posts]
+    pick_gold = [post.offsets for post in pick_posts]
+    optimizer = torch.optim.Adam(tagger.parameters(), lr=settings.learning_rate)
+    tagger_settings = SpanSettings(method="tagger", max_len=settings.max_len)
+    best: SpanFit | None = None
+    best_state = None
+    history = []
+    for epoch in tqdm(range(1, settings.epochs + 1), desc="span tagger", disable=None):
+        started = time.perf_counter()
+        loss = _epoch(
+            network, encoder, texts, optimizer, _batches(len(texts), settings.batch_size, rng)
+        )
+        scores = token_scores(network, encoder, pick_reads, tagger_settings, batch_size=256)
+        threshold, f1 = best_threshold(pick_reads, scores, pick_gold)
+        record = {
+            "epoch": epoch,
+            "loss": loss,
+            "threshold_f1": f1,
+            "threshold": threshold,
+            "seconds": time.perf_counter() - started,
+        }
+        if best is None or f1 > best.threshold_f1:
+            best = SpanFit(
+                SpanSettings(method="tagger", threshold=threshold, max_len=settings.max_len), f1
+            )
+            best_state = copy.deepcopy(tagger.state_dict())
+        history.append(record)
+    assert best is not None and best_state is not None
+    best.history = history
+    tagger.load_state_dict(best_state)
+    network.eval()
+    return best
+
+
+def with_span_tagger(network: ToxicityNet, hidden_size: int, seed: int) -> ToxicityNet:
+    """The same classifier (same weights) with a new, untrained span tagger attached."""
+    config = replace(network.config, span_hidden_size=hidden_size)
+    torch.manual_seed(seed)
+    tagged = ToxicityNet(config)
+    missing, unexpected = tagged.load_state_dict(network.state_dict(), strict=False)
+    assert not unexpected and all(key.startswith("span_tagger.") for key in missing)
+    return tagged.eval()
+
+
+@dataclass(frozen=True)
+class SpanReport:
+    """The span figures on the held-out part, the shipped method's and the lexicon's."""
+
+    method: str
+    threshold: float
+    char_f1: float
+    char_f1_interval: tuple[float, float]
+    lexicon_char_f1: float
+    alternative: str  # the method not shipped, and its held-out char F1
+    alternative_char_f1: float
+    posts_train: int
+    posts_held_out: int
+    empty_gold_share: float
+    examples: list[dict[str, object]]  # a few held-out posts: text, gold and predicted ranges
+
+    def metrics(self) -> dict[str, float]:
+        return {
+            "spans_char_f1": self.char_f1,
+            "spans_char_f1_low": self.char_f1_interval[0],
+            "spans_char_f1_high": self.char_f1_interval[1],
+            "spans_lexicon_char_f1": self.lexicon_char_f1,
+            f"spans_{self.alternative}_char_f1": self.alternative_char_f1,
+            "spans_threshold": self.threshold,
+            "spans_posts_train": self.posts_train,
+            "spans_posts_held_out": self.posts_held_out,
+            "spans_empty_gold_share": self.empty_gold_share,
+        }
+
+    def summary(self) -> str:
+        return (
+            f"spans ({self.method}): char F1 {self.char_f1:.4f} on {self.posts_held_out} held-out "
+            f"posts, lexicon {self.lexicon_char_f1:.4f}, {self.alternative} "
+            f"{self.alternative_char_f1:.4f}"
+        )
+
+
+def _ranges(offsets: set[int] | frozenset[int]) -> list[list[int]]:
+    ranges: list[list[int]] = []
+    for i in sorted(offsets):
+        if ranges and ranges[-1][1] == i:
+            ranges[-1][1] = i + 1
+        else:
+            ranges.append([i, i + 1])
+    return ranges
+
+
+def _held_out_f1s(
+    network: ToxicityNet, encoder: TextEncoder, settings: SpanSettings, posts: Sequence[SpanPost]
+) -> tuple[np.ndarray, list[set[int]]]:
+    reads, scores = span_scores(network, encoder, settings, [p.text for p in posts])
+    predicted = predicted_offsets(reads, scores, settings.threshold)
+    return post_f1s(predicted, [p.offsets for p in posts]), predicted
+
+
+def fit_spans(
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    posts: Sequence[SpanPost],
+    settings: SpansConfig,
+    examples: int = 5,
+) -> tuple[ToxicityNet, SpanSettings, SpanReport]:
+    """Both span methods fitted on the training part (the tagger on its own head, the wide path's
+    word threshold); the better on the threshold part ships. Measured on the held-out part."""
+    train_idx, held_idx = holdout_split(len(posts), settings.holdout_fraction, settings.seed)
+    train, held = [posts[i] for i in train_idx], [posts[i] for i in held_idx]
+    tagged = with_span_tagger(network, settings.hidden_size, settings.seed)
+    tagger = train_span_tagger(tagged, encoder, train, settings)
+    candidates = {"tagger": (tagged, tagger)}
+    if network.ngrams is not None:
+        candidates["wide"] = (
+            network,
+            choose_wide_threshold(network, encoder, train, settings.max_len),
+        )
+    held_f1s = {
+        name: _held_out_f1s(net, encoder, fit.settings, held)
+        for name, (net, fit) in candidates.items()
+    }
+    shipped = max(candidates, key=lambda name: candidates[name][1].threshold_f1)
+    other = next((name for name in candidates if name != shipped), shipped)
+    f1s, predicted = held_f1s[shipped]
+    lexicon = Lexicon.learn(train)
+    gold = [p.offsets for p in held]
+    shown = [i for i in range(len(held)) if held[i].offsets and len(held[i].text) < 200][:examples]
+    report = SpanReport(
+        method=shipped,
+        threshold=candidates[shipped][1].settings.threshold,
+        char_f1=float(f1s.mean()),
+        char_f1_interval=bootstrap_interval(f1s, settings.seed),
+        lexicon_char_f1=float(post_f1s([lexicon.predict(p.text) for p in held], gold).mean()),
+        alternative=other,
+        alternative_char_f1=float(held_f1s[other][0].mean()),
+        posts_train=len(train),
+        posts_held_out=len(held),
+        empty_gold_share=float(np.mean([not g for g in gold])),
+        examples=[
+            {
+                "text": held[i].text,
+                "gold": _ranges(held[i].offsets),
+                "predicted": _ranges(predicted[i]),
+            }
+            for i in shown
+        ],
+    )
+    net, fit = candidates[shipped]
+    return net, fit.settings, report
+
+
+def default_span_settings(network: ToxicityNet, spec: ModelSpec) -> SpanSettings:
+    """With no span data: a word is toxic when the wide path alone would flag a text of just it
+    (the first label's tuned threshold); a network without a wide path gives no spans."""
+    if network.ngrams is None:
+        return SpanSettings(method="none")
+    return SpanSettings(method="wide", threshold=spec.thresholds.get(spec.labels[0], 0.5))
+
+
+def with_spans(
+    trained: TrainedModel, config: Config, cache_dir: Path
+) -> tuple[TrainedModel, SpanReport | None]:
+    """The trained model with its span scorer: fitted on config.spans' data when there is some."""
+    network, spec = trained.fitted.result.network, trained.spec
+    if not config.spans.enabled:
+        return replace(
+            trained, spec=replace(spec, spans=default_span_settings(network, spec))
+        ), None
+    spans = config.spans
+    posts = load_span_posts(spans.sources, spans.sha256, cache_dir)
+    shipped, settings, report = fit_spans(network, trained.fitted.encoder, posts, spans)
+    trained.fitted.result.network = shipped
+    return replace(trained, spec=replace(spec, network=shipped.config, spans=settings)), report
