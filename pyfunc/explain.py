@@ -59,7 +59,8 @@ def token_scores(
         chunk = order[start : start + batch_size]
         token_ids, lengths = encoder.pad([reads[i].ids for i in chunk])
         if settings.method == "tagger":
-            logits = network.span_logits(token_ids, lengths)
+            buckets, _ = encoder.pad([reads[i].word_buckets() for i in chunk])
+            logits = network.span_logits(token_ids, lengths, buckets)
         else:
             logits = _wide_token_logits(network, token_ids, lengths, settings.label)
         values = torch.sigmoid(logits).numpy()

@@ -138,10 +138,16 @@ class ToxicityNet(nn.Module):
             return token_ids.new_zeros((*token_ids.shape, 0), dtype=torch.float)
         return self.ngrams.weight[token_ids % self.config.ngram_buckets]
 
-    def span_logits(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """The span tagger's toxic logit per token [batch, time]."""
+    def span_logits(
+        self, token_ids: torch.Tensor, lengths: torch.Tensor, word_buckets: torch.Tensor
+    ) -> torch.Tensor:
+        """The span tagger's toxic logit per token [batch, time] (word_buckets: ReadText's)."""
         assert self.span_tagger is not None, "this network has no span tagger"
-        return self.span_tagger(token_ids, lengths, self.token_prior(token_ids).detach())
+        prior = [
+            self.token_prior(token_ids).detach(),
+            self.span_tagger.lexicon(token_ids, word_buckets),
+        ]
+        return self.span_tagger(token_ids, lengths, torch.cat(prior, dim=-1))
 
     def _deep_input(
         self, token_ids: torch.Tensor, lengths: torch.Tensor

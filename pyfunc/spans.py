@@ -50,16 +50,18 @@ class SpanSettings:
             raise ValueError(f"span method must be one of {SPAN_METHODS}, got {self.method!r}")
 
 
-# Per token id: (log-odds that a word holding it was marked toxic, log(1 + times seen)), counted
-# on the span training data; the tagger's lexicon.
-LEXICON_FEATURES = 2
+# The tagger's lexicons, counted on the span training data: per token id and per word (its token
+# ids hashed into WORD_BUCKETS), (log-odds that the word was marked toxic, log(1 + times seen)).
+LEXICON_FEATURES = 4
+WORD_BUCKETS = 1 << 18
 
 
 class SpanTagger(nn.Module):
-    """Embedding + per-token priors -> one BiLSTM layer -> a toxic logit per token.
+    """Embedding + priors -> one BiLSTM layer -> a toxic logit per token.
 
-    The priors, also handed to the output layer directly: the token's span lexicon (a buffer set
-    by training) and whatever the caller adds (the classifier's wide-path weights).
+    The priors (also handed to the output layer directly): the token's and its word's span
+    lexicon (buffers set by training) and what the caller adds (the classifier's wide-path
+    weights).
     """
 
     def __init__(
@@ -67,7 +69,8 @@ class SpanTagger(nn.Module):
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding)
-        self.register_buffer("lexicon", torch.zeros(vocab_size, LEXICON_FEATURES))
+        self.register_buffer("token_lexicon", torch.zeros(vocab_size, LEXICON_FEATURES // 2))
+        self.register_buffer("word_lexicon", torch.zeros(WORD_BUCKETS, LEXICON_FEATURES // 2))
         prior_dim += LEXICON_FEATURES
         self.dropout = nn.Dropout(0.2)
         self.lstm = nn.LSTM(
@@ -75,16 +78,28 @@ class SpanTagger(nn.Module):
         )
         self.out = nn.Linear(2 * hidden_size + prior_dim, 1)
 
+    def lexicon(self, token_ids: torch.Tensor, word_buckets: torch.Tensor) -> torch.Tensor:
+        """[batch, time, LEXICON_FEATURES] from the lexicon buffers."""
+        return torch.cat([self.token_lexicon[token_ids], self.word_lexicon[word_buckets]], dim=-1)
+
     def forward(
         self, token_ids: torch.Tensor, lengths: torch.Tensor, prior: torch.Tensor
     ) -> torch.Tensor:
-        """Logits [batch, time] (padding positions included: mask them) from prior [b, t, p]."""
-        prior = torch.cat([prior, self.lexicon[token_ids]], dim=-1)
+        """Logits [batch, time] (padding positions included: mask them) from prior [b, t, p]:
+        the caller's features followed by the lexicon's."""
         inputs = torch.cat([self.dropout(self.embedding(token_ids)), prior], dim=-1)
         packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
         states, _ = self.lstm(packed)
         states, _ = pad_packed_sequence(states, batch_first=True, total_length=token_ids.size(1))
         return self.out(torch.cat([self.dropout(states), prior], dim=-1)).squeeze(-1)
+
+
+def word_bucket(ids: Sequence[int]) -> int:
+    """A word's lexicon bucket: its token ids hashed (deterministic, unlike Python's hash)."""
+    value = 0
+    for token in ids:
+        value = (value * 1_000_003 + token + 1) % (1 << 61)
+    return value % WORD_BUCKETS
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,15 @@ class ReadText:
     ids: list[int]
     words: list[Word]
     truncated: bool
+
+    def word_buckets(self) -> list[int]:
+        """Per token, its word's lexicon bucket (0 outside words)."""
+        buckets = [0] * len(self.ids)
+        for word in self.words:
+            bucket = word_bucket([self.ids[p] for p in word.tokens])
+            for position in word.tokens:
+                buckets[position] = bucket
+        return buckets
 
 
 def _is_word_part(piece: str) -> bool:

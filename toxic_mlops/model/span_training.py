@@ -16,7 +16,15 @@ from pyfunc.encoding import TextEncoder
 from pyfunc.explain import token_scores
 from pyfunc.network import ToxicityNet
 from pyfunc.scoring import ModelSpec
-from pyfunc.spans import ReadText, SpanSettings, SpanTagger, read_text, toxic_ranges, word_scores
+from pyfunc.spans import (
+    LEXICON_FEATURES,
+    ReadText,
+    SpanSettings,
+    SpanTagger,
+    read_text,
+    toxic_ranges,
+    word_scores,
+)
 from toxic_mlops.config import Config, SpansConfig
 from toxic_mlops.evaluation.spans import (
     Lexicon,
@@ -29,6 +37,8 @@ from toxic_mlops.evaluation.spans import (
 )
 from toxic_mlops.model.assessment import TrainedModel
 
+LEXICON_SMOOTHING = 2.0  # pseudo-counts at the overall toxic share
+LEXICON_FOLDS = 5
 # Word thresholds tried: these quantiles of the word scores (their scale differs by method).
 THRESHOLD_QUANTILES = np.linspace(0.3, 0.995, 80)
 
@@ -49,20 +59,47 @@ def label_post(encoder: TextEncoder, post: SpanPost, max_len: int) -> LabelledTe
     return LabelledText(read, labels)
 
 
-def set_lexicon(tagger: SpanTagger, texts: Sequence[LabelledText], smoothing: float = 2.0) -> None:
-    """Each token id's share of toxic words among the words holding it (smoothed towards the
-    overall share), as log-odds, and how often it was seen."""
-    vocab = tagger.lexicon.size(0)
-    seen, toxic = np.zeros(vocab), np.zeros(vocab)
-    for text in texts:
+def _lexicon_table(seen: np.ndarray, toxic: np.ndarray, overall: float) -> np.ndarray:
+    """(log-odds of toxic, smoothed towards the overall share; log(1 + seen)) per key."""
+    rate = (toxic + LEXICON_SMOOTHING * overall) / (seen + LEXICON_SMOOTHING)
+    return np.stack([np.log(rate / (1 - rate)), np.log1p(seen)], axis=1).astype(np.float32)
+
+
+def set_lexicons(
+    tagger: SpanTagger, texts: Sequence[LabelledText], folds: int, seed: int
+) -> list[np.ndarray]:
+    """Sets the tagger's token and word lexicons from all texts; returns each text's lexicon
+    features [tokens, LEXICON_FEATURES] counted out of its fold, so that training sees them as
+    they are on unseen text (a word's own label never leaks into its feature)."""
+    sizes = (tagger.token_lexicon.size(0), tagger.word_lexicon.size(0))
+    fold_of = np.random.default_rng(seed).integers(0, folds, len(texts))
+    seen = [np.zeros((folds, size)) for size in sizes]
+    toxic = [np.zeros((folds, size)) for size in sizes]
+    keys = []
+    for text, fold in zip(texts, fold_of, strict=True):
         known = text.labels >= 0
-        ids = np.asarray(text.read.ids)[known]
-        np.add.at(seen, ids, 1)
-        np.add.at(toxic, ids, text.labels[known])
-    overall = toxic.sum() / max(seen.sum(), 1)
-    rate = (toxic + smoothing * overall) / (seen + smoothing)
-    features = np.stack([np.log(rate / (1 - rate)), np.log1p(seen)], axis=1)
-    tagger.lexicon.copy_(torch.from_numpy(features).float())
+        keys.append((np.asarray(text.read.ids), np.asarray(text.read.word_buckets())))
+        for table, key in enumerate(keys[-1]):
+            np.add.at(seen[table][fold], key[known], 1)
+            np.add.at(toxic[table][fold], key[known], text.labels[known])
+    overall = toxic[0].sum() / max(seen[0].sum(), 1)
+    tagger.token_lexicon.copy_(
+        torch.from_numpy(_lexicon_table(seen[0].sum(0), toxic[0].sum(0), overall))
+    )
+    tagger.word_lexicon.copy_(
+        torch.from_numpy(_lexicon_table(seen[1].sum(0), toxic[1].sum(0), overall))
+    )
+    out_of_fold = [
+        [
+            _lexicon_table(seen[t].sum(0) - seen[t][f], toxic[t].sum(0) - toxic[t][f], overall)
+            for t in range(2)
+        ]
+        for f in range(folds)
+    ]
+    return [
+        np.concatenate([out_of_fold[f][0][tokens], out_of_fold[f][1][words]], axis=1)
+        for (tokens, words), f in zip(keys, fold_of, strict=True)
+    ]
 
 
 def predicted_offsets(
@@ -121,24 +158,30 @@ def _epoch(
     network: ToxicityNet,
     encoder: TextEncoder,
     texts: Sequence[LabelledText],
+    lexicon: Sequence[np.ndarray],
     optimizer: torch.optim.Optimizer,
     batches: list[np.ndarray],
 ) -> float:
-    network.train()
+    tagger = network.span_tagger
+    assert tagger is not None
+    tagger.train()
     total, count = 0.0, 0
     for batch in batches:
         token_ids, lengths = encoder.pad([texts[i].read.ids for i in batch])
         targets = torch.full(token_ids.shape, -1.0)
+        features = torch.zeros((*token_ids.shape, LEXICON_FEATURES))
         for row, i in enumerate(batch):
             targets[row, : len(texts[i].labels)] = torch.from_numpy(texts[i].labels)
+            features[row, : len(texts[i].labels)] = torch.from_numpy(lexicon[i])
         known = targets >= 0
-        logits = network.span_logits(token_ids, lengths)
+        prior = torch.cat([network.token_prior(token_ids).detach(), features], dim=-1)
+        logits = tagger(token_ids, lengths, prior)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[known], targets[known])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         total, count = total + loss.item() * len(batch), count + len(batch)
-    network.eval()
+    tagger.eval()
     return total / max(count, 1)
 
 
@@ -160,7 +203,7 @@ def train_span_tagger(
     fit_posts = [posts[i] for i in order[held:]]
     pick_posts = [posts[i] for i in order[:held]]
     texts = [label_post(encoder, post, settings.max_len) for post in fit_posts]
-    set_lexicon(tagger, texts)
+    lexicon = set_lexicons(tagger, texts, LEXICON_FOLDS, settings.seed)
     pick_reads = [read_text(encoder, post.text, settings.max_len) for post in pick_posts]
     pick_gold = [post.offsets for post in pick_posts]
     optimizer = torch.optim.Adam(tagger.parameters(), lr=settings.learning_rate)
@@ -170,9 +213,8 @@ def train_span_tagger(
     history = []
     for epoch in tqdm(range(1, settings.epochs + 1), desc="span tagger", disable=None):
         started = time.perf_counter()
-        loss = _epoch(
-            network, encoder, texts, optimizer, _batches(len(texts), settings.batch_size, rng)
-        )
+        batches = _batches(len(texts), settings.batch_size, rng)
+        loss = _epoch(network, encoder, texts, lexicon, optimizer, batches)
         scores = token_scores(network, encoder, pick_reads, tagger_settings, batch_size=256)
         threshold, f1 = best_threshold(pick_reads, scores, pick_gold)
         record = {
@@ -333,5 +375,6 @@ def with_spans(
     spans = config.spans
     posts = load_span_posts(spans.sources, spans.sha256, cache_dir)
     shipped, settings, report = fit_spans(network, trained.fitted.encoder, posts, spans)
-    trained.fitted.result.network = shipped
-    return replace(trained, spec=replace(spec, network=shipped.config, spans=settings)), report
+    fitted = replace(trained.fitted, result=replace(trained.fitted.result, network=shipped))
+    spec = replace(spec, network=shipped.config, spans=settings)
+    return replace(trained, fitted=fitted, spec=spec), report
