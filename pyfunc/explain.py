@@ -87,7 +87,9 @@ def explain(
             {
                 "spans": [
                     _piece(text, start, end, score)
-                    for start, end, score in toxic_ranges(read.words, per_word, settings.threshold)
+                    for start, end, score in toxic_ranges(
+                        read.words, per_word, settings.threshold, settings.fallback
+                    )
                 ],
                 "words": [
                     _piece(text, word.start, word.end, score)

@@ -4,8 +4,9 @@ Words are read from the model's own tokens: a run of tokens with no space betwee
 normalised text, trimmed of leading and trailing punctuation tokens (as the SemEval-2021 Task 5
 annotations are: a marked span starts and ends on a letter or digit). A word's score is the
 highest score of its tokens; the predicted spans are the raw character ranges of the words
-scoring at least the threshold, two consecutive toxic words merged with what lies between them
-(annotators mark "you stupid idiot" as one span, spaces included).
+scoring at least the threshold (or, when none does, the best word if it scores at least a lower
+fallback), two consecutive toxic words merged with what lies between them (annotators mark
+"you stupid idiot" as one span, spaces included).
 
 Every offset is [start, end) into the raw string the client sent, in Unicode code points, through
 the normaliser's character map (pyfunc/text.py).
@@ -35,6 +36,9 @@ class SpanSettings:
 
     method: str = "none"
     threshold: float = 0.5  # a word is toxic when its score is at least this
+    # A comment with no word over the threshold still gets its best word when that word scores
+    # at least this (most comments a client asks about have something toxic); None: never.
+    fallback: float | None = None
     max_len: int = DEFAULT_SPAN_MAX_LEN  # tokens read for spans (they may read past the scores')
     label: int = 0  # the label whose wide-path weights score tokens (method "wide")
 
@@ -164,9 +168,14 @@ def word_scores(read: ReadText, token_scores: Sequence[float]) -> list[float]:
 
 
 def toxic_ranges(
-    words: Sequence[Word], scores: Sequence[float], threshold: float
+    words: Sequence[Word], scores: Sequence[float], threshold: float, fallback: float | None = None
 ) -> list[tuple[int, int, float]]:
-    """(start, end, score) of the toxic words, consecutive ones merged; score = their highest."""
+    """(start, end, score) of the toxic words, consecutive ones merged; score = their highest.
+
+    With no word at the threshold, the best word counts when it scores at least fallback.
+    """
+    if scores and fallback is not None and max(scores) < threshold and max(scores) >= fallback:
+        threshold = max(scores)
     ranges: list[tuple[int, int, float]] = []
     previous_toxic = False
     for word, score in zip(words, scores, strict=True):

@@ -79,6 +79,10 @@ def test_toxic_ranges_merge_only_neighbours() -> None:
     words = [Word(0, 3, (0,)), Word(4, 9, (1,)), Word(10, 12, (2,)), Word(13, 18, (3,))]
     assert toxic_ranges(words, [0.9, 0.6, 0.1, 0.7], 0.5) == [(0, 9, 0.9), (13, 18, 0.7)]
     assert toxic_ranges(words, [0.1] * 4, 0.5) == []
+    # No word at the threshold: the best one counts when it reaches the fallback.
+    assert toxic_ranges(words, [0.1, 0.3, 0.2, 0.1], 0.5, fallback=0.25) == [(4, 9, 0.3)]
+    assert toxic_ranges(words, [0.1, 0.3, 0.2, 0.1], 0.5, fallback=0.4) == []
+    assert toxic_ranges(words, [0.9, 0.3, 0.2, 0.1], 0.5, fallback=0.25) == [(0, 3, 0.9)]
 
 
 def test_a_model_without_span_scores_gives_words_but_no_spans(scorer) -> None:

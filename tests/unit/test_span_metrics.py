@@ -70,6 +70,7 @@ def test_the_card_section_shows_figures_and_bold_spans() -> None:
     report = {
         "method": "tagger",
         "threshold": 0.4,
+        "fallback": 0.1,
         "char_f1": 0.7,
         "char_f1_interval": [0.68, 0.72],
         "lexicon_char_f1": 0.6,
@@ -81,6 +82,7 @@ def test_the_card_section_shows_figures_and_bold_spans() -> None:
         "examples": [{"text": "you *idiot* go", "gold": [[4, 11]], "predicted": [[5, 10]]}],
     }
     text = "\n".join(card_section(report))
+    assert "threshold 0.400, best word of a post with none over it when >= 0.100;" in text
     assert "| tagger (served) | 0.7000 (95% CI 0.6800-0.7200) |" in text
     assert "| word lexicon (same training part) | 0.6000 |" in text
     assert "- you \\***idiot**\\* go" in text and "marked: you **\\*idiot\\*** go" in text

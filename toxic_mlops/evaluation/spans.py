@@ -153,12 +153,17 @@ def _escape(text: str) -> str:
 def card_section(report: Mapping[str, Any]) -> list[str]:
     """The model card's toxic-spans section, from the train run's span report."""
     low, high = report["char_f1_interval"]
+    fallback = (
+        "no fallback"
+        if report.get("fallback") is None
+        else f"best word of a post with none over it when >= {report['fallback']:.3f}"
+    )
     lines = [
         "",
         "## Toxic spans (SemEval-2021 Task 5 character F1, held-out posts)",
         "",
-        f"Served spans: **{report['method']}** (word threshold {report['threshold']:.3f}, chosen "
-        f"on the training part). Held out: {report['posts_held_out']:,} posts "
+        f"Served spans: **{report['method']}** (word threshold {report['threshold']:.3f}, "
+        f"{fallback}; chosen on the training part). Held out: {report['posts_held_out']:,} posts "
         f"({report['empty_gold_share']:.1%} with no span marked); trained on "
         f"{report['posts_train']:,}.",
         "",

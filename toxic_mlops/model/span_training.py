@@ -39,8 +39,10 @@ from toxic_mlops.model.assessment import TrainedModel
 
 LEXICON_SMOOTHING = 2.0  # pseudo-counts at the overall toxic share
 LEXICON_FOLDS = 5
+# Fallbacks tried for a comment with no toxic word: these quantiles of the word scores.
+FALLBACK_QUANTILES = np.linspace(0.05, 0.95, 19)
 # Word thresholds tried: these quantiles of the word scores (their scale differs by method).
-THRESHOLD_QUANTILES = np.linspace(0.3, 0.995, 80)
+THRESHOLD_QUANTILES = np.linspace(0.3, 0.995, 50)
 
 
 @dataclass(frozen=True)
@@ -103,26 +105,53 @@ def set_lexicons(
 
 
 def predicted_offsets(
-    reads: Sequence[ReadText], scores: Sequence[np.ndarray], threshold: float
+    reads: Sequence[ReadText],
+    scores: Sequence[np.ndarray],
+    threshold: float,
+    fallback: float | None = None,
 ) -> list[set[int]]:
-    offsets = []
-    for read, token_score in zip(reads, scores, strict=True):
-        ranges = toxic_ranges(read.words, word_scores(read, token_score.tolist()), threshold)
-        offsets.append(ranges_to_offsets((start, end) for start, end, _ in ranges))
-    return offsets
+    per_word = [
+        word_scores(read, token.tolist()) for read, token in zip(reads, scores, strict=True)
+    ]
+    return _offsets(reads, per_word, threshold, fallback)
+
+
+def _offsets(
+    reads: Sequence[ReadText],
+    per_word: Sequence[list[float]],
+    threshold: float,
+    fallback: float | None,
+) -> list[set[int]]:
+    return [
+        ranges_to_offsets(
+            (start, end) for start, end, _ in toxic_ranges(read.words, words, threshold, fallback)
+        )
+        for read, words in zip(reads, per_word, strict=True)
+    ]
 
 
 def best_threshold(
     reads: Sequence[ReadText], scores: Sequence[np.ndarray], gold: Sequence[frozenset[int]]
-) -> tuple[float, float]:
-    """(threshold, mean char F1) with the best mean char F1 among quantiles of word scores."""
-    words = [s for read, token in zip(reads, scores, strict=True) for s in word_scores(read, token)]
-    candidates = np.unique(np.quantile(words, THRESHOLD_QUANTILES)) if words else [0.5]
-    results = [
-        (float(t), float(post_f1s(predicted_offsets(reads, scores, t), gold).mean()))
-        for t in candidates
+) -> tuple[float, float | None, float]:
+    """(threshold, fallback, mean char F1): the threshold with the best mean char F1 among
+    quantiles of the word scores, then the best fallback under it (or none)."""
+    per_word = [
+        word_scores(read, token.tolist()) for read, token in zip(reads, scores, strict=True)
     ]
-    return max(results, key=lambda result: result[1])
+    words = [score for scores_of_post in per_word for score in scores_of_post]
+    if not words:
+        return 0.5, None, float(post_f1s([set()] * len(gold), gold).mean())
+
+    def f1(threshold: float, fallback: float | None) -> float:
+        return float(post_f1s(_offsets(reads, per_word, threshold, fallback), gold).mean())
+
+    candidates = np.unique(np.quantile(words, THRESHOLD_QUANTILES))
+    threshold = float(max(candidates, key=lambda t: f1(t, None)))
+    fallbacks = [None, *(float(f) for f in np.unique(np.quantile(words, FALLBACK_QUANTILES)))]
+    fallback = max(
+        (f for f in fallbacks if f is None or f < threshold), key=lambda f: f1(threshold, f)
+    )
+    return threshold, fallback, f1(threshold, fallback)
 
 
 def span_scores(
@@ -145,8 +174,8 @@ def choose_wide_threshold(
     """Spans from the classifier's wide path: only the word threshold is learnt (on posts)."""
     settings = SpanSettings(method="wide", max_len=max_len)
     reads, scores = span_scores(network, encoder, settings, [p.text for p in posts])
-    threshold, f1 = best_threshold(reads, scores, [p.offsets for p in posts])
-    return SpanFit(SpanSettings(method="wide", threshold=threshold, max_len=max_len), f1)
+    threshold, fallback, f1 = best_threshold(reads, scores, [p.offsets for p in posts])
+    return SpanFit(SpanSettings("wide", threshold, fallback, max_len), f1)
 
 
 def _batches(count: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -216,18 +245,17 @@ def train_span_tagger(
         batches = _batches(len(texts), settings.batch_size, rng)
         loss = _epoch(network, encoder, texts, lexicon, optimizer, batches)
         scores = token_scores(network, encoder, pick_reads, tagger_settings, batch_size=256)
-        threshold, f1 = best_threshold(pick_reads, scores, pick_gold)
+        threshold, fallback, f1 = best_threshold(pick_reads, scores, pick_gold)
         record = {
             "epoch": epoch,
             "loss": loss,
             "threshold_f1": f1,
             "threshold": threshold,
+            "fallback": fallback,
             "seconds": time.perf_counter() - started,
         }
         if best is None or f1 > best.threshold_f1:
-            best = SpanFit(
-                SpanSettings(method="tagger", threshold=threshold, max_len=settings.max_len), f1
-            )
+            best = SpanFit(SpanSettings("tagger", threshold, fallback, settings.max_len), f1)
             best_state = copy.deepcopy(tagger.state_dict())
         history.append(record)
     assert best is not None and best_state is not None
@@ -253,6 +281,7 @@ class SpanReport:
 
     method: str
     threshold: float
+    fallback: float | None
     char_f1: float
     char_f1_interval: tuple[float, float]
     lexicon_char_f1: float
@@ -298,7 +327,7 @@ def _held_out_f1s(
     network: ToxicityNet, encoder: TextEncoder, settings: SpanSettings, posts: Sequence[SpanPost]
 ) -> tuple[np.ndarray, list[set[int]]]:
     reads, scores = span_scores(network, encoder, settings, [p.text for p in posts])
-    predicted = predicted_offsets(reads, scores, settings.threshold)
+    predicted = predicted_offsets(reads, scores, settings.threshold, settings.fallback)
     return post_f1s(predicted, [p.offsets for p in posts]), predicted
 
 
@@ -334,6 +363,7 @@ def fit_spans(
     report = SpanReport(
         method=shipped,
         threshold=candidates[shipped][1].settings.threshold,
+        fallback=candidates[shipped][1].settings.fallback,
         char_f1=float(f1s.mean()),
         char_f1_interval=bootstrap_interval(f1s, settings.seed),
         lexicon_char_f1=float(post_f1s([lexicon.predict(p.text) for p in held], gold).mean()),
