@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bench.common import ROOT, load_texts, record
+from bench.common import ROOT, SHARED_POSTS, load_texts, record
 from pyfunc.explain import EXPLANATION_COLUMN
 from pyfunc.model import EXPLAIN_PARAM, ToxicityModel
 from pyfunc.scoring import Scorer
@@ -34,7 +34,7 @@ from toxic_mlops.model.assessment import assess
 from toxic_mlops.model.span_training import with_spans
 from toxic_mlops.model.training import fit
 
-SPANS_FILE = ROOT.parent / "shared" / "data" / "toxic_spans_train.csv"
+SPANS_FILE = SHARED_POSTS.parent / "toxic_spans_train.csv"
 
 
 def main() -> None:
@@ -42,11 +42,15 @@ def main() -> None:
     parser.add_argument("--config", default="configs/sample.yaml")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--requests", type=int, default=5)
+    parser.add_argument("--spans-file", type=Path, default=SPANS_FILE)
+    parser.add_argument("--posts-file", type=Path, default=SHARED_POSTS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     threads = {"num_threads": str(args.threads)}
     config = load_config(ROOT / args.config, threads)
-    spans = replace(load_config(ROOT / "configs" / "toxic.yaml").spans, sources=[str(SPANS_FILE)])
+    spans = replace(
+        load_config(ROOT / "configs" / "toxic.yaml").spans, sources=[str(args.spans_file)]
+    )
     config = replace(config, spans=spans)
     with tempfile.TemporaryDirectory() as tmp:
         raw, _ = load_sources([str(ROOT / s) for s in config.dataset.sources], [], Path(tmp))
@@ -62,10 +66,10 @@ def main() -> None:
         trained, report = with_spans(trained, config, default_cache_dir())
         span_seconds = time.perf_counter() - started
     assert report is not None
-    posts = parse_span_posts(pd.read_csv(SPANS_FILE), SPANS_FILE.name)
+    posts = parse_span_posts(pd.read_csv(args.spans_file), args.spans_file.name)
     model = ToxicityModel()
     model.scorer = Scorer(trained.fitted.result.network, trained.fitted.encoder, trained.spec)
-    texts, source = load_texts(256)
+    texts, source = _request(args.posts_file, 256)
     plain, explained = _timings(model, texts, args.requests)
     figures = asdict(report)
     figures.pop("examples")
@@ -74,7 +78,7 @@ def main() -> None:
         {
             **figures,
             "posts": len(posts),
-            "spans_config": asdict(spans) | {"sources": [SPANS_FILE.name]},
+            "spans_config": asdict(spans) | {"sources": [args.spans_file.name]},
             "classifier_config": args.config,
             "train_seconds": {
                 "classifier": round(classifier_seconds, 1),
@@ -88,6 +92,14 @@ def main() -> None:
             ),
         },
     )
+
+
+def _request(posts_file: Path, count: int) -> tuple[list[str], str]:
+    """Real Civil Comments posts as the payload (bench.common's, when not in ../shared)."""
+    if not posts_file.is_file():
+        return load_texts(count)
+    texts = pd.read_csv(posts_file)["comment_text"].dropna().astype(str)
+    return texts.sample(count, random_state=0).tolist(), posts_file.name
 
 
 def _timings(

@@ -136,7 +136,7 @@ class SpansConfig:
     holdout_fraction: float = 0.2  # measured on, never trained on
     seed: int = 0
     hidden_size: int = 64
-    epochs: int = 6
+    epochs: int = 4
     batch_size: int = 32
     learning_rate: float = 0.002
     max_len: int = 256  # tokens a comment's spans are read from

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from pyfunc.scoring import ModelSpec
 from pyfunc.text import Normalizer
 from tests.conftest import tiny_config
-from tests.synthetic import INSULTS, LABELS, NEUTRAL
+from tests.synthetic import LABELS, span_file
 from toxic_mlops.config import SpansConfig, build_config
 from toxic_mlops.data.download import ChecksumError, file_sha256
 from toxic_mlops.evaluation.spans import load_span_posts
 from toxic_mlops.model.assessment import TrainedModel
 from toxic_mlops.model.span_training import fit_spans, label_post, with_spans
-
-
-def span_file(rows: int, seed: int = 0) -> pd.DataFrame:
-    """Posts of neutral words with insults in them; raters marked the insults (and the spaces
-    between two in a row), as the SemEval-2021 Task 5 annotations do."""
-    rng = np.random.default_rng(seed)
-    records = []
-    for _ in range(rows):
-        words = list(rng.choice(NEUTRAL, size=rng.integers(3, 12)))
-        at = int(rng.integers(0, len(words)))
-        insults = list(rng.choice(INSULTS, size=rng.integers(0, 3)))
-        words[at:at] = insults
-        text = " ".join(words) + rng.choice([".", "!", ""])
-        start = len(" ".join(words[:at])) + (1 if at else 0)
-        marked = list(range(start, start + len(" ".join(insults))))
-        records.append({"spans": json.dumps(marked), "text": text})
-    return pd.DataFrame(records)
 
 
 def test_token_labels_follow_the_marked_characters(tiny_model) -> None:

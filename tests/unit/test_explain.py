@@ -12,7 +12,9 @@ from pyfunc.explain import EXPLANATION_COLUMN, MAX_EXPLAINED_ROWS, explain
 from pyfunc.model import EXPLAIN_PARAM, InvalidRequest, ToxicityModel
 from pyfunc.scoring import Scorer
 from pyfunc.spans import SpanSettings, Word, read_text, toxic_ranges
-from tests.synthetic import LABELS
+from tests.synthetic import LABELS, span_file
+from toxic_mlops.evaluation.spans import parse_span_posts
+from toxic_mlops.model.span_training import choose_wide_threshold
 
 RAW = [
     "Thanks the council meeting IDIOOOOOT great news.",
@@ -21,14 +23,17 @@ RAW = [
     "the park " * 2000 + "idiot",  # past the character cut and the token limit
     "",
 ]
-# A text of "idiot" alone is toxic for the wide path; "the" is not (synthetic training data).
-WIDE = SpanSettings(method="wide", threshold=0.5, max_len=40)
+MAX_LEN = 40
 
 
 @pytest.fixture(scope="module")
 def scorer(tiny_model) -> Scorer:
+    """The tiny model with wide-path spans, its threshold chosen on generated span posts (where
+    raters marked the insults) as the train step chooses it."""
     base = tiny_model[0]
-    return Scorer(base.network, base.encoder, replace(base.spec, spans=WIDE))
+    posts = parse_span_posts(span_file(200, seed=1), "generated")
+    fitted = choose_wide_threshold(base.network, base.encoder, posts, MAX_LEN)
+    return Scorer(base.network, base.encoder, replace(base.spec, spans=fitted.settings))
 
 
 def _explain(scorer: Scorer, texts: list[str]) -> list[dict]:
@@ -63,13 +68,13 @@ def test_text_past_the_limits_has_no_spans(scorer) -> None:
     long, empty = _explain(scorer, RAW[3:])
     assert long["truncated"] and not empty["truncated"]
     assert empty == {"spans": [], "words": [], "truncated": False}
-    assert len(long["words"]) <= WIDE.max_len
-    assert max(word["end"] for word in long["words"]) <= WIDE.max_len * CHARS_PER_TOKEN_BUDGET
+    assert len(long["words"]) <= MAX_LEN
+    assert max(word["end"] for word in long["words"]) <= MAX_LEN * CHARS_PER_TOKEN_BUDGET
     assert "idiot" not in [word["text"] for word in long["words"]]
 
 
 def test_consecutive_toxic_words_make_one_span_without_punctuation(scorer) -> None:
-    text = "Thanks, you (stupid idiot)!!! the plan"
+    text = "Thanks, the (stupid idiot)!!! the plan"
     (row,) = _explain(scorer, [text])
     assert [s["text"] for s in row["spans"]] == ["stupid idiot"]
     assert "(stupid" not in [w["text"] for w in row["words"]]
