@@ -73,3 +73,18 @@ def test_span_data_comes_over_http_and_is_checked(tiny_fitted, data_server, tmp_
     # No span data: the wide path's spans, at the first label's threshold.
     without, none = with_spans(trained, replace(config, spans=SpansConfig()), tmp_path)
     assert none is None and without.spec.spans.method == "wide"
+
+
+def test_the_evaluate_step_finds_the_train_runs_span_report(tracking) -> None:
+    import mlflow
+
+    from toxic_mlops.contract import SPANS_REPORT_ARTIFACT
+    from toxic_mlops.mlflow_io.evaluate_steps import _span_report
+
+    report = {"method": "tagger", "char_f1": 0.7, "examples": []}
+    with mlflow.start_run() as with_report:
+        mlflow.log_dict(report, SPANS_REPORT_ARTIFACT)
+    with mlflow.start_run() as without:
+        mlflow.log_dict({"other": 1}, "spans/other.json")
+    assert _span_report(with_report.info.run_id) == report
+    assert _span_report(without.info.run_id) is None

@@ -80,6 +80,7 @@ def train_step(
         trained, spans = with_spans(trained, config, default_cache_dir())
         if spans is not None:
             say(f"train: {spans.summary()}")
+            mlflow.log_params(config.params(["spans"]))
             mlflow.log_metrics(spans.metrics())
             mlflow.log_dict(asdict(spans), SPANS_REPORT_ARTIFACT)
         model_uri = _log_trained(trained, config, tokenizer_file, Path(tmp))
