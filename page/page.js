@@ -3,7 +3,6 @@
 "use strict";
 
 const DECIMALS = 3;
-const MIN_SHARE = 0.1; // words under this share of the top attribution are not highlighted
 
 const form = document.getElementById("form");
 const box = document.getElementById("comments");
@@ -54,21 +53,19 @@ async function loadModel() {
   }
 }
 
-function highlight(target, text, explanation, label) {
+function highlight(target, text, explanation) {
   const chars = Array.from(text); // the model's offsets count code points, as Array.from does
-  const words = (explanation ? explanation.words : []).filter((w) => w.attribution[label] > 0);
-  const top = Math.max(0, ...words.map((w) => w.attribution[label]));
+  const spans = explanation ? [...explanation.spans].sort((a, b) => a.start - b.start) : [];
   const parts = [];
   let at = 0;
-  for (const word of words.sort((a, b) => a.start - b.start)) {
-    const weight = word.attribution[label];
-    if (word.start < at || weight < MIN_SHARE * top) continue;
-    parts.push(chars.slice(at, word.start).join(""));
-    const mark = el("mark", null, chars.slice(word.start, word.end).join(""));
-    mark.style.setProperty("--strength", (0.15 + 0.6 * (weight / top)).toFixed(2));
-    mark.title = `raises ${label} by ${weight.toFixed(2)} (logit)`;
+  for (const span of spans) {
+    if (span.start < at) continue;
+    parts.push(chars.slice(at, span.start).join(""));
+    const mark = el("mark", null, chars.slice(span.start, span.end).join(""));
+    mark.style.setProperty("--strength", (0.2 + 0.55 * span.score).toFixed(2));
+    mark.title = `toxic span (score ${span.score.toFixed(2)})`;
     parts.push(mark);
-    at = word.end;
+    at = span.end;
   }
   parts.push(chars.slice(at).join(""));
   target.replaceChildren(...parts); // strings become Text nodes: nothing is parsed as HTML
@@ -105,13 +102,14 @@ function card(text, prediction) {
   const bars = el("div", "bars");
   node.append(comment, note, bars);
   const select = (label) => {
-    highlight(comment, text, explanation, label);
+    highlight(comment, text, explanation);
     const threshold = thresholds[label];
     const under = threshold !== undefined && scores[label] < threshold;
     comment.classList.toggle("under", under); // a score under its threshold: muted highlights
-    const what = under
-      ? `${label} is under its threshold (${threshold.toFixed(DECIMALS)}); highlighted: what raised it most.`
-      : `Highlighted: words that raised ${label}.`;
+    const found = explanation && explanation.spans.length > 0;
+    const what = (under
+      ? `${label} is under its threshold (${threshold.toFixed(DECIMALS)}). `
+      : "") + (found ? "Highlighted: the toxic spans found." : "No toxic span found.");
     const cut = explanation && explanation.truncated ? " The model read only the start." : "";
     note.textContent = what + cut;
     for (const row of bars.children) {

@@ -1,92 +1,105 @@
-"""Which words drove a comment's scores: leave-one-word-out on the whole model, per label.
+"""Which words make a comment toxic: per-word scores and toxic spans, in raw-string offsets.
 
-A word's attribution for a label is how far that label's logit falls when the word's tokens are
-taken out of the model's input (negative: the word pulled the score down). It is exact for both
-paths at once, the BiLSTM and the wide n-gram path (including its per-text TF-IDF
-normalisation), needs no baseline input or gradients, and costs one forward pass per word read,
-only when a client asks for it (`params={"explain": true}`).
-
-Every word carries [start, end) offsets into the raw string the client sent, in Unicode code
-points (Python string indices), through the normaliser's character map (pyfunc/text.py). Only
-the words the model read are listed: text past the character cut or the token limit has none.
+Asked for with `params={"explain": true}`; a request without it pays nothing. Token scores come
+from the model's span tagger when it has one (trained on SemEval-2021 Task 5 annotations), else
+from the classifier's wide n-gram path: one extra pass over the request either way, no
+per-word re-scoring. Every offset is [start, end) into the raw string the client sent, in
+Unicode code points (pyfunc/spans.py); text past the span reader's token limit has none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from pyfunc.encoding import TextEncoder
-from pyfunc.scoring import Scorer
+from pyfunc.network import ToxicityNet
+from pyfunc.spans import ReadText, SpanSettings, read_text, toxic_ranges, word_scores
 
 EXPLANATION_COLUMN = "explanation"
 DECIMALS = 4
-# Explaining costs a forward pass per word: a request asking for it holds at most this many texts.
-MAX_EXPLAINED_ROWS = 100
+# A request asking for explanations holds at most this many texts (they cost about one more
+# pass each, and the answer is larger).
+MAX_EXPLAINED_ROWS = 1000
 
 
-@dataclass(frozen=True)
-class ReadWord:
-    start: int  # raw [start, end), code points
-    end: int
-    positions: tuple[int, ...]  # its token positions in the model's input
+def _wide_token_logits(
+    network: ToxicityNet, token_ids: torch.Tensor, lengths: torch.Tensor, label: int
+) -> torch.Tensor:
+    """The label's logit for a text of this token alone in the wide path (its unigram weight plus
+    the bias; for "mean" and "tfidf" weighting alike), plus half of each bigram it is in."""
+    assert network.ngrams is not None
+    ids, present = network.ngram_ids(token_ids, lengths)
+    weights = network.ngrams.weight[:, label][ids] * present
+    time = token_ids.size(1)
+    unigrams, bigrams = weights[:, :time], weights[:, time:]
+    scores = unigrams.clone()
+    scores[:, :-1] += bigrams / 2
+    scores[:, 1:] += bigrams / 2
+    return scores + network.heads.bias[label]
 
 
-def read_words(encoder: TextEncoder, text: str) -> tuple[list[int], list[ReadWord], bool]:
-    """(token ids as the model reads them, the words among them, whether text was cut)."""
-    cut = text[: encoder.max_chars]
-    mapped = encoder.normalizer.map(cut)
-    encoding = encoder.tokenizer.encode(mapped.text, add_special_tokens=False)
-    ids = encoding.ids[: encoder.max_len]
-    positions: dict[int, list[int]] = {}
-    for position, word in enumerate(encoding.word_ids[: len(ids)]):
-        positions.setdefault(word, []).append(position)
-    words = []
-    for word_positions in positions.values():
-        start = min(encoding.offsets[p][0] for p in word_positions)
-        end = max(encoding.offsets[p][1] for p in word_positions)
-        if end > start:
-            words.append(ReadWord(*mapped.source_span(start, end), tuple(word_positions)))
-    truncated = len(cut) < len(text) or len(ids) < len(encoding.ids)
-    return ids or [encoder.unk_id], words, truncated
+@torch.inference_mode()
+def token_scores(
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    reads: Sequence[ReadText],
+    settings: SpanSettings,
+    batch_size: int,
+) -> list[np.ndarray]:
+    """A toxic score in [0, 1] per token of every text (sorted by length, padded per chunk)."""
+    scores: list[np.ndarray] = [np.zeros(len(read.ids)) for read in reads]
+    if settings.method == "none":
+        return scores
+    order = sorted(range(len(reads)), key=lambda i: len(reads[i].ids), reverse=True)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        token_ids, lengths = encoder.pad([reads[i].ids for i in chunk])
+        if settings.method == "tagger":
+            buckets, _ = encoder.pad([reads[i].word_buckets() for i in chunk])
+            logits = network.span_logits(token_ids, lengths, buckets)
+        else:
+            logits = _wide_token_logits(network, token_ids, lengths, settings.label)
+        values = torch.sigmoid(logits).numpy()
+        for row, index in enumerate(chunk):
+            scores[index] = values[row, : len(reads[index].ids)]
+    return scores
 
 
-def _without(ids: list[int], word: ReadWord, unk_id: int) -> list[int]:
-    left_out = set(word.positions)
-    return [token for position, token in enumerate(ids) if position not in left_out] or [unk_id]
-
-
-def explain(scorer: Scorer, texts: Sequence[str]) -> list[dict[str, Any]]:
-    """Per text: {"words": [{start, end, text, attribution: {label: logit drop}}], "truncated"}."""
-    read = [read_words(scorer.encoder, text) for text in texts]
-    variants: list[list[int]] = []
-    for ids, words, _ in read:
-        variants.append(ids)
-        variants.extend(_without(ids, word, scorer.encoder.unk_id) for word in words)
-    # One pass over every text's variants: sorted by length and chunked like any request.
-    logits = scorer.predict_ids(variants, logits=True).astype(np.float64)
-    explanations, row = [], 0
-    for text, (_, words, truncated) in zip(texts, read, strict=True):
-        drops = logits[row] - logits[row + 1 : row + 1 + len(words)]
-        row += 1 + len(words)
+def explain(
+    network: ToxicityNet,
+    encoder: TextEncoder,
+    settings: SpanSettings,
+    texts: Sequence[str],
+    batch_size: int,
+) -> list[dict[str, Any]]:
+    """Per text: {"spans": [{start, end, text, score}], "words": [...same...], "truncated"}."""
+    reads = [read_text(encoder, text, settings.max_len) for text in texts]
+    explanations = []
+    for text, read, scores in zip(
+        texts, reads, token_scores(network, encoder, reads, settings, batch_size), strict=True
+    ):
+        per_word = word_scores(read, scores.tolist())
         explanations.append(
             {
-                "words": [
-                    {
-                        "start": word.start,
-                        "end": word.end,
-                        "text": text[word.start : word.end],
-                        "attribution": {
-                            label: round(float(value), DECIMALS)
-                            for label, value in zip(scorer.spec.labels, drop, strict=True)
-                        },
-                    }
-                    for word, drop in zip(words, drops, strict=True)
+                "spans": [
+                    _piece(text, start, end, score)
+                    for start, end, score in toxic_ranges(
+                        read.words, per_word, settings.threshold, settings.fallback
+                    )
                 ],
-                "truncated": truncated,
+                "words": [
+                    _piece(text, word.start, word.end, score)
+                    for word, score in zip(read.words, per_word, strict=True)
+                ],
+                "truncated": read.truncated,
             }
         )
     return explanations
+
+
+def _piece(text: str, start: int, end: int, score: float) -> dict[str, Any]:
+    return {"start": start, "end": end, "text": text[start:end], "score": round(score, DECIMALS)}

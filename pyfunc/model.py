@@ -115,5 +115,8 @@ class ToxicityModel(mlflow.pyfunc.PythonModel):
                     f"Too many comments to explain in one request: {len(texts)} > "
                     f"{MAX_EXPLAINED_ROWS}. Split the request, or leave out params.explain."
                 )
-            scores[EXPLANATION_COLUMN] = explain(self.scorer, texts)
+            scorer = self.scorer
+            scores[EXPLANATION_COLUMN] = explain(
+                scorer.network, scorer.encoder, scorer.spec.spans, texts, scorer.spec.batch_size
+            )
         return scores

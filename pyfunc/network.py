@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from pyfunc.spans import SpanTagger
+
 NGRAM_WEIGHTINGS = ("mean", "tfidf")
 
 
@@ -34,6 +36,9 @@ class NetworkConfig:
     # Tokens the LSTM reads, at most (0 = all it is given); training sets it to training.max_len
     # when ngram_max_len is larger, since the encoder then hands over ngram_max_len tokens.
     deep_max_len: int = 0
+    # > 0 adds a toxic-span tagger (pyfunc/spans.py) with this BiLSTM width, trained on span
+    # annotations after the classifier; 0 = none (models saved before it load unchanged).
+    span_hidden_size: int = 0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NetworkConfig:
@@ -100,6 +105,17 @@ class ToxicityNet(nn.Module):
             nn.init.zeros_(self.ngrams.weight)  # starts as the deep network alone
         if config.ngram_buckets > 0 and config.ngram_weighting == "tfidf":
             self.register_buffer("ngram_idf", torch.ones(config.ngram_buckets))
+        self.span_tagger = (
+            SpanTagger(
+                config.vocab_size,
+                config.embedding_dim,
+                config.span_hidden_size,
+                self.span_prior_dim,
+                config.padding_idx,
+            )
+            if config.span_hidden_size > 0
+            else None
+        )
 
     def forward(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits [batch, labels] for token_ids [batch, time] with true lengths [batch] (>= 1)."""
@@ -112,6 +128,30 @@ class ToxicityNet(nn.Module):
     def deep_logits(self, token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The deep path's logits alone; training adds out-of-fold wide logits to them."""
         return self._deep_logits(*self._deep_input(token_ids, lengths))
+
+    @property
+    def span_prior_dim(self) -> int:
+        return self.config.num_labels if self.config.ngram_buckets > 0 else 0
+
+    def token_prior(self, token_ids: torch.Tensor) -> torch.Tensor:
+        """[batch, time, span_prior_dim]: each token's unigram weights in the wide path, per label.
+
+        What the classifier learnt about a token on its own: the span tagger's per-word prior.
+        """
+        if self.ngrams is None:
+            return token_ids.new_zeros((*token_ids.shape, 0), dtype=torch.float)
+        return self.ngrams.weight[token_ids % self.config.ngram_buckets]
+
+    def span_logits(
+        self, token_ids: torch.Tensor, lengths: torch.Tensor, word_buckets: torch.Tensor
+    ) -> torch.Tensor:
+        """The span tagger's toxic logit per token [batch, time] (word_buckets: ReadText's)."""
+        assert self.span_tagger is not None, "this network has no span tagger"
+        prior = [
+            self.token_prior(token_ids).detach(),
+            self.span_tagger.lexicon(token_ids, word_buckets),
+        ]
+        return self.span_tagger(token_ids, lengths, torch.cat(prior, dim=-1))
 
     def _deep_input(
         self, token_ids: torch.Tensor, lengths: torch.Tensor

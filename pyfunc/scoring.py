@@ -14,6 +14,7 @@ import torch
 
 from pyfunc.encoding import TextEncoder
 from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.spans import SpanSettings
 from pyfunc.text import Normalizer
 
 # File names inside a saved model directory (and keys of the pyfunc model's artifacts).
@@ -36,6 +37,8 @@ class ModelSpec:
     quantize: bool = False  # dynamic int8 for LSTM/Linear at load time
     # Per-label decision thresholds tuned on validation (best F1), for clients that need a yes/no.
     thresholds: dict[str, float] = field(default_factory=dict)
+    # How explanations find toxic spans (pyfunc/spans.py); models saved before it have none.
+    spans: SpanSettings = field(default_factory=SpanSettings)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
@@ -49,6 +52,7 @@ class ModelSpec:
             num_threads=int(values.get("num_threads", 0)),
             quantize=bool(values.get("quantize", False)),
             thresholds={k: float(v) for k, v in values.get("thresholds", {}).items()},
+            spans=SpanSettings.from_dict(values.get("spans")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -62,6 +66,7 @@ class ModelSpec:
             "num_threads": self.num_threads,
             "quantize": self.quantize,
             "thresholds": self.thresholds,
+            "spans": self.spans.to_dict(),
         }
 
 

@@ -103,6 +103,7 @@ def tiny_config() -> dict[str, Any]:
     config = yaml.safe_load((ROOT / "configs" / "toxic.yaml").read_text())
     config = copy.deepcopy(config)
     config["sample"]["fraction"] = 1.0
+    del config["spans"]  # the public span file is not reachable offline; tests serve their own
     config["tokenizer"].update(vocab_size=300, min_frequency=1)
     config["model"].update(embedding_dim=16, hidden_size=16, ngram_buckets=4096)
     config["training"].update(epochs=4, batch_size=32, learning_rate=0.01, lr_decay=0.8, max_len=40)

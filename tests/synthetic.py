@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -71,3 +73,20 @@ def make_comments(
 def flip_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """The same comments with the label relation turned round: clean ones now count as toxic."""
     return frame.assign(**{label: 1.0 - frame[label] for label in LABELS})
+
+
+def span_file(rows: int, seed: int = 0) -> pd.DataFrame:
+    """Posts of neutral words with insults in them; raters marked the insults (and the spaces
+    between two in a row), as the SemEval-2021 Task 5 annotations do."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for _ in range(rows):
+        words = list(rng.choice(NEUTRAL, size=rng.integers(3, 12)))
+        at = int(rng.integers(0, len(words)))
+        insults = list(rng.choice(INSULTS, size=rng.integers(0, 3)))
+        words[at:at] = insults
+        text = " ".join(words) + rng.choice([".", "!", ""])
+        start = len(" ".join(words[:at])) + (1 if at else 0)
+        marked = list(range(start, start + len(" ".join(insults))))
+        records.append({"spans": json.dumps(marked), "text": text})
+    return pd.DataFrame(records)

@@ -157,6 +157,30 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class SpansConfig:
+    """Toxic-span annotations (SemEval-2021 Task 5 format) and the span tagger trained on them.
+
+    No sources: no tagger; served spans then come from the classifier's wide n-gram path.
+    """
+
+    sources: list[str] = field(default_factory=list)
+    sha256: list[str] = field(default_factory=list)
+    holdout_fraction: float = 0.2  # measured on, never trained on
+    seed: int = 0
+    hidden_size: int = 64
+    epochs: int = 4
+    batch_size: int = 32
+    learning_rate: float = 0.002
+    max_len: int = 256  # tokens a comment's spans are read from
+    # Share of the training part kept aside to pick the epoch and the word threshold.
+    threshold_fraction: float = 0.1
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.sources)
+
+
+@dataclass(frozen=True)
 class GatePolicy:
     """What a candidate must show to become Production (from the `registry` section)."""
 
@@ -345,6 +369,7 @@ class Config:
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     serving: ServingConfig = ServingConfig()
+    spans: SpansConfig = SpansConfig()
     registry: RegistryConfig = RegistryConfig()
     evaluation: EvaluationConfig = EvaluationConfig()
     validation: ValidationPolicy = ValidationPolicy()
@@ -553,6 +578,18 @@ def config_problems(config: Config) -> list[str]:
         ),
         "bias.min_mentions and bias.min_positives must be >= 1": (
             config.bias.min_mentions >= 1 and config.bias.min_positives >= 1
+        ),
+    }
+    spans = config.spans
+    rules |= {
+        "spans.holdout_fraction and spans.threshold_fraction must be in (0, 1)": (
+            0 < spans.holdout_fraction < 1 and 0 < spans.threshold_fraction < 1
+        ),
+        "spans.hidden_size, epochs, batch_size and max_len must be >= 1": (
+            min(spans.hidden_size, spans.epochs, spans.batch_size, spans.max_len) >= 1
+        ),
+        "spans.sha256 must be empty or give one hash per source": (
+            not spans.sha256 or len(spans.sha256) == len(spans.sources)
         ),
     }
     problems = [rule for rule, ok in rules.items() if not ok]

@@ -69,6 +69,7 @@ EMBEDDINGS_ARTIFACT = "embeddings"  # preprocess: matrix.npy (no pickle) + info.
 PROFILE_ARTIFACT = "profile.json"  # preprocess
 MODEL_ARTIFACT = "model"  # train: the pyfunc model
 THRESHOLDS_ARTIFACT = "thresholds.json"  # train
+SPANS_REPORT_ARTIFACT = "spans/report.json"  # train, with span data: held-out char F1, examples
 BATCH_SUMMARY_ARTIFACT = "batch/summary.json"  # batch_score: counts, throughput, output path
 BATCH_HISTOGRAM_ARTIFACT = "plots/batch_score_histograms.png"  # batch_score
 LOSS_CURVE_ARTIFACT = "plots/loss_curve.png"  # train

@@ -89,10 +89,14 @@ def test_explain_through_the_scoring_server(served: str) -> None:
     assert [set(row) for row in plain] == [set(LABELS)] * len(COMMENTS)
     for text, row, scores in zip(COMMENTS, explained, plain, strict=True):
         assert {label: row[label] for label in LABELS} == scores
-        for word in row["explanation"]["words"]:
-            assert text[word["start"] : word["end"]] == word["text"]
-    top = max(explained[0]["explanation"]["words"], key=lambda w: w["attribution"]["toxicity"])
+        explanation = row["explanation"]
+        for piece in explanation["words"] + explanation["spans"]:
+            assert text[piece["start"] : piece["end"]] == piece["text"]
+        assert not explanation["truncated"]
+    top = max(explained[0]["explanation"]["words"], key=lambda w: w["score"])
     assert top["text"] == "idiot"
+    assert any("idiot" in span["text"] for span in explained[0]["explanation"]["spans"])
+    assert all("<img" not in span["text"] for span in explained[2]["explanation"]["spans"])
     refused = requests.post(
         f"{served}/invocations", json={"inputs": ["hi"], "params": {"explain": "maybe"}}, timeout=30
     )
@@ -171,14 +175,14 @@ def test_the_page_shows_the_apis_scores_and_highlights(
         for label, value in scores.items():
             assert abs(float(shown[label]) - value) <= 0.0005 + 1e-9, (index, label)
 
-    marks = cards.nth(0).locator("mark")
-    strengths = {
-        marks.nth(i).inner_text(): float(
-            marks.nth(i).evaluate("m => m.style.getPropertyValue('--strength')")
-        )
-        for i in range(marks.count())
-    }
-    assert max(strengths, key=strengths.get) == "idiot"
+    explained = invoke(served, {"inputs": COMMENTS, "params": {"explain": True}})
+    for index, row in enumerate(explained):  # the page marks exactly the returned spans
+        marks = cards.nth(index).locator(".comment mark")
+        spans = row["explanation"]["spans"]
+        assert [marks.nth(i).inner_text() for i in range(marks.count())] == [
+            span["text"] for span in spans
+        ]
+    assert any("idiot" in span["text"] for span in explained[0]["explanation"]["spans"])
 
     for index, payload in ((2, XSS_IMG), (3, XSS_SCRIPT)):
         assert cards.nth(index).locator(".comment").text_content() == payload

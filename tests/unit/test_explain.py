@@ -1,60 +1,101 @@
-"""Leave-one-word-out explanations: offsets into the raw text, the word that drives the score."""
+"""Explanations: toxic spans and word scores with offsets into the raw text, off by default."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
-from pyfunc.explain import EXPLANATION_COLUMN, MAX_EXPLAINED_ROWS, explain, read_words
+from pyfunc.encoding import CHARS_PER_TOKEN_BUDGET
+from pyfunc.explain import EXPLANATION_COLUMN, MAX_EXPLAINED_ROWS, explain
 from pyfunc.model import EXPLAIN_PARAM, InvalidRequest, ToxicityModel
-from tests.synthetic import LABELS
+from pyfunc.scoring import Scorer
+from pyfunc.spans import SpanSettings, Word, read_text, toxic_ranges
+from tests.synthetic import LABELS, span_file
+from toxic_mlops.evaluation.spans import parse_span_posts
+from toxic_mlops.model.span_training import choose_wide_threshold
 
 RAW = [
     "Thanks the council meeting IDIOOOOOT great news.",
     "😡 the road budget <br>stuuuupid https://x.org/a?b=1 vote",
-    "cafe\u0301 ＳＴＵＰＩＤ plan",
+    "cafe\u0301 ＳＴＵＰＩＤ plan, n\u0303o\u0308\u0301 marks 👍🏽",
     "the park " * 2000 + "idiot",  # past the character cut and the token limit
     "",
 ]
+MAX_LEN = 40
 
 
 @pytest.fixture(scope="module")
-def scorer(tiny_model):
-    return tiny_model[0]
+def scorer(tiny_model) -> Scorer:
+    """The tiny model with wide-path spans, its threshold chosen on generated span posts (where
+    raters marked the insults) as the train step chooses it."""
+    base = tiny_model[0]
+    posts = parse_span_posts(span_file(200, seed=1), "generated")
+    fitted = choose_wide_threshold(base.network, base.encoder, posts, MAX_LEN)
+    return Scorer(base.network, base.encoder, replace(base.spec, spans=fitted.settings))
+
+
+def _explain(scorer: Scorer, texts: list[str]) -> list[dict]:
+    return explain(scorer.network, scorer.encoder, scorer.spec.spans, texts, batch_size=2)
 
 
 @pytest.mark.parametrize("text", RAW)
-def test_the_explained_input_is_what_the_model_scores(scorer, text: str) -> None:
-    ids, words, _ = read_words(scorer.encoder, text)
-    assert ids == scorer.encoder.encode([text])[0]
-    assert sorted(p for word in words for p in word.positions) == list(range(len(words and ids)))
+def test_spans_read_what_the_model_scores(scorer, text: str) -> None:
+    read = read_text(scorer.encoder, text, scorer.encoder.max_len)
+    assert read.ids == scorer.encoder.encode([text])[0]
+    positions = [p for word in read.words for p in word.tokens]
+    assert positions == sorted(set(positions)) and all(p < len(read.ids) for p in positions)
 
 
-def test_words_point_into_the_raw_text(scorer) -> None:
-    explained = explain(scorer, RAW)
+def test_words_and_spans_point_into_the_raw_text(scorer) -> None:
+    explained = _explain(scorer, RAW)
     words = [[w["text"] for w in row["words"]] for row in explained]
     assert "IDIOOOOOT" in words[0]
-    assert {"😡", "stuuuupid", "https://x.org/a?b=1"} <= set(words[1])
-    assert not any("<br>" in word for word in words[1])
-    assert {"cafe\u0301", "ＳＴＵＰＩＤ"} <= set(words[2])
+    assert {"stuuuupid", "https://x.org/a?b=1", "budget"} <= set(words[1])
+    assert not any("<br>" in word or "😡" in word for word in words[1])
+    assert {"cafe\u0301", "ＳＴＵＰＩＤ", "plan", "n\u0303o\u0308\u0301"} <= set(words[2])
     for text, row in zip(RAW, explained, strict=True):
-        for word in row["words"]:
-            assert text[word["start"] : word["end"]] == word["text"]
-            assert set(word["attribution"]) == set(LABELS)
+        for piece in row["words"] + row["spans"]:
+            assert text[piece["start"] : piece["end"]] == piece["text"]
+            assert 0 <= piece["score"] <= 1
+    assert [s["text"] for s in explained[0]["spans"]] == ["IDIOOOOOT"]
+    assert explained[1]["spans"][0]["text"].startswith("stuuuupid")
+    # Words the tiny model never saw ("café") may score either way; the insult is marked.
+    assert any("ＳＴＵＰＩＤ" in span["text"] for span in explained[2]["spans"])
 
 
-def test_text_past_the_limits_is_not_explained(scorer) -> None:
-    long, empty = explain(scorer, RAW[3:])
-    assert long["truncated"] and not empty["truncated"] and empty["words"] == []
-    assert len(long["words"]) <= scorer.encoder.max_len
-    assert max(word["end"] for word in long["words"]) <= scorer.encoder.max_chars
+def test_text_past_the_limits_has_no_spans(scorer) -> None:
+    long, empty = _explain(scorer, RAW[3:])
+    assert long["truncated"] and not empty["truncated"]
+    assert empty == {"spans": [], "words": [], "truncated": False}
+    assert len(long["words"]) <= MAX_LEN
+    assert max(word["end"] for word in long["words"]) <= MAX_LEN * CHARS_PER_TOKEN_BUDGET
     assert "idiot" not in [word["text"] for word in long["words"]]
 
 
-def test_the_toxic_word_gets_the_largest_attribution(scorer) -> None:
-    (row,) = explain(scorer, ["Thanks the council meeting idiot great local news."])
-    top = max(row["words"], key=lambda word: word["attribution"]["toxicity"])
-    assert top["text"] == "idiot" and top["attribution"]["toxicity"] > 1.0
+def test_consecutive_toxic_words_make_one_span_without_punctuation(scorer) -> None:
+    text = "Thanks, the (stupid idiot)!!! the plan"
+    (row,) = _explain(scorer, [text])
+    assert [s["text"] for s in row["spans"]] == ["stupid idiot"]
+    assert "(stupid" not in [w["text"] for w in row["words"]]
+
+
+def test_toxic_ranges_merge_only_neighbours() -> None:
+    words = [Word(0, 3, (0,)), Word(4, 9, (1,)), Word(10, 12, (2,)), Word(13, 18, (3,))]
+    assert toxic_ranges(words, [0.9, 0.6, 0.1, 0.7], 0.5) == [(0, 9, 0.9), (13, 18, 0.7)]
+    assert toxic_ranges(words, [0.1] * 4, 0.5) == []
+    # No word at the threshold: the best one counts when it reaches the fallback.
+    assert toxic_ranges(words, [0.1, 0.3, 0.2, 0.1], 0.5, fallback=0.25) == [(4, 9, 0.3)]
+    assert toxic_ranges(words, [0.1, 0.3, 0.2, 0.1], 0.5, fallback=0.4) == []
+    assert toxic_ranges(words, [0.9, 0.3, 0.2, 0.1], 0.5, fallback=0.25) == [(0, 3, 0.9)]
+
+
+def test_a_model_without_span_scores_gives_words_but_no_spans(scorer) -> None:
+    (row,) = explain(
+        scorer.network, scorer.encoder, SpanSettings(), ["you stupid idiot"], batch_size=8
+    )
+    assert row["spans"] == [] and [w["score"] for w in row["words"]] == [0, 0, 0]
 
 
 def test_explain_is_off_by_default_and_leaves_the_scores_unchanged(scorer) -> None:
@@ -66,7 +107,7 @@ def test_explain_is_off_by_default_and_leaves_the_scores_unchanged(scorer) -> No
     pd.testing.assert_frame_equal(model.predict(None, texts, params={EXPLAIN_PARAM: False}), plain)
     explained = model.predict(None, texts, params={EXPLAIN_PARAM: True})
     pd.testing.assert_frame_equal(explained[LABELS], plain)
-    assert [row["truncated"] for row in explained[EXPLANATION_COLUMN]][3]
+    assert explained[EXPLANATION_COLUMN].tolist() == _explain(scorer, RAW)
 
 
 def test_explaining_too_many_texts_is_a_client_error(scorer) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -236,6 +237,7 @@ def card(
     model: ModelFacts,
     sources: list[str],
     production: str = "",
+    spans: Mapping[str, Any] | None = None,
 ) -> str:
     """The model card from what this evaluation measured and what the run read and kept;
     production: the name/version scored on the validation split, if one was."""
@@ -268,4 +270,5 @@ def card(
         config.evaluation,
         wins,
         bias_card_section(result.identity_bias, dataset.label_columns[0]),
+        spans,
     )

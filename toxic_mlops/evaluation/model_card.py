@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pyfunc.text import Normalizer
 from toxic_mlops.config import Config, EvaluationConfig
+from toxic_mlops.evaluation.spans import card_section
 
 TOO_FEW = "too few positives to rank"
 CARD_METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "f1": "F1"}
@@ -248,6 +250,7 @@ def model_card(
     settings: EvaluationConfig,
     wins: WinFacts,
     identity_bias: Sequence[str] = (),  # evaluation.bias.bias_card_section's lines
+    spans: Mapping[str, Any] | None = None,
 ) -> str:
     """Markdown: data, model kept, test metrics (support, intervals), cost, bias, limits."""
     scarce = too_few_positives(test, data.labels, settings.min_positives)
@@ -295,5 +298,7 @@ def model_card(
         lines += ["", "## Unintended bias (Jigsaw metric, first label)", ""]
         lines += [f"- {name}: {_value(bias_score, name)}" for name in bias_score]
     lines += identity_bias
+    if spans:
+        lines += card_section(spans)
     lines += ["", "## Limits", "", *limits(data, model, scarce, bool(bias_score)), ""]
     return "\n".join(lines)

@@ -27,6 +27,7 @@ from toxic_mlops.contract import (
     PRODUCTION_WIN_PROBABILITY_METRIC,
     RAW_DATA_TAG,
     REGISTRY_TAG_PREFIX,
+    SPANS_REPORT_ARTIFACT,
     SPLITS_ARTIFACT,
     TRAIN_RUN_TAG,
 )
@@ -101,9 +102,19 @@ def evaluate_step(config: Config, config_path: str, train_run: str, data_dir: st
         log_figures(figures(result, config.dataset))
         facts = ModelFacts.from_run(trained.params, trained.metrics)
         sources = _data_sources(preprocess_run, data_dir)
-        text = card(result, splits, config, facts, sources, production)
+        spans = _span_report(train_run)
+        text = card(result, splits, config, facts, sources, production, spans)
         mlflow.log_text(text, MODEL_CARD_ARTIFACT)
     return result
+
+
+def _span_report(train_run: str) -> dict | None:
+    """The train run's toxic-span figures, when it was trained with span data."""
+    if not any(
+        f.path == SPANS_REPORT_ARTIFACT for f in MlflowClient().list_artifacts(train_run, "spans")
+    ):
+        return None
+    return mlflow.artifacts.load_dict(f"runs:/{train_run}/{SPANS_REPORT_ARTIFACT}")
 
 
 def _score_production(result: Evaluation, config: Config, splits: dict, train_run: str) -> str:

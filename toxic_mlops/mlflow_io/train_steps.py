@@ -6,7 +6,7 @@ import json
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from toxic_mlops.contract import (
     MODEL_URI_TAG,
     PARAMS_FROM_TAG,
     PREPROCESS_RUN_TAG,
+    SPANS_REPORT_ARTIFACT,
     THRESHOLDS_ARTIFACT,
     TRAIN_ROC_PR_ARTIFACT,
     TRIALS_ARTIFACT,
@@ -29,6 +30,7 @@ from toxic_mlops.contract import (
     TUNE_TRIAL_ENTRY_POINT,
     TUNE_TRIAL_TAG,
 )
+from toxic_mlops.data.download import default_cache_dir
 from toxic_mlops.mlflow_io.inputs import (
     load_best_params,
     preprocessed_embeddings,
@@ -38,6 +40,7 @@ from toxic_mlops.mlflow_io.logs import log_epoch, log_figures, say
 from toxic_mlops.mlflow_io.packaging import log_pyfunc_model, save_model_files
 from toxic_mlops.mlflow_io.runs import latest_finished_run, step_run
 from toxic_mlops.model.assessment import TrainedModel, assess
+from toxic_mlops.model.span_training import with_spans
 from toxic_mlops.model.training import EpochResult, fit
 from toxic_mlops.model.tuning import TuneResult, objective, run_study
 from toxic_mlops.plots import loss_curve, roc_pr_curves, tuning_history
@@ -81,7 +84,12 @@ def train_step(
         )
         mlflow.log_params(config.params(TUNABLE_SECTIONS))
         fitted = fit(config, splits, tokenizer_file, log_epoch, embeddings)
-        trained = assess(fitted, config)
+        trained, spans = with_spans(assess(fitted, config), config, default_cache_dir())
+        if spans is not None:
+            say(f"train: {spans.summary()}")
+            mlflow.log_params(config.params(["spans"]))
+            mlflow.log_metrics(spans.metrics())
+            mlflow.log_dict(asdict(spans), SPANS_REPORT_ARTIFACT)
         model_uri = _log_trained(trained, config, tokenizer_file, Path(tmp))
         mlflow.set_tags(
             {
