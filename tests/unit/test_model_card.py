@@ -78,7 +78,10 @@ def test_a_deep_epoch_kept_says_both_paths_and_their_lengths() -> None:
 
 
 def test_no_wide_path_and_no_recorded_epoch() -> None:
-    config = build_config(tiny_config() | {"model": tiny_config()["model"] | {"ngram_buckets": 0}})
+    raw = tiny_config()
+    raw["model"]["ngram_buckets"] = 0
+    raw["training"]["ngram_c"] = 0
+    config = build_config(raw)
     text = write(config, None)
     assert "**Model**: a 2-layer BiLSTM" in text and "wide path" not in text
     assert "the epoch kept was not recorded" in text
