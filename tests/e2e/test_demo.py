@@ -72,4 +72,6 @@ def test_make_demo_runs_the_chain_on_the_bundled_sample(tmp_path: Path) -> None:
     assert download.data.params["config"] == "configs/sample.yaml"
     (version,) = client.search_model_versions("name='toxic'")
     assert version.run_id == main.data.tags["pipeline.train_run"]
-    assert version.tags["promotion.decision"]  # the gate decided (its figures are not tested)
+    # The README's next step serves models:/toxic/Production: the demo must leave one.
+    assert version.tags["promotion.decision"] == "promoted", version.tags["promotion.reason"]
+    assert version.current_stage == "Production" and "production" in version.aliases

@@ -163,7 +163,9 @@ def embedding_matrix(
     rng = np.random.default_rng(seed)
     matrix = np.zeros((len(vocab), dim), dtype=np.float32)
     fills = dict.fromkeys(FILLS, 0)
-    for token, index in vocab.items():
+    # By id: the tokenizer's vocab dict comes in hash order, and the random rows must not
+    # depend on it (same vocabulary, same matrix).
+    for token, index in sorted(vocab.items(), key=lambda item: item[1]):
         piece = pieces[token]
         if token == PAD_TOKEN:
             continue
