@@ -286,7 +286,8 @@ def test_evaluate_reports_identity_bias_of_model_and_baseline(comments) -> None:
     assert BIAS_PROBE_ARTIFACT.format(prefix="baseline_") in result.bias_tables
     params = {key: str(value) for key, value in config.params().items()}
     facts = ModelFacts.from_run(params, {"best_epoch": 1})
-    assert "## Identity bias" in card(result, splits, config, facts, ["data.csv"])
+    text = card(result, splits, config, facts, ["data.csv"])
+    assert "## Identity bias" in text and "not measured on this card" not in text
     assert len(splits["test"][TEXT]) == len(result.scores["model"]["test"])
 
 

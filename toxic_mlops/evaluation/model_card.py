@@ -234,8 +234,8 @@ def limits(data: DataFacts, model: ModelFacts, scarce: Sequence[str], has_bias: 
         )
     if not has_bias:
         lines.append(
-            "- The data has no identity columns: bias towards comments that mention an "
-            "identity is not measured on this card."
+            "- Neither identity columns nor identity terms (bias.identity_terms): bias towards "
+            "comments that mention an identity is not measured on this card."
         )
     return lines
 
@@ -300,5 +300,11 @@ def model_card(
     lines += identity_bias
     if spans:
         lines += card_section(spans)
-    lines += ["", "## Limits", "", *limits(data, model, scarce, bool(bias_score)), ""]
+    lines += [
+        "",
+        "## Limits",
+        "",
+        *limits(data, model, scarce, bool(bias_score or identity_bias)),
+        "",
+    ]
     return "\n".join(lines)
