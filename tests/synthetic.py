@@ -28,8 +28,10 @@ def make_comments(
     seed: int = 0,
     neutral: list[str] = NEUTRAL,
     words_per_comment: tuple[int, int] = (4, 25),
+    insults: list[str] = INSULTS,
 ) -> pd.DataFrame:
-    """Comments whose labels are fractions driven by the words they contain (plus noise)."""
+    """Comments whose labels are fractions driven by the words they contain (plus noise);
+    other `insults` than the training data's make a batch the model is wrong on."""
     rng = np.random.default_rng(seed)
     records = []
     for _ in range(rows):
@@ -37,7 +39,7 @@ def make_comments(
         kind = rng.random()
         insult = obscene = threat = identity = 0.0
         if kind < 0.25:
-            words += list(rng.choice(INSULTS, size=rng.integers(1, 3)))
+            words += list(rng.choice(insults, size=rng.integers(1, 3)))
             insult = rng.uniform(0.5, 1.0)
         if 0.15 < kind < 0.3:
             words += list(rng.choice(OBSCENE, size=1))
@@ -46,7 +48,7 @@ def make_comments(
             words += list(rng.choice(THREATS, size=1)) + ["you"]
             threat = rng.uniform(0.5, 1.0)
         if 0.3 < kind < 0.38:
-            words += list(rng.choice(IDENTITY, size=1)) + list(rng.choice(INSULTS, size=1))
+            words += list(rng.choice(IDENTITY, size=1)) + list(rng.choice(insults, size=1))
             identity = rng.uniform(0.5, 1.0)
         rng.shuffle(words)
         toxicity = float(

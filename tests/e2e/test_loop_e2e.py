@@ -26,7 +26,11 @@ def batches(project: Project) -> dict[str, str]:
     """URLs of new batches: one like the training data, one on another topic, one broken."""
     folder = project.server.directory / "batches"
     folder.mkdir()
-    shifted = make_comments(1000, seed=32, neutral=SPORTS, words_per_comment=(30, 50))
+    # Another topic, and insults the training data never had (new slang): the model misses them.
+    slang = "muppet numpty plonker wazzock nitwit".split()
+    shifted = make_comments(
+        1000, seed=32, neutral=SPORTS, words_per_comment=(30, 50), insults=slang
+    )
     frames = {
         "same": make_comments(1000, seed=31),
         "shifted": shifted,

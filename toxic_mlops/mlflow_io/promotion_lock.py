@@ -15,7 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
+from mlflow.protos.databricks_pb2 import (
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+    ErrorCode,
+)
 from mlflow.tracking import MlflowClient
 
 from toxic_mlops.errors import PipelineError
@@ -27,8 +31,11 @@ class PromotionBusy(PipelineError):
     """Another promotion of the same model held the lock for longer than we waited."""
 
 
-def _already_exists(error: MlflowException) -> bool:
-    return error.error_code == ErrorCode.Name(RESOURCE_ALREADY_EXISTS)
+def _taken(error: MlflowException) -> bool:
+    """The lock's name was taken. MLflow's SQL store answers a losing insert by looking the
+    existing row up, and says "not found" when its holder released it in between: taken too."""
+    codes = (RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST)
+    return error.error_code in {ErrorCode.Name(code) for code in codes}
 
 
 def _take_over_if_stale(client: MlflowClient, lock: str, stale_after: float) -> None:
@@ -61,7 +68,7 @@ def promotion_lock(
             )
             break
         except MlflowException as error:
-            if not _already_exists(error):
+            if not _taken(error):
                 raise
         if time.monotonic() > deadline:
             raise PromotionBusy(
