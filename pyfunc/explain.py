@@ -29,14 +29,22 @@ MAX_EXPLAINED_ROWS = 1000
 def _wide_token_logits(
     network: ToxicityNet, token_ids: torch.Tensor, lengths: torch.Tensor, label: int
 ) -> torch.Tensor:
-    """The label's logit for a text of this token alone in the wide path (its unigram weight plus
-    the bias; for "mean" and "tfidf" weighting alike), plus half of each bigram it is in."""
+    """The label's logit for a text of this token alone in the wide path (its unigram weight,
+    and with char n-grams theirs, as that text's features weigh them; plus the bias), plus half
+    of each bigram it is in."""
     assert network.ngrams is not None
     ids, present = network.ngram_ids(token_ids, lengths)
-    weights = network.ngrams.weight[:, label][ids] * present
+    column = network.ngrams.weight[:, label]
     time = token_ids.size(1)
-    unigrams, bigrams = weights[:, :time], weights[:, time:]
-    scores = unigrams.clone()
+    bigrams = column[ids[:, time : 2 * time - 1]] * present[:, time : 2 * time - 1]
+    scores = column[ids[:, :time]] * present[:, :time]
+    if network.config.char_ngrams:
+        chars, char_present = network.token_char_ids(token_ids, present[:, :time])
+        alone = torch.cat([ids[:, :time, None], chars], dim=-1)
+        weights = network.ngram_idf[alone] * torch.cat([present[:, :time, None], char_present], -1)
+        weights = weights / weights.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+        scores = (weights * column[alone]).sum(dim=-1)
+    scores = scores.clone()
     scores[:, :-1] += bigrams / 2
     scores[:, 1:] += bigrams / 2
     return scores + network.heads.bias[label]

@@ -39,6 +39,14 @@ class NetworkConfig:
     # > 0 adds a toxic-span tagger (pyfunc/spans.py) with this BiLSTM width, trained on span
     # annotations after the classifier; 0 = none (models saved before it load unchanged).
     span_hidden_size: int = 0
+    # > 1 adds to the wide path every token's character n-grams of 2..char_ngram_max characters
+    # (the word-start mark "▁" read as a space), hashed into the same buckets: what makes a
+    # linear model on words transfer to other sources (misspellings, inflections, slang).
+    # 0 = off. Needs tfidf weighting.
+    char_ngram_max: int = 0
+    # Char n-grams a token has at most: the width of the token_char_ngrams table (set by training
+    # from the vocabulary).
+    char_ngram_slots: int = 0
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NetworkConfig:
@@ -52,6 +60,14 @@ class NetworkConfig:
             raise ValueError(
                 f"ngram_weighting must be one of {NGRAM_WEIGHTINGS}, got {self.ngram_weighting!r}"
             )
+        if self.char_ngram_max == 1 or self.char_ngram_max < 0:
+            raise ValueError(f"char_ngram_max must be 0 (off) or >= 2, got {self.char_ngram_max}")
+        if self.char_ngram_max and self.ngram_weighting != "tfidf":
+            raise ValueError("char_ngram_max > 0 needs ngram_weighting: tfidf")
+
+    @property
+    def char_ngrams(self) -> bool:
+        return self.ngram_buckets > 0 and self.char_ngram_max > 0 and self.char_ngram_slots > 0
 
 
 class SpatialDropout(nn.Module):
@@ -105,6 +121,10 @@ class ToxicityNet(nn.Module):
             nn.init.zeros_(self.ngrams.weight)  # starts as the deep network alone
         if config.ngram_buckets > 0 and config.ngram_weighting == "tfidf":
             self.register_buffer("ngram_idf", torch.ones(config.ngram_buckets))
+        if config.char_ngrams:
+            # Per token id, the buckets of its char n-grams (-1: none); filled by training.
+            table = torch.full((config.vocab_size, config.char_ngram_slots), -1, dtype=torch.int32)
+            self.register_buffer("token_char_ngrams", table)
         self.span_tagger = (
             SpanTagger(
                 config.vocab_size,
@@ -199,13 +219,28 @@ class ToxicityNet(nn.Module):
     def ngram_ids(
         self, token_ids: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(bucket ids, present) [batch, n-grams]: unigrams and bigrams hashed into buckets."""
+        """(bucket ids, present) [batch, n-grams]: unigrams, bigrams hashed into buckets (time
+        and time - 1 columns), then with char n-grams each token's char_ngram_slots columns."""
         valid = _valid(token_ids, lengths)
         buckets = self.config.ngram_buckets
         unigrams = token_ids % buckets
         bigrams = (token_ids[:, :-1] * 1_000_003 + token_ids[:, 1:]) % buckets
         present = torch.cat([valid, valid[:, 1:] & valid[:, :-1]], dim=1)  # a bigram needs both
-        return torch.cat([unigrams, bigrams], dim=1), present
+        ids = torch.cat([unigrams, bigrams], dim=1)
+        if not self.config.char_ngrams:
+            return ids, present
+        chars, char_present = self.token_char_ids(token_ids, valid)
+        return torch.cat([ids, chars.flatten(1)], dim=1), torch.cat(
+            [present, char_present.flatten(1)], dim=1
+        )
+
+    def token_char_ids(
+        self, token_ids: torch.Tensor, valid: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(bucket ids, present) [batch, time, char_ngram_slots] of each token's char n-grams."""
+        table = self.token_char_ngrams[token_ids].long()
+        present = (table >= 0) & valid.unsqueeze(-1)
+        return table.clamp(min=0), present
 
 
 def _valid(token_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:

@@ -135,12 +135,10 @@ def _is_word_part(piece: str) -> bool:
     return any(char.isalnum() or char == "*" for char in piece)
 
 
-def read_text(encoder: TextEncoder, text: str, max_len: int) -> ReadText:
-    """The first max_len tokens of text and the words they make, with raw offsets."""
-    cut = text[: max_len * CHARS_PER_TOKEN_BUDGET]
-    mapped = encoder.normalizer.map(cut)
-    encoding = encoder.tokenizer.encode(mapped.text, add_special_tokens=False)
-    ids, offsets = encoding.ids[:max_len], encoding.offsets[:max_len]
+def token_words(text: str, offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int, tuple]]:
+    """(start, end, token positions) of the words that tokens with these [start, end) offsets
+    into text make: a run of tokens with no space between them, trimmed of leading and trailing
+    punctuation tokens; runs with no letter or digit are no word."""
     groups: list[list[int]] = []
     previous_end = -1
     for position, (start, end) in enumerate(offsets):
@@ -151,14 +149,24 @@ def read_text(encoder: TextEncoder, text: str, max_len: int) -> ReadText:
         previous_end = max(previous_end, end)
     words = []
     for group in groups:
-        parts = [p for p in group if _is_word_part(mapped.text[slice(*offsets[p])])]
-        if not parts or not any(
-            char.isalnum() for p in parts for char in mapped.text[slice(*offsets[p])]
-        ):
+        parts = [p for p in group if _is_word_part(text[slice(*offsets[p])])]
+        if not parts or not any(char.isalnum() for p in parts for char in text[slice(*offsets[p])]):
             continue
         kept = group[group.index(parts[0]) : group.index(parts[-1]) + 1]
-        start, end = offsets[kept[0]][0], max(offsets[p][1] for p in kept)
-        words.append(Word(*mapped.source_span(start, end), tuple(kept)))
+        words.append((offsets[kept[0]][0], max(offsets[p][1] for p in kept), tuple(kept)))
+    return words
+
+
+def read_text(encoder: TextEncoder, text: str, max_len: int) -> ReadText:
+    """The first max_len tokens of text and the words they make, with raw offsets."""
+    cut = text[: max_len * CHARS_PER_TOKEN_BUDGET]
+    mapped = encoder.normalizer.map(cut)
+    encoding = encoder.tokenizer.encode(mapped.text, add_special_tokens=False)
+    ids, offsets = encoding.ids[:max_len], encoding.offsets[:max_len]
+    words = [
+        Word(*mapped.source_span(start, end), tokens)
+        for start, end, tokens in token_words(mapped.text, offsets)
+    ]
     truncated = len(cut) < len(text) or len(ids) < len(encoding.ids)
     return ReadText(ids or [encoder.unk_id], words, truncated)
 

@@ -90,7 +90,7 @@ class TokenizerConfig:
 # Plus where the embedding layer starts from, which training needs and the served network not:
 # pretrained_embeddings, a GloVe/fastText text file (path or URL, .gz too; "" = random) whose
 # dimension must be model.embedding_dim, and freeze_embeddings, to keep those vectors as they are.
-DATA_DECIDED = ("vocab_size", "num_labels", "padding_idx", "deep_max_len")
+DATA_DECIDED = ("vocab_size", "num_labels", "padding_idx", "deep_max_len", "char_ngram_slots")
 EMBEDDING_SOURCE = {"pretrained_embeddings": "", "freeze_embeddings": False}
 
 
@@ -549,6 +549,13 @@ def config_problems(config: Config) -> list[str]:
         ),
         f"model.ngram_weighting must be one of {NGRAM_WEIGHTINGS}": (
             model.ngram_weighting in NGRAM_WEIGHTINGS
+        ),
+        # Part of the wide path: with ngram_buckets 0 there is none, and no char n-grams either.
+        "model.char_ngram_max must be 0 (off) or >= 2, and > 0 needs model.ngram_weighting: "
+        "tfidf": (
+            model.char_ngram_max == 0
+            or model.ngram_buckets <= 0
+            or (model.char_ngram_max >= 2 and model.ngram_weighting == "tfidf")
         ),
         "training.ngram_c > 0 needs model.ngram_buckets > 0 and model.ngram_weighting: tfidf": (
             training.ngram_c <= 0 or (model.ngram_buckets > 0 and model.ngram_weighting == "tfidf")

@@ -55,9 +55,17 @@ def test_invariance_to_the_neutral_topic(tiny_model) -> None:
     ],
 )
 def test_direction_adding_abuse_raises_its_label(tiny_model, added: str, label: str) -> None:
+    """Two abusive words at the end of a long clean sentence raise the label's odds at least
+    e-fold (log-odds, not probability: the wide path's features are L2-normalised over the
+    whole text, so a long clean text dilutes two added words; a low score moves little in
+    absolute terms, but its odds do)."""
     clean, abusive = scores(tiny_model, [CLEAN, f"{CLEAN} {added}"])
     column = LABELS.index(label)
-    assert abusive[column] > clean[column] + 0.2
+    assert _logit(abusive[column]) > _logit(clean[column]) + 1.0
+
+
+def _logit(probability: float) -> float:
+    return float(np.log(probability / (1 - probability)))
 
 
 def test_direction_removing_the_insult_lowers_toxicity(tiny_model) -> None:

@@ -31,7 +31,7 @@ from toxic_mlops.model.batches import (
     predict_split,
 )
 from toxic_mlops.model.mitigation import mitigated
-from toxic_mlops.model.wide import prepare_wide_path
+from toxic_mlops.model.wide import char_ngram_table, prepare_wide_path
 
 
 @dataclass(frozen=True)
@@ -212,6 +212,18 @@ def train(
     return result
 
 
+def _char_ngram_table(encoder: TextEncoder, max_n: int, buckets: int) -> np.ndarray | None:
+    """The wide path's per-token char n-gram buckets, when model.char_ngram_max asks for them."""
+    if max_n <= 0 or buckets <= 0:
+        return None
+    tokenizer = encoder.tokenizer
+    pieces = [tokenizer.id_to_token(i) or "" for i in range(tokenizer.get_vocab_size())]
+    special = {encoder.pad_id, encoder.unk_id}
+    return char_ngram_table(
+        ["" if i in special else p for i, p in enumerate(pieces)], max_n, buckets
+    )
+
+
 def _initialise_embeddings(
     network: ToxicityNet, encoder: TextEncoder, model: ModelConfig, matrix: np.ndarray | None
 ) -> None:
@@ -265,15 +277,20 @@ def fit(
         name: encode_split(encoder, part[TEXT].tolist(), part[labels].to_numpy())
         for name, part in splits.items()
     }
+    vocab_size = encoder.tokenizer.get_vocab_size()
+    chars = _char_ngram_table(encoder, model.char_ngram_max, model.ngram_buckets)
     network_config = NetworkConfig(
-        vocab_size=encoder.tokenizer.get_vocab_size(),
+        vocab_size=vocab_size,
         num_labels=len(labels),
         padding_idx=encoder.pad_id,
         deep_max_len=settings.max_len if wide_reads_further else 0,
+        char_ngram_slots=0 if chars is None else chars.shape[1],
         **model.network_settings(),
     )
     seed_everything(settings.seed)  # the initial weights too
     network = ToxicityNet(network_config)
+    if chars is not None:
+        network.token_char_ngrams.copy_(torch.from_numpy(chars))
     if model.pretrained_embeddings:
         _initialise_embeddings(network, encoder, model, embeddings)
     result = train(

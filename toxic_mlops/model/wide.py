@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,33 @@ from toxic_mlops.model.batches import EncodedSplit, masked_bce, padded_chunks
 
 # Rows per chunk when a whole split goes through the wide path (memory, not maths).
 WIDE_FIT_CHUNK_ROWS = 1024
+# Char n-grams kept per token at most (a long piece's first ones): bounds the wide path's input.
+MAX_CHAR_NGRAMS_PER_TOKEN = 48
+WORD_START = "▁"  # the tokenizer's word-start mark (Metaspace)
+
+
+def char_ngrams(piece: str, max_n: int) -> list[str]:
+    """A token's distinct char n-grams of 2..max_n characters, in order of appearance; the
+    word-start mark counts as a space (as scikit-learn's char_wb pads a word)."""
+    text = piece.replace(WORD_START, " ")
+    grams = [text[i : i + n] for n in range(2, max_n + 1) for i in range(len(text) - n + 1)]
+    return list(dict.fromkeys(g for g in grams if g.strip()))[:MAX_CHAR_NGRAMS_PER_TOKEN]
+
+
+def char_ngram_bucket(gram: str, buckets: int) -> int:
+    """A stable hash (unlike Python's hash, the same in every process) into the wide path."""
+    return zlib.crc32(("char:" + gram).encode()) % buckets
+
+
+def char_ngram_table(pieces: list[str], max_n: int, buckets: int) -> np.ndarray:
+    """[vocab, slots] int32: per token id (pieces[i] is token i), its char n-grams' buckets,
+    -1 where it has fewer than slots; slots = the most any token has (>= 1)."""
+    grams = [char_ngrams(piece, max_n) for piece in pieces]
+    table = np.full((len(pieces), max(1, max(map(len, grams), default=0))), -1, dtype=np.int32)
+    for token, found in enumerate(grams):
+        ids = list(dict.fromkeys(char_ngram_bucket(gram, buckets) for gram in found))
+        table[token, : len(ids)] = ids
+    return table
 
 
 def set_ngram_idf(network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit) -> None:
