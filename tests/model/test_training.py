@@ -280,3 +280,29 @@ def test_fit_starts_from_pretrained_vectors_and_can_freeze_them(tmp_path) -> Non
     with pytest.raises(ConfigError, match="model.embedding_dim: 16"):
         narrow = build_config(tiny_config(), {**overrides, "embedding_dim": "8"})
         fit(narrow, splits, tokenizer_file)
+
+
+@pytest.mark.parametrize("mitigation", ["none", "blind"])
+def test_the_char_ngram_table_drops_identity_stems_only_under_blind(
+    tmp_path: Path, mitigation: str
+) -> None:
+    from tests.conftest import synthetic_training_inputs
+    from toxic_mlops.evaluation.identity import flat_terms
+    from toxic_mlops.model.training import fit
+    from toxic_mlops.model.wide import char_ngram_table, identity_char_ngrams
+
+    raw = tiny_config()
+    raw["training"].update(bias_mitigation=mitigation, epochs=1)
+    config = build_config(raw)
+    splits, tokenizer_file = synthetic_training_inputs(tmp_path)
+    fitted = fit(config, splits, tokenizer_file)
+    tokenizer = fitted.encoder.tokenizer
+    pieces = [tokenizer.id_to_token(i) for i in range(tokenizer.get_vocab_size())]
+    pieces = ["" if p in ("[PAD]", "[UNK]") else p for p in pieces]
+    max_n, buckets = config.model.char_ngram_max, config.model.ngram_buckets
+    stems = identity_char_ngrams(flat_terms(config.bias.identity_terms), max_n)
+    blind = char_ngram_table(pieces, max_n, buckets, stems)
+    full = char_ngram_table(pieces, max_n, buckets)
+    assert not np.array_equal(blind, full)  # the synthetic vocabulary has identity words
+    table = fitted.result.network.token_char_ngrams.numpy()
+    np.testing.assert_array_equal(table, blind if mitigation == "blind" else full)

@@ -6,7 +6,12 @@ import torch
 from pyfunc.network import NetworkConfig, ToxicityNet
 from tests.conftest import tiny_config
 from toxic_mlops.config import ConfigError, build_config
-from toxic_mlops.model.wide import char_ngram_bucket, char_ngram_table, char_ngrams
+from toxic_mlops.model.wide import (
+    char_ngram_bucket,
+    char_ngram_table,
+    char_ngrams,
+    identity_char_ngrams,
+)
 
 PIECES = ["", "", "▁idiot", "s", "▁you", "▁aaa", "!"]
 BUCKETS = 1 << 16
@@ -98,3 +103,20 @@ def test_bad_char_ngram_settings_are_a_config_error(model: dict) -> None:
     raw = {**raw, "model": {**raw["model"], **model}, "training": training}
     with pytest.raises(ConfigError, match="char_ngram_max"):
         build_config(raw)
+
+
+def test_blind_mitigation_leaves_the_identity_terms_stems_out_of_the_table() -> None:
+    """Deleting "homosexual" from training rows is not enough when "sexual" still carries the
+    toxicity of other words: under blind, the terms' longer char n-grams are not features."""
+    excluded = identity_char_ngrams(["homosexual", "african american"], 5)
+    assert {"sexua", "xual", " homo", "afric"} <= excluded
+    assert all(len(gram) >= 4 for gram in excluded)
+    pieces = ["", "", "▁sexually", "▁idiot"]
+    kept = char_ngram_table(pieces, 5, BUCKETS, excluded)
+    full = char_ngram_table(pieces, 5, BUCKETS)
+    assert (
+        char_ngram_bucket("xual", BUCKETS) in full[2]
+        and char_ngram_bucket("xual", BUCKETS) not in kept[2]
+    )
+    assert char_ngram_bucket("ual", BUCKETS) in kept[2]  # short n-grams stay
+    assert sorted(kept[3][kept[3] >= 0]) == sorted(full[3][full[3] >= 0])  # other words: the same

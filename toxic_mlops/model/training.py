@@ -21,6 +21,7 @@ from toxic_mlops.config import Config, ModelConfig, TrainingConfig
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.data.download import default_cache_dir
 from toxic_mlops.data.embeddings import check_shape, load_pretrained
+from toxic_mlops.evaluation.identity import flat_terms
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 from toxic_mlops.model.batches import (
     EncodedSplit,
@@ -31,7 +32,7 @@ from toxic_mlops.model.batches import (
     predict_split,
 )
 from toxic_mlops.model.mitigation import mitigated
-from toxic_mlops.model.wide import char_ngram_table, prepare_wide_path
+from toxic_mlops.model.wide import char_ngram_table, identity_char_ngrams, prepare_wide_path
 
 
 @dataclass(frozen=True)
@@ -212,15 +213,20 @@ def train(
     return result
 
 
-def _char_ngram_table(encoder: TextEncoder, max_n: int, buckets: int) -> np.ndarray | None:
-    """The wide path's per-token char n-gram buckets, when model.char_ngram_max asks for them."""
+def _char_ngram_table(encoder: TextEncoder, config: Config) -> np.ndarray | None:
+    """The wide path's per-token char n-gram buckets, when model.char_ngram_max asks for them;
+    under `blind` mitigation without the identity terms' longer n-grams."""
+    max_n, buckets = config.model.char_ngram_max, config.model.ngram_buckets
     if max_n <= 0 or buckets <= 0:
         return None
+    excluded: set[str] = set()
+    if config.training.bias_mitigation == "blind":
+        excluded = identity_char_ngrams(flat_terms(config.bias.identity_terms), max_n)
     tokenizer = encoder.tokenizer
     pieces = [tokenizer.id_to_token(i) or "" for i in range(tokenizer.get_vocab_size())]
     special = {encoder.pad_id, encoder.unk_id}
     return char_ngram_table(
-        ["" if i in special else p for i, p in enumerate(pieces)], max_n, buckets
+        ["" if i in special else p for i, p in enumerate(pieces)], max_n, buckets, excluded
     )
 
 
@@ -278,7 +284,7 @@ def fit(
         for name, part in splits.items()
     }
     vocab_size = encoder.tokenizer.get_vocab_size()
-    chars = _char_ngram_table(encoder, model.char_ngram_max, model.ngram_buckets)
+    chars = _char_ngram_table(encoder, config)
     network_config = NetworkConfig(
         vocab_size=vocab_size,
         num_labels=len(labels),

@@ -37,10 +37,29 @@ def char_ngram_bucket(gram: str, buckets: int) -> int:
     return zlib.crc32(("char:" + gram).encode()) % buckets
 
 
-def char_ngram_table(pieces: list[str], max_n: int, buckets: int) -> np.ndarray:
-    """[vocab, slots] int32: per token id (pieces[i] is token i), its char n-grams' buckets,
-    -1 where it has fewer than slots; slots = the most any token has (>= 1)."""
-    grams = [char_ngrams(piece, max_n) for piece in pieces]
+# Under `blind` mitigation, char n-grams this long or longer taken from an identity term are left
+# out: deleting the terms from the training rows leaves their stems ("sexual", "homo") in other
+# words of toxic comments, and the template probe then flags "homosexual" (docs/bias.md).
+MIN_IDENTITY_NGRAM = 4
+
+
+def identity_char_ngrams(terms: list[str], max_n: int) -> set[str]:
+    """The char n-grams of MIN_IDENTITY_NGRAM..max_n characters inside the identity terms."""
+    grams: set[str] = set()
+    for term in terms:
+        for word in term.lower().split():
+            grams.update(
+                g for g in char_ngrams(WORD_START + word, max_n) if len(g) >= MIN_IDENTITY_NGRAM
+            )
+    return grams
+
+
+def char_ngram_table(
+    pieces: list[str], max_n: int, buckets: int, excluded: set[str] | frozenset[str] = frozenset()
+) -> np.ndarray:
+    """[vocab, slots] int32: per token id (pieces[i] is token i), its char n-grams' buckets but
+    the excluded ones, -1 where it has fewer than slots; slots = the most any token has (>= 1)."""
+    grams = [[g for g in char_ngrams(piece, max_n) if g not in excluded] for piece in pieces]
     table = np.full((len(pieces), max(1, max(map(len, grams), default=0))), -1, dtype=np.int32)
     for token, found in enumerate(grams):
         ids = list(dict.fromkeys(char_ngram_bucket(gram, buckets) for gram in found))
