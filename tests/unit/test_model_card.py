@@ -61,9 +61,21 @@ def test_epoch_0_kept_says_the_wide_path_alone_and_what_it_reads() -> None:
     assert model_line.startswith("**Model**: epoch 0 was kept: a wide path")
     assert "the deep network did not improve validation" in model_line
     assert "plus" not in model_line  # never "BiLSTM + wide path" when the BiLSTM did not count
-    assert "1,048,576 hashed token n-grams, fitted first by logistic regression with C = 30" in text
+    assert (
+        "1,048,576 hashed token n-grams and their character 2-5-grams, fitted first by logistic "
+        "regression with C = 30" in text
+    )
     assert "the wide path the first 1024" in text
     assert "read up to its first 1024 sub-word tokens" in text  # the limit that applies
+
+
+def test_without_char_ngrams_the_card_says_token_ngrams_only() -> None:
+    config = jigsaw_like()
+    config = replace(config, model=replace(config.model, char_ngram_max=0))
+    model_line = next(
+        line for line in write(config, 0).splitlines() if line.startswith("**Model**")
+    )
+    assert "hashed token n-grams, fitted first" in model_line and "character" not in model_line
 
 
 def test_a_deep_epoch_kept_says_both_paths_and_their_lengths() -> None:

@@ -51,6 +51,7 @@ class ModelFacts:
     ngram_max_len: int  # tokens the wide path reads; 0: as many as the BiLSTM
     ngram_buckets: int  # 0: no wide path
     ngram_c: float  # > 0: the wide path was fitted first by logistic regression, then frozen
+    char_ngram_max: int  # > 0: the wide path also reads each token's char 2..N-grams
     embedding_dim: int
     hidden_size: int
     num_layers: int
@@ -66,6 +67,7 @@ class ModelFacts:
             ngram_max_len=int(params.get("model.ngram_max_len", 0)),
             ngram_buckets=int(params.get("model.ngram_buckets", 0)),
             ngram_c=float(params.get("training.ngram_c", 0)),
+            char_ngram_max=int(params.get("model.char_ngram_max", 0)),
             embedding_dim=int(params["model.embedding_dim"]),
             hidden_size=int(params["model.hidden_size"]),
             num_layers=int(params["model.num_layers"]),
@@ -102,7 +104,11 @@ def _wide(model: ModelFacts) -> str:
         if model.ngram_c > 0
         else "trained jointly with the deep network"
     )
-    return f"a wide path (a linear model on {model.ngram_buckets:,} hashed token n-grams, {how})"
+    chars = f" and their character 2-{model.char_ngram_max}-grams" if model.char_ngram_max else ""
+    return (
+        f"a wide path (a linear model on {model.ngram_buckets:,} hashed token n-grams{chars}, "
+        f"{how})"
+    )
 
 
 def describe_model(model: ModelFacts) -> list[str]:
