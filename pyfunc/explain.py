@@ -38,13 +38,13 @@ def _wide_token_logits(
     time = token_ids.size(1)
     bigrams = column[ids[:, time : 2 * time - 1]] * present[:, time : 2 * time - 1]
     scores = column[ids[:, :time]] * present[:, :time]
-    if network.config.char_ngrams:
-        chars, char_present = network.token_char_ids(token_ids, present[:, :time])
-        alone = torch.cat([ids[:, :time, None], chars], dim=-1)
-        weights = network.ngram_idf[alone] * torch.cat([present[:, :time, None], char_present], -1)
+    if network.config.char_ngrams:  # ngram_ids' last columns: each token's char n-grams
+        per_token = (len(token_ids), time, network.config.char_ngram_slots)
+        alone = torch.cat([ids[:, :time, None], ids[:, 2 * time - 1 :].view(per_token)], dim=-1)
+        kept = torch.cat([present[:, :time, None], present[:, 2 * time - 1 :].view(per_token)], -1)
+        weights = network.ngram_idf[alone] * kept
         weights = weights / weights.norm(dim=-1, keepdim=True).clamp(min=1e-12)
         scores = (weights * column[alone]).sum(dim=-1)
-    scores = scores.clone()
     scores[:, :-1] += bigrams / 2
     scores[:, 1:] += bigrams / 2
     return scores + network.heads.bias[label]
