@@ -98,7 +98,7 @@ def _cross_figures(
     return {"support": {"positives": positives, "negatives": len(truth) - positives}, **result}
 
 
-def _variants(specs: list[str]) -> dict[str, dict[str, str]]:
+def parse_variants(specs: list[str]) -> dict[str, dict[str, str]]:
     variants: dict[str, dict[str, str]] = {} if specs else {"model": {}}
     for spec in specs:
         name, _, pairs = spec.partition(":")
@@ -106,7 +106,7 @@ def _variants(specs: list[str]) -> dict[str, dict[str, str]]:
     return variants
 
 
-def _fit_variant(config: Config, overrides: dict[str, str], prepared, tokenizer_file: Path):
+def fit_variant(config: Config, overrides: dict[str, str], prepared, tokenizer_file: Path):
     overrides = dict(overrides)
     epochs = overrides.pop("epochs", None)
     varied = override(config, overrides) if overrides else config
@@ -144,8 +144,8 @@ def main() -> None:
     thresholds = {}
     scorers = {"TF-IDF + LR": baseline.predict_proba}
     histories = {}
-    for name, varied in _variants(args.variants).items():
-        predict, tuned, history, best = _fit_variant(config, varied, prepared, tokenizer_file)
+    for name, varied in parse_variants(args.variants).items():
+        predict, tuned, history, best = fit_variant(config, varied, prepared, tokenizer_file)
         scorers[name] = predict
         thresholds[name] = tuned[labels[0]]
         histories[name] = {"overrides": varied, "val_per_epoch": history, "best_epoch": best}

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from bench.common import ROOT, record
-from bench.cross_source import _fit_variant, _variants
+from bench.cross_source import fit_variant, parse_variants
 from toxic_mlops.config import load_config
 from toxic_mlops.data.dataset import TEXT, standardize
 from toxic_mlops.data.download import read_table
@@ -45,9 +45,9 @@ def main() -> None:
     test = prepared.splits["test"]
     truth = test[label].to_numpy() >= config.dataset.positive_threshold
     report: dict = {"overrides": overrides, "rows": {n: len(s) for n, s in prepared.splits.items()}}
-    for name, varied in _variants(args.variants).items():
+    for name, varied in parse_variants(args.variants).items():
         started = time.perf_counter()
-        predict, thresholds, history, best = _fit_variant(config, varied, prepared, tokenizer_file)
+        predict, thresholds, history, best = fit_variant(config, varied, prepared, tokenizer_file)
         scores = np.asarray(predict(test[TEXT].tolist()))[:, 0]
         report[name] = {
             "overrides": varied,
