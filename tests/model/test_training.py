@@ -23,7 +23,12 @@ from toxic_mlops.model.batches import (
     predict_split,
 )
 from toxic_mlops.model.training import TrainResult, train
-from toxic_mlops.model.wide import fit_wide_path, ngram_matrix, set_ngram_idf
+from toxic_mlops.model.wide import (
+    fit_wide_path,
+    log_count_ratios,
+    ngram_matrix,
+    set_ngram_idf,
+)
 
 
 def test_masked_bce_ignores_unknown_labels() -> None:
@@ -173,6 +178,53 @@ def test_fitted_wide_path_is_the_logistic_regression() -> None:
         np.testing.assert_allclose(probabilities[:, label], expected, atol=1e-4)
 
 
+def test_log_count_ratios_compare_an_ngrams_rates_among_positives_and_negatives() -> None:
+    from scipy import sparse
+
+    # Columns: in both positives, in the negative only, in one of each, in no row at all.
+    features = sparse.csr_matrix(
+        np.array([[0.5, 0, 0.2, 0], [0.1, 0, 0, 0], [0, 0.7, 0.3, 0]], dtype=np.float64)
+    )
+    ratios = log_count_ratios(features, np.array([1.0, 1.0, 0.0]))
+    positive = np.array([2, 0, 1]) + 1.0  # presence counts, not the TF-IDF values, plus 1
+    negative = np.array([0, 1, 1]) + 1.0
+    expected = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
+    np.testing.assert_allclose(ratios, np.append(expected, 0.0))
+    # A fractional target counts a row partly positive, partly negative.
+    half = log_count_ratios(features, np.array([0.5, 0.5, 0.5]))
+    assert half[0] == pytest.approx(np.log((2.0 / 5.5) / (2.0 / 5.5)))
+
+
+def test_nb_scaled_wide_path_is_nbsvm_with_the_ratios_folded_in() -> None:
+    """Logits of the network equal a scikit-learn LR on the features times their NB ratios."""
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    network, encoder, encoded = _wide_setup()
+    train_split, test = encoded["train"], encoded["test"]
+    set_ngram_idf(network, encoder, train_split)
+    binary = EncodedSplit(train_split.sequences, (train_split.targets >= 0.5).astype(np.float32))
+    fit_wide_path(network, encoder, binary, c=4.0, nb_min_rows=1)
+    torch.nn.init.zeros_(network.heads.weight)
+    _, probabilities = predict_split(network, encoder, test, 64, torch.device("cpu"))
+    features = ngram_matrix(network, encoder, train_split)
+    test_features = ngram_matrix(network, encoder, test)
+    label = LABELS.index("toxicity")
+    truth = binary.targets[:, label]
+    scaling = sparse.diags(log_count_ratios(features, truth))
+    reference = LogisticRegression(C=4.0, solver="liblinear").fit(features @ scaling, truth)
+    expected = reference.predict_proba(test_features @ scaling)[:, 1]
+    np.testing.assert_allclose(probabilities[:, label], expected, atol=1e-4)
+    plain = LogisticRegression(C=4.0, solver="liblinear").fit(features, truth)
+    plain_expected = plain.predict_proba(test_features)[:, 1]
+    assert np.abs(plain_expected - expected).max() > 0.01
+    # A label with fewer rows of its rarer class than nb_min_rows is fitted unscaled.
+    rarer = int(min(truth.sum(), (1 - truth).sum()))
+    fit_wide_path(network, encoder, binary, c=4.0, nb_min_rows=rarer + 1)
+    _, probabilities = predict_split(network, encoder, test, 64, torch.device("cpu"))
+    np.testing.assert_allclose(probabilities[:, label], plain_expected, atol=1e-4)
+
+
 def test_wide_path_fits_fractional_targets_by_bce() -> None:
     """At liblinear's optimum, C x X^T (sigmoid(Xw + b) - y) + [w, b] = 0 with y fractional."""
     network, encoder, encoded = _wide_setup(buckets=257)
@@ -208,13 +260,17 @@ def test_prefitted_wide_path_is_epoch_zero_and_stays_frozen() -> None:
     assert result.best.epoch == result.best_epoch
 
 
-def test_out_of_fold_offsets_score_each_row_by_a_fit_that_never_saw_it() -> None:
+# nb_min_rows 1: NB scaling on every label; its ratios, too, must come from the other folds only.
+@pytest.mark.parametrize("nb_min_rows", [None, 1])
+def test_out_of_fold_offsets_score_each_row_by_a_fit_that_never_saw_it(nb_min_rows) -> None:
     network, encoder, encoded = _wide_setup()
     split = encoded["train"]
     set_ngram_idf(network, encoder, split)
 
     def out_of_fold_logits(targets: np.ndarray) -> tuple[np.ndarray, float]:
-        fitted = fit_wide_path(network, encoder, EncodedSplit(split.sequences, targets), 4.0, 3)
+        fitted = fit_wide_path(
+            network, encoder, EncodedSplit(split.sequences, targets), 4.0, 3, 0, nb_min_rows
+        )
         assert fitted.offsets is not None and fitted.offsets.shape == targets.shape
         bias = network.heads.bias.detach().numpy()
         return fitted.offsets + bias, fitted.train_loss

@@ -87,6 +87,13 @@ def test_a_fitted_wide_path_needs_tfidf_ngrams() -> None:
     assert config.training.ngram_c == 4.0 and config.model.ngram_weighting == "tfidf"
 
 
+def test_nb_scaling_needs_a_fitted_wide_path() -> None:
+    raw = tiny_config()
+    with pytest.raises(ConfigError, match="ngram_nb needs training.ngram_c > 0"):
+        build_config(raw, {"ngram_nb": "true", "ngram_c": "0"})
+    assert build_config(raw, {"ngram_nb": "true", "ngram_c": "8"}).training.ngram_nb is True
+
+
 @pytest.mark.parametrize(
     ("raw", "value"), [("true", True), ("YES", True), ("1", True), ("no", False), (" False ", 0)]
 )

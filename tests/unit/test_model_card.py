@@ -78,6 +78,17 @@ def test_without_char_ngrams_the_card_says_token_ngrams_only() -> None:
     assert "hashed token n-grams, fitted first" in model_line and "character" not in model_line
 
 
+def test_nb_scaling_is_named_only_when_it_was_used() -> None:
+    plain = write(jigsaw_like(), 0)
+    config = jigsaw_like()
+    config = replace(config, training=replace(config.training, ngram_nb=True))
+    assert "Naive-Bayes" not in plain
+    assert (
+        "fitted first by logistic regression on Naive-Bayes-scaled features (NBSVM; for the "
+        "labels with at least 500 training rows of each class) with C = 30" in write(config, 0)
+    )
+
+
 def test_a_deep_epoch_kept_says_both_paths_and_their_lengths() -> None:
     text = write(jigsaw_like(), 3)
     assert "a 2-layer BiLSTM (embeddings 16, hidden size 16) plus a wide path" in text

@@ -51,6 +51,8 @@ class ModelFacts:
     ngram_max_len: int  # tokens the wide path reads; 0: as many as the BiLSTM
     ngram_buckets: int  # 0: no wide path
     ngram_c: float  # > 0: the wide path was fitted first by logistic regression, then frozen
+    ngram_nb: bool  # that regression was fitted on NB-scaled features (NBSVM) ...
+    ngram_nb_min_rows: int  # ... for labels with at least this many rows of each class
     char_ngram_max: int  # > 0: the wide path also reads each token's char 2..N-grams
     embedding_dim: int
     hidden_size: int
@@ -67,6 +69,8 @@ class ModelFacts:
             ngram_max_len=int(params.get("model.ngram_max_len", 0)),
             ngram_buckets=int(params.get("model.ngram_buckets", 0)),
             ngram_c=float(params.get("training.ngram_c", 0)),
+            ngram_nb=params.get("training.ngram_nb", "False") == "True",
+            ngram_nb_min_rows=int(params.get("training.ngram_nb_min_rows", 0)),
             char_ngram_max=int(params.get("model.char_ngram_max", 0)),
             embedding_dim=int(params["model.embedding_dim"]),
             hidden_size=int(params["model.hidden_size"]),
@@ -99,8 +103,14 @@ def _deep(model: ModelFacts) -> str:
 
 
 def _wide(model: ModelFacts) -> str:
+    scaled = (
+        " on Naive-Bayes-scaled features (NBSVM; for the labels with at least "
+        f"{model.ngram_nb_min_rows:,} training rows of each class)"
+        if model.ngram_nb
+        else ""
+    )
     how = (
-        f"fitted first by logistic regression with C = {model.ngram_c:g}, then frozen"
+        f"fitted first by logistic regression{scaled} with C = {model.ngram_c:g}, then frozen"
         if model.ngram_c > 0
         else "trained jointly with the deep network"
     )

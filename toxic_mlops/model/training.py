@@ -190,7 +190,13 @@ def train(
     validation = _Validation(encoder, val_split, labels, settings.batch_size, positive_threshold)
     result = TrainResult(network=network, best_epoch=0)
     prefit = prepare_wide_path(
-        network, encoder, train_split, settings.ngram_c, settings.ngram_folds, settings.seed
+        network,
+        encoder,
+        train_split,
+        settings.ngram_c,
+        settings.ngram_folds,
+        settings.seed,
+        settings.ngram_nb_min_rows if settings.ngram_nb else None,
     )
     network.to(resolve_device(settings.device))
     optimizer, scheduler = _optimizer(network, settings, wide_frozen=prefit is not None)

@@ -98,16 +98,39 @@ def ngram_matrix(
     return sparse.csr_matrix((np.concatenate(values), coordinates), shape=shape)
 
 
+def log_count_ratios(features: sparse.csr_matrix, targets: np.ndarray) -> np.ndarray:
+    """[buckets] Naive Bayes log-count ratios of the n-grams for one label (Wang & Manning 2012).
+
+    r = log(p / |p|_1) - log(q / |q|_1), with p (q) an n-gram's presence summed over the positive
+    (negative) rows plus 1; a fractional target y counts a row y positive and 1 - y negative. The
+    sums run over the n-grams these rows have, so unseen buckets do not dilute them.
+    """
+    present = (features > 0).astype(np.float64)
+    positive = present.T @ targets + 1.0
+    negative = present.T @ (1.0 - targets) + 1.0
+    seen = np.asarray(present.sum(axis=0)).ravel() > 0
+    ratios = np.log(positive / positive[seen].sum()) - np.log(negative / negative[seen].sum())
+    return np.where(seen, ratios, 0.0)
+
+
 def _fit_label(
-    features: sparse.csr_matrix, targets: np.ndarray, c: float
+    features: sparse.csr_matrix, targets: np.ndarray, c: float, nb_scaling: bool = False
 ) -> tuple[np.ndarray, float]:
-    """(weights, bias) of one label's logistic regression on fractional, partly unknown targets."""
+    """(weights, bias) of one label's logistic regression on fractional, partly unknown targets.
+
+    With nb_scaling the regression is fitted on the features times their log-count ratios (NBSVM's
+    scaling: the L2 penalty then shrinks an n-gram less the more one-sided it is); the ratios are
+    folded back into the weights, so they apply to the unscaled features the network computes.
+    """
     known = ~np.isnan(targets)
     positive, negative = targets[known], 1.0 - targets[known]
     if not positive.any() or not negative.any():  # one class: a constant score
         bias = float(np.log(positive.mean() + 1e-6) - np.log(negative.mean() + 1e-6))
         return np.zeros(features.shape[1]), bias
     rows = features[known]
+    ratios = log_count_ratios(rows, positive) if nb_scaling else None
+    if ratios is not None:
+        rows = rows @ sparse.diags(ratios)
     sample_weight = np.concatenate([positive, negative])
     keep = sample_weight > 0
     model = LogisticRegression(C=c, solver="liblinear", max_iter=1000).fit(
@@ -115,18 +138,33 @@ def _fit_label(
         np.repeat([1, 0], len(positive))[keep],
         sample_weight=sample_weight[keep],
     )
-    return model.coef_[0], float(model.intercept_[0])
+    weights = model.coef_[0] if ratios is None else model.coef_[0] * ratios
+    return weights, float(model.intercept_[0])
 
 
 def _out_of_fold_logits(
-    features: sparse.csr_matrix, targets: np.ndarray, c: float, folds: int, seed: int
+    features: sparse.csr_matrix,
+    targets: np.ndarray,
+    c: float,
+    folds: int,
+    seed: int,
+    nb_scaling: bool,
 ) -> np.ndarray:
     """[rows] logits of one label, each row scored by a model fitted on the other folds."""
     logits = np.zeros(features.shape[0])
     for fitted_on, scored in KFold(folds, shuffle=True, random_state=seed).split(logits):
-        coefficients, bias = _fit_label(features[fitted_on], targets[fitted_on], c)
+        coefficients, bias = _fit_label(features[fitted_on], targets[fitted_on], c, nb_scaling)
         logits[scored] = features[scored] @ coefficients + bias
     return logits
+
+
+def _class_rows(targets: np.ndarray) -> float:
+    """Rows of the rarer class (fractional targets: weights summed), unknown targets left out.
+
+    NB ratios are estimated from each class's rows: with few of one class they are noise (on
+    Jigsaw, labels with ~200 positives lost test AUC under NB scaling, docs/model.md)."""
+    known = targets[~np.isnan(targets)]
+    return float(min(known.sum(), (1.0 - known).sum()))
 
 
 @dataclass(frozen=True)
@@ -149,6 +187,7 @@ def fit_wide_path(
     c: float,
     folds: int = 0,
     seed: int = 0,
+    nb_min_rows: float | None = None,
 ) -> WideFit:
     """Fits the wide path and the heads' biases as one logistic regression per label.
 
@@ -156,6 +195,8 @@ def fit_wide_path(
     own n-gram features. A fractional target y is a positive row of weight y plus a negative row
     of weight 1 - y, which is BCE on y; unknown targets are left out. With folds >= 2 also the
     out-of-fold logits of every training row (K-fold cross-fitting, shuffled with seed).
+    nb_min_rows: None, no scaling; else NBSVM's log-count-ratio scaling for every label with at
+    least that many positive and negative training rows (each fit, folds too, with its own ratios).
     """
     assert network.ngrams is not None
     started = time.perf_counter()
@@ -165,10 +206,11 @@ def fit_wide_path(
     offsets = np.zeros(split.targets.shape) if folds >= 2 else None
     for label in tqdm(range(split.targets.shape[1]), desc="wide path", unit="label", disable=None):
         targets = split.targets[:, label]
-        coefficients, bias[label] = _fit_label(features, targets, c)
+        nb_scaling = nb_min_rows is not None and _class_rows(targets) >= nb_min_rows
+        coefficients, bias[label] = _fit_label(features, targets, c, nb_scaling)
         weight[:, label] = torch.from_numpy(coefficients).float()
         if offsets is not None:
-            oof = _out_of_fold_logits(features, targets, c, folds, seed)
+            oof = _out_of_fold_logits(features, targets, c, folds, seed, nb_scaling)
             offsets[:, label] = oof - float(bias[label])
     with torch.no_grad():
         network.ngrams.weight.copy_(weight)
@@ -185,6 +227,7 @@ def prepare_wide_path(
     c: float,
     folds: int = 0,
     seed: int = 0,
+    nb_min_rows: float | None = None,
 ) -> WideFit | None:
     """Set the IDF (tfidf weighting); with c > 0 fit the wide path alone and freeze it.
 
@@ -199,6 +242,6 @@ def prepare_wide_path(
         return None
     # The deep network starts silent (zero heads), so epoch 0 is the wide path alone.
     torch.nn.init.zeros_(network.heads.weight)
-    fitted = fit_wide_path(network, encoder, split, c, folds, seed)
+    fitted = fit_wide_path(network, encoder, split, c, folds, seed, nb_min_rows)
     wide.weight.requires_grad_(False)
     return fitted
