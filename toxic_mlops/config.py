@@ -128,8 +128,9 @@ class TrainingConfig:
     # (each fitted without the row), so it learns what the wide path misses on unseen text; 0: it
     # trains against the frozen path fitted on every row, which nearly fits them.
     ngram_folds: int = 0
-    # true (with ngram_c > 0): the wide path's regression is fitted on its features times their
-    # Naive Bayes log-count ratios (NBSVM, Wang & Manning 2012), folded back into its weights.
+    # true (with ngram_c > 0, like ngram_folds): the wide path's regression is fitted on its
+    # features times their Naive Bayes log-count ratios (NBSVM, Wang & Manning 2012), folded into
+    # its weights.
     ngram_nb: bool = False
     # ... for the labels whose train split has at least this many positive and negative rows
     # (rater fractions summed); rarer labels are fitted unscaled: their ratios would be noise.
@@ -565,9 +566,6 @@ def config_problems(config: Config) -> list[str]:
         ),
         "training.ngram_c > 0 needs model.ngram_buckets > 0 and model.ngram_weighting: tfidf": (
             training.ngram_c <= 0 or (model.ngram_buckets > 0 and model.ngram_weighting == "tfidf")
-        ),
-        "training.ngram_nb needs training.ngram_c > 0 (it scales the fitted regression)": (
-            not training.ngram_nb or training.ngram_c > 0
         ),
         "serving.batch_size and serving.max_rows must be >= 1": (
             config.serving.batch_size >= 1 and config.serving.max_rows >= 1

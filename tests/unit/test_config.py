@@ -87,11 +87,12 @@ def test_a_fitted_wide_path_needs_tfidf_ngrams() -> None:
     assert config.training.ngram_c == 4.0 and config.model.ngram_weighting == "tfidf"
 
 
-def test_nb_scaling_needs_a_fitted_wide_path() -> None:
+def test_nb_settings_are_typed_and_checked() -> None:
     raw = tiny_config()
-    with pytest.raises(ConfigError, match="ngram_nb needs training.ngram_c > 0"):
-        build_config(raw, {"ngram_nb": "true", "ngram_c": "0"})
-    assert build_config(raw, {"ngram_nb": "true", "ngram_c": "8"}).training.ngram_nb is True
+    assert build_config(raw, {"ngram_nb": "false"}).training.ngram_nb is False
+    assert build_config(raw, {"ngram_nb_min_rows": "20"}).training.ngram_nb_min_rows == 20
+    with pytest.raises(ConfigError, match="ngram_nb_min_rows >= 1"):
+        build_config(raw, {"ngram_nb_min_rows": "0"})
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ WIKI = "English Wikipedia talk-page comments (Jigsaw 2018)"
 
 
 def jigsaw_like() -> Config:
-    """The shipped Jigsaw settings: LSTM 100 tokens, wide path 1,024, fitted first (C = 30)."""
+    """The shipped Jigsaw settings: LSTM 100 tokens, wide path 1,024, fitted first (C = 30, NB)."""
     raw = tiny_config()
     raw["dataset"]["description"] = WIKI
     raw["model"].update(ngram_buckets=1_048_576, ngram_max_len=1024, ngram_weighting="tfidf")
@@ -63,7 +63,7 @@ def test_epoch_0_kept_says_the_wide_path_alone_and_what_it_reads() -> None:
     assert "plus" not in model_line  # never "BiLSTM + wide path" when the BiLSTM did not count
     assert (
         "1,048,576 hashed token n-grams and their character 2-5-grams, fitted first by logistic "
-        "regression with C = 30" in text
+        "regression on Naive-Bayes-scaled features" in text
     )
     assert "the wide path the first 1024" in text
     assert "read up to its first 1024 sub-word tokens" in text  # the limit that applies
@@ -79,14 +79,18 @@ def test_without_char_ngrams_the_card_says_token_ngrams_only() -> None:
 
 
 def test_nb_scaling_is_named_only_when_it_was_used() -> None:
-    plain = write(jigsaw_like(), 0)
     config = jigsaw_like()
-    config = replace(config, training=replace(config.training, ngram_nb=True))
-    assert "Naive-Bayes" not in plain
+    plain = replace(config, training=replace(config.training, ngram_nb=False))
+    assert "Naive-Bayes" not in write(plain, 0)
+    assert "fitted first by logistic regression with C = 30" in write(plain, 0)
+    scaled = replace(config, training=replace(config.training, ngram_nb=True))
     assert (
         "fitted first by logistic regression on Naive-Bayes-scaled features (NBSVM; for the "
-        "labels with at least 500 training rows of each class) with C = 30" in write(config, 0)
+        "labels with at least 500 training rows of each class) with C = 30" in write(scaled, 0)
     )
+    # Trained jointly by Adam (ngram_c 0), there is no regression to scale: not claimed.
+    joint = replace(scaled, training=replace(scaled.training, ngram_c=0.0))
+    assert "Naive-Bayes" not in write(joint, 0)
 
 
 def test_a_deep_epoch_kept_says_both_paths_and_their_lengths() -> None:
