@@ -20,6 +20,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from bench.common import ROOT, record
+from toxic_mlops.contract import REGISTRY_TAG_PREFIX
 
 
 def main() -> None:
@@ -84,8 +85,21 @@ def main() -> None:
             if k.startswith("baseline_test_") and any(w in k for w in wanted)
         },
         "model_cost": {k: round(evaluation[k], 1) for k in ("latency_p50_ms", "comments_per_s")},
+        "identity_bias": {
+            k: round(v, 4)
+            for k, v in sorted(evaluation.items())
+            if k.startswith(("probe_", "bias_term", "baseline_probe_", "baseline_bias_term"))
+        },
+        "spans": {
+            k: round(v, 4)
+            for k, v in sorted(client.get_run(train_run).data.metrics.items())
+            if k.startswith("spans_")
+        },
         "registered": steps.get("pipeline.register_run"),
     }
+    if register_run := steps.get("pipeline.register_run"):
+        tags = client.get_run(register_run).data.tags
+        report["gate"] = {k: v for k, v in tags.items() if k.startswith(REGISTRY_TAG_PREFIX)}
     record("pipeline", report)
 
 

@@ -59,6 +59,10 @@ BASELINE_WIN_PROBABILITY_METRIC = "p_better_than_baseline"
 PRODUCTION_WIN_PROBABILITY_METRIC = "p_better_than_production"
 PROBE_AUC_METRIC = "probe_roc_auc"  # evaluate: identity template probe (the bias gate's default)
 
+# --- Params read across runs ----------------------------------------------------------------
+# train: the labels whose wide path was fitted NB-scaled (comma-separated; "" = none)
+NB_SCALED_LABELS_PARAM = "wide.nb_scaled_labels"
+
 # --- Artifact paths --------------------------------------------------------------------------
 RAW_ARTIFACT = "data/raw.parquet"  # download: the sampled rows
 SOURCES_ARTIFACT = "data/sources.json"  # download: files fetched and their digests

@@ -204,7 +204,7 @@ def test_nb_scaled_wide_path_is_nbsvm_with_the_ratios_folded_in() -> None:
     train_split, test = encoded["train"], encoded["test"]
     set_ngram_idf(network, encoder, train_split)
     binary = EncodedSplit(train_split.sequences, (train_split.targets >= 0.5).astype(np.float32))
-    fit_wide_path(network, encoder, binary, c=4.0, nb_min_rows=1)
+    scaled = fit_wide_path(network, encoder, binary, c=4.0, nb_min_rows=1).nb_scaled
     torch.nn.init.zeros_(network.heads.weight)
     _, probabilities = predict_split(network, encoder, test, 64, torch.device("cpu"))
     features = ngram_matrix(network, encoder, train_split)
@@ -220,9 +220,33 @@ def test_nb_scaled_wide_path_is_nbsvm_with_the_ratios_folded_in() -> None:
     assert np.abs(plain_expected - expected).max() > 0.01
     # A label with fewer rows of its rarer class than nb_min_rows is fitted unscaled.
     rarer = int(min(truth.sum(), (1 - truth).sum()))
-    fit_wide_path(network, encoder, binary, c=4.0, nb_min_rows=rarer + 1)
+    assert label in scaled
+    assert (
+        label not in fit_wide_path(network, encoder, binary, c=4.0, nb_min_rows=rarer + 1).nb_scaled
+    )
     _, probabilities = predict_split(network, encoder, test, 64, torch.device("cpu"))
     np.testing.assert_allclose(probabilities[:, label], plain_expected, atol=1e-4)
+
+
+def test_nb_scaled_fit_leaves_unknown_targets_out_of_the_ratios_and_the_fit() -> None:
+    """Rows whose label is unknown (NaN) change nothing: as if they were not there."""
+    network, encoder, encoded = _wide_setup()
+    train_split, test = encoded["train"], encoded["test"]
+    set_ngram_idf(network, encoder, train_split)
+    label = LABELS.index("toxicity")
+    unknown = np.zeros(len(train_split.sequences), dtype=bool)
+    unknown[::3] = True
+    masked = train_split.targets.copy()
+    masked[unknown, label] = np.nan
+    fit_wide_path(network, encoder, EncodedSplit(train_split.sequences, masked), 4.0, nb_min_rows=1)
+    _, with_unknown = predict_split(network, encoder, test, 64, torch.device("cpu"))
+    known = EncodedSplit(
+        [seq for seq, gone in zip(train_split.sequences, unknown, strict=True) if not gone],
+        train_split.targets[~unknown],
+    )
+    fit_wide_path(network, encoder, known, 4.0, nb_min_rows=1)
+    _, without = predict_split(network, encoder, test, 64, torch.device("cpu"))
+    np.testing.assert_allclose(with_unknown[:, label], without[:, label], atol=1e-4)
 
 
 def test_wide_path_fits_fractional_targets_by_bce() -> None:

@@ -9,10 +9,18 @@ from pyfunc.text import Normalizer
 from tests.conftest import synthetic_training_inputs, tiny_config
 from tests.synthetic import LABELS
 from toxic_mlops.config import Config, build_config
+from toxic_mlops.contract import NB_SCALED_LABELS_PARAM
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.baseline import TfidfBaseline
 from toxic_mlops.evaluation.evaluate import BASELINE, MODEL, against_production, card, evaluate
-from toxic_mlops.evaluation.model_card import TOO_FEW, DataFacts, ModelFacts, WinFacts, model_card
+from toxic_mlops.evaluation.model_card import (
+    TOO_FEW,
+    DataFacts,
+    ModelFacts,
+    WinFacts,
+    describe_model,
+    model_card,
+)
 
 WIKI = "English Wikipedia talk-page comments (Jigsaw 2018)"
 
@@ -91,6 +99,23 @@ def test_nb_scaling_is_named_only_when_it_was_used() -> None:
     # Trained jointly by Adam (ngram_c 0), there is no regression to scale: not claimed.
     joint = replace(scaled, training=replace(scaled.training, ngram_c=0.0))
     assert "Naive-Bayes" not in write(joint, 0)
+
+
+def test_the_card_names_the_labels_nb_scaling_reached() -> None:
+    """The train run records which labels were NB-scaled; the card says those, or none."""
+    params = {key: str(value) for key, value in jigsaw_like().params().items()}
+
+    def described(scaled: str) -> str:
+        facts = ModelFacts.from_run({**params, NB_SCALED_LABELS_PARAM: scaled}, {"best_epoch": 0})
+        return "\n".join(describe_model(facts))
+
+    assert (
+        "on Naive-Bayes-scaled features for toxicity, insult (NBSVM; the labels with at least "
+        "500 training rows of each class)" in described("toxicity,insult")
+    )
+    nothing = described("")
+    assert "no label had at least 500 training rows of each class, so none was scaled" in nothing
+    assert "on Naive-Bayes-scaled features" not in nothing
 
 
 def test_a_deep_epoch_kept_says_both_paths_and_their_lengths() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pyfunc.text import Normalizer
 from toxic_mlops.config import Config, EvaluationConfig
+from toxic_mlops.contract import NB_SCALED_LABELS_PARAM
 from toxic_mlops.evaluation.spans import card_section
 
 TOO_FEW = "too few positives to rank"
@@ -51,8 +52,9 @@ class ModelFacts:
     ngram_max_len: int  # tokens the wide path reads; 0: as many as the BiLSTM
     ngram_buckets: int  # 0: no wide path
     ngram_c: float  # > 0: the wide path was fitted first by logistic regression, then frozen
-    ngram_nb: bool  # that regression was fitted on NB-scaled features (NBSVM) ...
+    ngram_nb: bool  # that regression was to be fitted on NB-scaled features (NBSVM) ...
     ngram_nb_min_rows: int  # ... for labels with at least this many rows of each class
+    nb_scaled_labels: list[str] | None  # the labels that were (None: not recorded by the run)
     char_ngram_max: int  # > 0: the wide path also reads each token's char 2..N-grams
     embedding_dim: int
     hidden_size: int
@@ -71,6 +73,11 @@ class ModelFacts:
             ngram_c=float(params.get("training.ngram_c", 0)),
             ngram_nb=params.get("training.ngram_nb", "False") == "True",
             ngram_nb_min_rows=int(params.get("training.ngram_nb_min_rows", 0)),
+            nb_scaled_labels=(
+                None
+                if NB_SCALED_LABELS_PARAM not in params
+                else [label for label in params[NB_SCALED_LABELS_PARAM].split(",") if label]
+            ),
             char_ngram_max=int(params.get("model.char_ngram_max", 0)),
             embedding_dim=int(params["model.embedding_dim"]),
             hidden_size=int(params["model.hidden_size"]),
@@ -102,13 +109,19 @@ def _deep(model: ModelFacts) -> str:
     )
 
 
+def _nb_scaling(model: ModelFacts) -> str:
+    """Which labels the wide path's regression was fitted on NB-scaled features for."""
+    rule = f"at least {model.ngram_nb_min_rows:,} training rows of each class"
+    if model.nb_scaled_labels is None:
+        return f" on Naive-Bayes-scaled features (NBSVM; for the labels with {rule})"
+    if not model.nb_scaled_labels:
+        return f" (NB scaling was on, but no label had {rule}, so none was scaled)"
+    scaled = ", ".join(model.nb_scaled_labels)
+    return f" on Naive-Bayes-scaled features for {scaled} (NBSVM; the labels with {rule})"
+
+
 def _wide(model: ModelFacts) -> str:
-    scaled = (
-        " on Naive-Bayes-scaled features (NBSVM; for the labels with at least "
-        f"{model.ngram_nb_min_rows:,} training rows of each class)"
-        if model.ngram_nb
-        else ""
-    )
+    scaled = _nb_scaling(model) if model.ngram_nb else ""
     how = (
         f"fitted first by logistic regression{scaled} with C = {model.ngram_c:g}, then frozen"
         if model.ngram_c > 0

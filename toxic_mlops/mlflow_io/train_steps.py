@@ -19,6 +19,7 @@ from toxic_mlops.contract import (
     ENTRY_POINT_TAG,
     LOSS_CURVE_ARTIFACT,
     MODEL_URI_TAG,
+    NB_SCALED_LABELS_PARAM,
     PARAMS_FROM_TAG,
     PREPROCESS_RUN_TAG,
     SPANS_REPORT_ARTIFACT,
@@ -105,6 +106,7 @@ def _log_trained(trained: TrainedModel, config: Config, tokenizer_file: Path, wo
     labels, threshold = config.dataset.label_columns, config.dataset.positive_threshold
     result = trained.fitted.result
     mlflow.log_metrics(trained.metrics)
+    mlflow.log_param(NB_SCALED_LABELS_PARAM, ",".join(result.nb_scaled_labels))
     mlflow.log_dict(trained.spec.thresholds, THRESHOLDS_ARTIFACT)
     test_targets = trained.fitted.encoded["test"].targets
     log_figures(

@@ -57,6 +57,7 @@ class TrainResult:
     best_epoch: int  # 0: the fitted wide path alone (the deep network never helped on validation)
     history: list[EpochResult] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+    nb_scaled_labels: list[str] = field(default_factory=list)  # wide path fitted NB-scaled
 
     @property
     def best(self) -> EpochResult:
@@ -202,6 +203,7 @@ def train(
     optimizer, scheduler = _optimizer(network, settings, wide_frozen=prefit is not None)
     offsets = prefit.offsets if prefit is not None else None
     if prefit is not None:
+        result.nb_scaled_labels = [labels[i] for i in prefit.nb_scaled]
         epoch_zero = validation.epoch_result(network, 0, prefit.train_loss, prefit.started, 0.0)
         _keep(result, epoch_zero, on_epoch)
     rng = np.random.default_rng(settings.seed)

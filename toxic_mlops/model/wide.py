@@ -178,6 +178,7 @@ class WideFit:
     # generalises. None: the frozen path itself (no cross-fitting).
     offsets: np.ndarray | None
     started: float
+    nb_scaled: tuple[int, ...] = ()  # the labels fitted on NB-scaled features
 
 
 def fit_wide_path(
@@ -204,9 +205,12 @@ def fit_wide_path(
     weight = torch.zeros_like(network.ngrams.weight)
     bias = torch.zeros_like(network.heads.bias)
     offsets = np.zeros(split.targets.shape) if folds >= 2 else None
+    nb_scaled = []
     for label in tqdm(range(split.targets.shape[1]), desc="wide path", unit="label", disable=None):
         targets = split.targets[:, label]
         nb_scaling = nb_min_rows is not None and _class_rows(targets) >= nb_min_rows
+        if nb_scaling:
+            nb_scaled.append(label)
         coefficients, bias[label] = _fit_label(features, targets, c, nb_scaling)
         weight[:, label] = torch.from_numpy(coefficients).float()
         if offsets is not None:
@@ -217,7 +221,8 @@ def fit_wide_path(
         network.heads.bias.copy_(bias)
         logits = torch.from_numpy(features @ weight.numpy().astype(np.float64)).float() + bias
     loss = float(masked_bce(logits, torch.tensor(split.targets)))
-    return WideFit(loss, None if offsets is None else offsets.astype(np.float32), started)
+    offsets = None if offsets is None else offsets.astype(np.float32)
+    return WideFit(loss, offsets, started, tuple(nb_scaled))
 
 
 def prepare_wide_path(
