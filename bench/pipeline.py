@@ -65,6 +65,7 @@ def main() -> None:
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])
     steps = client.get_run(main_run).data.tags
     train_run, evaluate_run = steps["pipeline.train_run"], steps["pipeline.evaluate_run"]
+    register_run = steps.get("pipeline.register_run")
     epoch_seconds = [m.value for m in client.get_metric_history(train_run, "epoch_seconds")]
     epoch_auc = [m.value for m in client.get_metric_history(train_run, "epoch_val_macro_roc_auc")]
     evaluation = client.get_run(evaluate_run).data.metrics
@@ -95,9 +96,9 @@ def main() -> None:
             for k, v in sorted(client.get_run(train_run).data.metrics.items())
             if k.startswith("spans_")
         },
-        "registered": steps.get("pipeline.register_run"),
+        "registered": register_run,
     }
-    if register_run := steps.get("pipeline.register_run"):
+    if register_run:
         tags = client.get_run(register_run).data.tags
         report["gate"] = {k: v for k, v in tags.items() if k.startswith(REGISTRY_TAG_PREFIX)}
     record("pipeline", report)

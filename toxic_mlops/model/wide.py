@@ -108,13 +108,14 @@ def log_count_ratios(features: sparse.csr_matrix, targets: np.ndarray) -> np.nda
     present = (features > 0).astype(np.float64)
     positive = present.T @ targets + 1.0
     negative = present.T @ (1.0 - targets) + 1.0
-    seen = np.asarray(present.sum(axis=0)).ravel() > 0
+    # y + (1 - y) = 1 per row: the two sums add up to the n-gram's row count, 0 for an unseen one.
+    seen = positive + negative > 2.5
     ratios = np.log(positive / positive[seen].sum()) - np.log(negative / negative[seen].sum())
     return np.where(seen, ratios, 0.0)
 
 
 def _fit_label(
-    features: sparse.csr_matrix, targets: np.ndarray, c: float, nb_scaling: bool = False
+    features: sparse.csr_matrix, targets: np.ndarray, c: float, nb_scaling: bool
 ) -> tuple[np.ndarray, float]:
     """(weights, bias) of one label's logistic regression on fractional, partly unknown targets.
 
