@@ -44,7 +44,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 experiment: install
-	$(VENV)/bin/python -m steps.init_tracking --experiment $(MLFLOW_EXPERIMENT_NAME)
+	$(VENV)/bin/python -m toxic_mlops.mlflow_io init-tracking --experiment $(MLFLOW_EXPERIMENT_NAME)
 
 pipeline: experiment
 	$(RUN) -e main -P config=$(CONFIG)
@@ -72,12 +72,12 @@ tune: experiment
 	$(RUN) -e tune -P config=$(CONFIG) $(if $(TRIALS),-P n_trials=$(TRIALS))
 
 serve: install
-	@$(VENV)/bin/python -m steps.lineage --model $(MODEL) > /dev/null  # a clear error if no such model
+	@$(VENV)/bin/python -m toxic_mlops.mlflow_io lineage --model $(MODEL) > /dev/null  # a clear error if no such model
 	mlflow models serve -m $(MODEL) --env-manager local --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
 
 # The page to try the model: http://127.0.0.1:$(PAGE_PORT)/, talking to `make serve` (docs/page.md).
 page: install
-	$(VENV)/bin/python -m steps.page --model $(MODEL) --upstream http://127.0.0.1:$(PORT) --port $(PAGE_PORT)
+	$(VENV)/bin/python -m toxic_mlops.serving page --model $(MODEL) --upstream http://127.0.0.1:$(PORT) --port $(PAGE_PORT)
 
 # Score a stored table on Spark: DATA = CSV / parquet path or URL, OUT = parquet folder written.
 score: experiment
@@ -85,7 +85,7 @@ score: experiment
 
 # The model server behind nginx (token, body-size and rate limits) on PUBLIC_PORT; Ctrl-C stops both.
 serve-public: install
-	$(VENV)/bin/python -m steps.serve_public --config $(CONFIG) --model $(MODEL) --port $(PUBLIC_PORT)
+	$(VENV)/bin/python -m toxic_mlops.serving public --config $(CONFIG) --model $(MODEL) --port $(PUBLIC_PORT)
 
 # Needs a Docker engine (not available on the project's CI machines: see README).
 docker: install
@@ -97,24 +97,24 @@ dockerfile: install
 
 # Where a registered model came from: version -> runs -> source files and digests.
 lineage: install
-	$(VENV)/bin/python -m steps.lineage --model $(MODEL)
+	$(VENV)/bin/python -m toxic_mlops.mlflow_io lineage --model $(MODEL)
 
 ui: install
 	mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --port 5001
 
 # Start / stop the stack; `make stack-up` prints the exports that point every command at it.
 stack-up: install
-	@$(VENV)/bin/python -m steps.stack up --dir $(STACK_DIR)
+	@$(VENV)/bin/python -m toxic_mlops.stack up --dir $(STACK_DIR)
 
 stack-down:
-	@$(VENV)/bin/python -m steps.stack down --dir $(STACK_DIR)
+	@$(VENV)/bin/python -m toxic_mlops.stack down --dir $(STACK_DIR)
 
 test: install
 	$(VENV)/bin/python -m pytest
 
-# Everything but the end-to-end tests (tests/e2e): unit, data and model behaviour.
+# Everything but the end-to-end tests (tests/e2e): unit, data, model behaviour, MLflow adapters.
 test-fast: install
-	$(VENV)/bin/python -m pytest tests/unit tests/data tests/model
+	$(VENV)/bin/python -m pytest tests/unit tests/data tests/model tests/mlflow_io
 
 # docs/benchmarks.md's generated tables from bench/results/*.json (python -m bench.<name> writes them).
 bench-report: install

@@ -23,7 +23,7 @@ import pandas as pd
 
 from bench.common import load_texts, record
 from toxic_mlops.config import BatchConfig
-from toxic_mlops.mlflow_io.batch_scoring import (
+from toxic_mlops.serving.batch_scoring import (
     STATUS,
     model_labels,
     scored_frame,

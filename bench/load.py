@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from bench.common import load_texts, percentiles, record
-from toxic_mlops.mlflow_io.model_server import ModelServer
+from toxic_mlops.serving.model_server import ModelServer
 
 JSON = "application/json"
 

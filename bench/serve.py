@@ -33,7 +33,7 @@ from bench.common import (
     record,
     requests_of,
 )
-from toxic_mlops.mlflow_io.model_server import ModelServer
+from toxic_mlops.serving.model_server import ModelServer
 
 
 def forward_tensors(

@@ -19,7 +19,7 @@ import statistics
 import requests
 
 from bench.common import load_texts, paired_speed_up, post, record, requests_of
-from toxic_mlops.mlflow_io.model_server import ModelServer
+from toxic_mlops.serving.model_server import ModelServer
 
 
 def main() -> None:

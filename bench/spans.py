@@ -29,10 +29,10 @@ from toxic_mlops.config import load_config
 from toxic_mlops.data.download import default_cache_dir, load_sources
 from toxic_mlops.data.preprocessing import preprocess
 from toxic_mlops.data.raw import sample_raw
-from toxic_mlops.evaluation.spans import parse_span_posts
 from toxic_mlops.model.assessment import assess
-from toxic_mlops.model.span_training import with_spans
 from toxic_mlops.model.training import fit
+from toxic_mlops.spans.metrics import parse_span_posts
+from toxic_mlops.spans.training import with_spans
 
 SPANS_FILE = SHARED_POSTS.parent / "toxic_spans_train.csv"
 

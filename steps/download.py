@@ -2,11 +2,57 @@
 
 from __future__ import annotations
 
-import click
+import tempfile
+from pathlib import Path
 
-from steps.common import config_option, split_list, user_errors
-from toxic_mlops.config import load_config
-from toxic_mlops.mlflow_io.data_steps import download_step
+import click
+import mlflow
+
+from toxic_mlops.cli import config_option, split_list, user_errors
+from toxic_mlops.config import Config, load_config
+from toxic_mlops.contract import (
+    DATA_NAME_TAG,
+    DATA_SAMPLE_FRACTION_TAG,
+    RAW_ARTIFACT,
+    SOURCES_ARTIFACT,
+)
+from toxic_mlops.data.download import DownloadError, FetchedFile, default_cache_dir, load_sources
+from toxic_mlops.data.raw import RawSample, sample_raw
+from toxic_mlops.mlflow_io.logs import data_tags
+from toxic_mlops.mlflow_io.runs import step_run
+
+
+def download_step(
+    config: Config, sources: list[str], hashes: list[str], fraction: float | None
+) -> tuple[RawSample, list[FetchedFile]]:
+    """Fetch and verify the sources (default: the config's), log a stratified sample."""
+    dataset = config.dataset
+    hashes = hashes or ([] if sources else dataset.sha256)
+    sources = sources or dataset.sources
+    fraction = config.sample.fraction if fraction is None else fraction
+    if not sources:
+        raise DownloadError("no source: set dataset.sources in the config or pass -P source=...")
+    with step_run("download"), tempfile.TemporaryDirectory() as tmp:
+        frame, files = load_sources(sources, hashes, default_cache_dir())
+        raw = sample_raw(frame, dataset, fraction, config.sample.seed)
+        raw_path = Path(tmp) / Path(RAW_ARTIFACT).name
+        raw.sample.to_parquet(raw_path, index=False)
+        mlflow.log_artifact(str(raw_path), artifact_path=str(Path(RAW_ARTIFACT).parent))
+        manifest = [{"source": f.source, "sha256": f.sha256} for f in files]
+        mlflow.log_dict({"files": manifest, "rows_source": raw.rows_source}, SOURCES_ARTIFACT)
+        mlflow.log_metrics(raw.metrics())
+        mlflow.set_tags(
+            {
+                DATA_NAME_TAG: dataset.name,
+                **data_tags(sources, files),
+                DATA_SAMPLE_FRACTION_TAG: str(fraction),
+            }
+        )
+        mlflow.log_input(
+            mlflow.data.from_pandas(raw.sample, source=files[0].source, name=f"{dataset.name}-raw"),
+            context="raw",
+        )
+    return raw, files
 
 
 @click.command()

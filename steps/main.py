@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
-import click
+from collections.abc import Mapping
 
-from steps.common import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
+import click
+import mlflow
+
+from toxic_mlops.cli import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
 from toxic_mlops.config import parse_bool
-from toxic_mlops.mlflow_io.chain import pipeline_step
+from toxic_mlops.contract import PIPELINE_TAG_PREFIX
+from toxic_mlops.mlflow_io.chain import StepRunner, train_to_registry
+
+
+def pipeline_step(
+    config_path: str,
+    download: Mapping[str, str],
+    train_overrides: Mapping[str, str],
+    model_name: str,
+    use_cache: bool,
+) -> dict[str, str]:
+    """The main entry point: download, then the chain, as child runs of one parent run."""
+    with mlflow.start_run() as parent:
+        runner = StepRunner(parent.info.experiment_id, parent.info.run_id, use_cache, "main")
+        runs = {"download": runner.run("download", {"config": config_path, **download})}
+        runs.update(
+            train_to_registry(
+                runner,
+                config_path,
+                {"download_run": runs["download"]},
+                train_overrides,
+                model_name,
+            )
+        )
+        mlflow.set_tags({f"{PIPELINE_TAG_PREFIX}{name}_run": run for name, run in runs.items()})
+    return runs
 
 
 @click.command(context_settings=ACCEPT_EXTRA_OPTIONS)

@@ -2,11 +2,79 @@
 
 from __future__ import annotations
 
-import click
+import tempfile
+from pathlib import Path
 
-from steps.common import config_option, user_errors
-from toxic_mlops.config import load_config
-from toxic_mlops.mlflow_io.data_steps import preprocess_step
+import click
+import mlflow
+
+from toxic_mlops.cli import config_option, user_errors
+from toxic_mlops.config import Config, ConfigError, load_config
+from toxic_mlops.contract import (
+    DOWNLOAD_RUN_TAG,
+    EMBEDDINGS_ARTIFACT,
+    PROFILE_ARTIFACT,
+    RAW_ARTIFACT,
+    RAW_DATA_TAG,
+    SPLITS_ARTIFACT,
+    TOKENIZER_ARTIFACT,
+)
+from toxic_mlops.data.dataset import save_splits
+from toxic_mlops.data.preprocessing import Preprocessed, preprocess, read_raw
+from toxic_mlops.mlflow_io.logs import log_validation, say
+from toxic_mlops.mlflow_io.runs import (
+    download_run_artifacts,
+    latest_finished_run,
+    local_copy,
+    step_run,
+)
+from toxic_mlops.monitoring.validation import validate_batch
+
+
+def preprocess_step(
+    config: Config, config_path: str, download_run: str, raw_data: str
+) -> Preprocessed:
+    """Validate, clean and split a download run's sample (default: the newest) or a file."""
+    if download_run and raw_data:
+        raise ConfigError("give one of -P download_run=<run id> or -P raw_data=<path>, not both")
+    dataset = config.dataset
+    with step_run("preprocess") as run, tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        if not raw_data and not download_run:
+            download_run = latest_finished_run(run.info.experiment_id, "download", config_path)
+            say(f"preprocess: using the latest download run {download_run}")
+        raw_path = (
+            download_run_artifacts(download_run, RAW_ARTIFACT, out / "in")
+            if download_run
+            else local_copy(raw_data, out / "in")
+        )
+        mlflow.set_tags({DOWNLOAD_RUN_TAG: download_run, RAW_DATA_TAG: raw_data})
+        raw = read_raw(raw_path, config)
+        report = validate_batch(raw, dataset, config.normalization, config.validation)
+        log_validation(report, raw_data or f"download run {download_run}")
+        result = preprocess(raw, config)  # stops with every schema problem named
+        for warning in report.warnings:
+            say(f"preprocess: warning: {warning.name}: {warning.detail}")
+        _log_preprocessed(result, config, out)
+    return result
+
+
+def _log_preprocessed(result: Preprocessed, config: Config, out: Path) -> None:
+    save_splits(result.splits, out / SPLITS_ARTIFACT)
+    tokenizer_path = out / TOKENIZER_ARTIFACT
+    tokenizer_path.parent.mkdir()
+    result.tokenizer.save(str(tokenizer_path))
+    mlflow.log_artifacts(str(out / SPLITS_ARTIFACT), artifact_path=SPLITS_ARTIFACT)
+    mlflow.log_artifact(str(tokenizer_path), artifact_path=str(Path(TOKENIZER_ARTIFACT).parent))
+    if result.embeddings is not None:
+        result.embeddings.save(out / EMBEDDINGS_ARTIFACT)
+        mlflow.log_artifacts(str(out / EMBEDDINGS_ARTIFACT), artifact_path=EMBEDDINGS_ARTIFACT)
+    mlflow.log_dict(result.profile(config), PROFILE_ARTIFACT)
+    mlflow.log_metrics(result.metrics())
+    for name, part in result.splits.items():
+        mlflow.log_input(
+            mlflow.data.from_pandas(part, name=f"{config.dataset.name}-{name}"), context=name
+        )
 
 
 @click.command()

@@ -2,10 +2,105 @@
 
 from __future__ import annotations
 
-import click
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from steps.common import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
-from toxic_mlops.mlflow_io.train_steps import train_step
+import click
+import mlflow
+
+from toxic_mlops.cli import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
+from toxic_mlops.config import TUNABLE_SECTIONS, Config, ConfigError, load_config
+from toxic_mlops.contract import (
+    LOSS_CURVE_ARTIFACT,
+    MODEL_URI_TAG,
+    NB_SCALED_LABELS_PARAM,
+    PARAMS_FROM_TAG,
+    PREPROCESS_RUN_TAG,
+    SPANS_REPORT_ARTIFACT,
+    THRESHOLDS_ARTIFACT,
+    TRAIN_ROC_PR_ARTIFACT,
+)
+from toxic_mlops.data.download import default_cache_dir
+from toxic_mlops.mlflow_io.inputs import (
+    load_best_params,
+    preprocess_run_for,
+    preprocessed_embeddings,
+    preprocessed_inputs,
+)
+from toxic_mlops.mlflow_io.logs import log_epoch, log_figures, say
+from toxic_mlops.mlflow_io.packaging import log_pyfunc_model, save_model_files
+from toxic_mlops.mlflow_io.runs import step_run
+from toxic_mlops.model.assessment import TrainedModel, assess
+from toxic_mlops.model.training import fit
+from toxic_mlops.plots import loss_curve, roc_pr_curves
+from toxic_mlops.spans.training import with_spans
+
+INPUT_EXAMPLE = ["Thanks, that was really helpful.", "You are a total idiot."]
+
+
+@dataclass(frozen=True)
+class LoggedModel:
+    trained: TrainedModel
+    model_uri: str
+
+
+def train_step(
+    config_path: str,
+    overrides: Mapping[str, str],
+    preprocess_run: str,
+    data_dir: str,
+    params_from: str,
+) -> LoggedModel:
+    """Fit the config's network (tuned params first, explicit -P settings win), log the model."""
+    if preprocess_run and data_dir:
+        raise ConfigError("give one of -P preprocess_run=<run id> or -P data_dir=<path>, not both")
+    tuned = load_best_params(params_from) if params_from else {}
+    config = load_config(config_path, {**tuned, **overrides})
+    with step_run("train") as run, tempfile.TemporaryDirectory() as tmp:
+        if not data_dir:
+            preprocess_run = preprocess_run_for(run, "train", config_path, preprocess_run)
+        splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, Path(tmp))
+        embeddings = preprocessed_embeddings(
+            preprocess_run, data_dir, config.model.pretrained_embeddings, Path(tmp)
+        )
+        mlflow.log_params(config.params(TUNABLE_SECTIONS))
+        fitted = fit(config, splits, tokenizer_file, log_epoch, embeddings)
+        trained, spans = with_spans(assess(fitted, config), config, default_cache_dir())
+        if spans is not None:
+            say(f"train: {spans.summary()}")
+            mlflow.log_params(config.params(["spans"]))
+            mlflow.log_metrics(spans.metrics())
+            mlflow.log_dict(asdict(spans), SPANS_REPORT_ARTIFACT)
+        model_uri = _log_trained(trained, config, tokenizer_file, Path(tmp))
+        mlflow.set_tags(
+            {
+                MODEL_URI_TAG: model_uri,
+                PREPROCESS_RUN_TAG: preprocess_run,
+                PARAMS_FROM_TAG: params_from,
+            }
+        )
+    return LoggedModel(trained, model_uri)
+
+
+def _log_trained(trained: TrainedModel, config: Config, tokenizer_file: Path, work: Path) -> str:
+    labels, threshold = config.dataset.label_columns, config.dataset.positive_threshold
+    result = trained.fitted.result
+    mlflow.log_metrics(trained.metrics)
+    mlflow.log_param(NB_SCALED_LABELS_PARAM, ",".join(result.nb_scaled_labels))
+    mlflow.log_dict(trained.spec.thresholds, THRESHOLDS_ARTIFACT)
+    test_targets = trained.fitted.encoded["test"].targets
+    log_figures(
+        {
+            LOSS_CURVE_ARTIFACT: loss_curve(result.history),
+            TRAIN_ROC_PR_ARTIFACT: roc_pr_curves(
+                test_targets, {"model": trained.probabilities["test"]}, labels, threshold
+            ),
+        }
+    )
+    files = save_model_files(result.network, tokenizer_file, trained.spec, work / "model_files")
+    return log_pyfunc_model(files, labels, INPUT_EXAMPLE).model_uri
 
 
 @click.command(context_settings=ACCEPT_EXTRA_OPTIONS)

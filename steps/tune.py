@@ -7,10 +7,96 @@ wall-clock timeout (a running trial finishes). The best params go to tune/best_p
 
 from __future__ import annotations
 
-import click
+import json
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
-from steps.common import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
-from toxic_mlops.mlflow_io.train_steps import best_params_text, tune_step
+import click
+import mlflow
+
+from toxic_mlops.cli import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
+from toxic_mlops.config import TUNABLE_SECTIONS, load_config
+from toxic_mlops.contract import (
+    BEST_PARAMS_ARTIFACT,
+    ENTRY_POINT_TAG,
+    TRIALS_ARTIFACT,
+    TUNE_HISTORY_ARTIFACT,
+    TUNE_STATE_TAG,
+    TUNE_TRIAL_ENTRY_POINT,
+    TUNE_TRIAL_TAG,
+)
+from toxic_mlops.mlflow_io.inputs import preprocess_run_for, preprocessed_inputs
+from toxic_mlops.mlflow_io.logs import log_epoch, log_figures, say
+from toxic_mlops.mlflow_io.runs import step_run
+from toxic_mlops.model.training import EpochResult
+from toxic_mlops.model.tuning import TuneResult, objective, run_study
+from toxic_mlops.plots import tuning_history
+
+
+class _TrialRecord:
+    """One Optuna trial as a nested MLflow run (its own entry point, so train never picks it)."""
+
+    def epoch(self, result: EpochResult) -> None:
+        log_epoch(result)
+
+    def finish(self, score: float | None) -> None:
+        if score is None:
+            mlflow.set_tag(TUNE_STATE_TAG, "pruned")
+            return
+        mlflow.log_metric("val_macro_roc_auc", score)
+        mlflow.set_tag(TUNE_STATE_TAG, "complete")
+
+
+@contextmanager
+def _trial_run(number: int, params: dict[str, Any]) -> Iterator[_TrialRecord]:
+    with mlflow.start_run(nested=True, run_name=f"trial-{number}"):
+        mlflow.set_tags({ENTRY_POINT_TAG: TUNE_TRIAL_ENTRY_POINT, TUNE_TRIAL_TAG: number})
+        mlflow.log_params(params)
+        say(f"tune: trial {number} {params}")
+        yield _TrialRecord()
+
+
+def tune_step(
+    config_path: str,
+    overrides: Mapping[str, str],
+    preprocess_run: str,
+    data_dir: str,
+    n_trials: int | None,
+    timeout_minutes: float | None,
+) -> tuple[TuneResult, str]:
+    """Optuna search, one nested run per trial; (result, this run's id) for train's params_from."""
+    config = load_config(config_path, overrides)
+    trials = n_trials or config.tune.n_trials
+    timeout = 60 * (timeout_minutes or config.tune.timeout_minutes)
+    with step_run("tune") as run, tempfile.TemporaryDirectory() as tmp:
+        if not data_dir:
+            preprocess_run = preprocess_run_for(run, "tune", config_path, preprocess_run)
+        splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, Path(tmp))
+        # What every trial starts from, and the budget (named apart from the `mlflow run` params).
+        mlflow.log_params(config.params(TUNABLE_SECTIONS))
+        mlflow.log_params({"tune.n_trials": trials, "tune.timeout_minutes": timeout / 60})
+        trial_objective = objective(config, splits, tokenizer_file, _trial_run)
+        result = run_study(config, trial_objective, trials, timeout)
+        _log_study(result)
+    return result, run.info.run_id
+
+
+def _log_study(result: TuneResult) -> None:
+    study = result.study
+    mlflow.log_dict(study.best_params, BEST_PARAMS_ARTIFACT)
+    mlflow.log_params({f"best.{k}": v for k, v in study.best_params.items()})
+    mlflow.log_metrics(
+        {
+            "best_val_macro_roc_auc": study.best_value,
+            "trials_complete": result.complete,
+            "trials_pruned": result.pruned,
+        }
+    )
+    mlflow.log_text(study.trials_dataframe().to_csv(index=False), TRIALS_ARTIFACT)
+    log_figures({TUNE_HISTORY_ARTIFACT: tuning_history(study.trials)})
 
 
 @click.command(context_settings=ACCEPT_EXTRA_OPTIONS)
@@ -40,7 +126,7 @@ def main(
     )
     click.echo(
         f"tune: {result.complete} complete, {result.pruned} pruned; best val macro ROC-AUC "
-        f"{result.study.best_value:.4f} with {best_params_text(result)}\n"
+        f"{result.study.best_value:.4f} with {json.dumps(result.study.best_params)}\n"
         f"tune: train with it: mlflow run . -e train -P params_from={run_id}"
     )
 

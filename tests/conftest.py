@@ -21,7 +21,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.synthetic import make_comments
-from toxic_mlops.mlflow_io.model_server import BIN
+from toxic_mlops.serving.model_server import BIN
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = re.compile(r"Run \(ID '([0-9a-f]{32})'\) succeeded")
@@ -196,7 +196,8 @@ def pipeline(project: Project) -> dict[str, str]:
         [
             sys.executable,
             "-m",
-            "steps.init_tracking",
+            "toxic_mlops.mlflow_io",
+            "init-tracking",
             "--experiment",
             "e2e",
             "--artifact-root",

@@ -40,6 +40,11 @@ def parse_bool(raw: str, key: str) -> bool:
     raise ConfigError(f"{key}: expected true or false, got {raw!r}")
 
 
+def broken(rules: Mapping[str, bool]) -> list[str]:
+    """The rules (message -> holds) that do not hold: what a section's `problems()` returns."""
+    return [rule for rule, holds in rules.items() if not holds]
+
+
 @dataclass(frozen=True)
 class DatasetConfig:
     """Where the data comes from and what its columns mean."""
@@ -65,11 +70,24 @@ class DatasetConfig:
     def stratify_column(self) -> str:
         return self.stratify_label or self.label_columns[0]
 
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "dataset.label_columns must name at least one label": bool(self.label_columns),
+                "dataset.stratify_label must be one of dataset.label_columns": (
+                    self.stratify_label is None or self.stratify_label in self.label_columns
+                ),
+            }
+        )
+
 
 @dataclass(frozen=True)
 class SampleConfig:
     fraction: float = 1.0
     seed: int = 42
+
+    def problems(self) -> list[str]:
+        return broken({"sample.fraction must be in (0, 1]": 0 < self.fraction <= 1})
 
 
 @dataclass(frozen=True)
@@ -78,11 +96,32 @@ class SplitConfig:
     test_fraction: float = 0.1
     seed: int = 42
 
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "split.val_fraction and split.test_fraction must be > 0": (
+                    self.val_fraction > 0 and self.test_fraction > 0
+                ),
+                "split.val_fraction + split.test_fraction must be < 1": (
+                    self.val_fraction + self.test_fraction < 1
+                ),
+            }
+        )
+
 
 @dataclass(frozen=True)
 class TokenizerConfig:
     vocab_size: int = 30000
     min_frequency: int = 2
+
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "tokenizer.vocab_size and tokenizer.min_frequency must be >= 1": (
+                    self.vocab_size >= 1 and self.min_frequency >= 1
+                )
+            }
+        )
 
 
 # The `model` section: the network's sizes, i.e. pyfunc.network.NetworkConfig without what the
@@ -99,6 +138,23 @@ def _network_settings(model: Any) -> dict[str, Any]:
     return {k: v for k, v in asdict(model).items() if k not in EMBEDDING_SOURCE}
 
 
+def _model_problems(model: Any) -> list[str]:
+    return broken(
+        {
+            f"model.ngram_weighting must be one of {NGRAM_WEIGHTINGS}": (
+                model.ngram_weighting in NGRAM_WEIGHTINGS
+            ),
+            # Part of the wide path: with ngram_buckets 0 there is none, and no char n-grams.
+            "model.char_ngram_max must be 0 (off) or >= 2, and > 0 needs model.ngram_weighting: "
+            "tfidf": (
+                model.char_ngram_max == 0
+                or model.ngram_buckets <= 0
+                or (model.char_ngram_max >= 2 and model.ngram_weighting == "tfidf")
+            ),
+        }
+    )
+
+
 ModelConfig = make_dataclass(
     "ModelConfig",
     [
@@ -108,7 +164,7 @@ ModelConfig = make_dataclass(
     ]
     + [(name, type(default), field(default=default)) for name, default in EMBEDDING_SOURCE.items()],
     frozen=True,
-    namespace={"network_settings": _network_settings},
+    namespace={"network_settings": _network_settings, "problems": _model_problems},
 )
 ModelConfig.__module__ = __name__  # where typing.get_type_hints resolves its field types
 
@@ -144,6 +200,24 @@ class TrainingConfig:
     # swap (counterfactual copies) or balance (identity-balanced repeats); terms from `bias`.
     bias_mitigation: str = "none"
 
+    def problems(self) -> list[str]:
+        failed = broken(
+            {
+                "epochs >= 1": self.epochs >= 1,
+                "batch_size >= 1": self.batch_size >= 1,
+                "learning_rate > 0": self.learning_rate > 0,
+                "0 < lr_decay <= 1": 0 < self.lr_decay <= 1,
+                "max_len >= 1": self.max_len >= 1,
+                "ngram_c >= 0": self.ngram_c >= 0,
+                "ngram_folds 0 or >= 2": self.ngram_folds == 0 or self.ngram_folds >= 2,
+                "ngram_nb_min_rows >= 1": self.ngram_nb_min_rows >= 1,
+            }
+        )
+        mitigation = f"training.bias_mitigation must be one of {BIAS_MITIGATIONS}"
+        return [f"training: need {', '.join(failed)}; got {self}"] * bool(failed) + broken(
+            {mitigation: self.bias_mitigation in BIAS_MITIGATIONS}
+        )
+
 
 @dataclass(frozen=True)
 class ServingConfig:
@@ -151,6 +225,15 @@ class ServingConfig:
     max_rows: int = 10_000
     num_threads: int = 0
     quantize: bool = False
+
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "serving.batch_size and serving.max_rows must be >= 1": (
+                    self.batch_size >= 1 and self.max_rows >= 1
+                )
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -161,6 +244,18 @@ class EvaluationConfig:
     bootstrap_seed: int = 42
     confidence: float = 0.95  # coverage of the percentile intervals
     min_positives: int = 20  # fewer positives in the test split: "too few positives to rank"
+
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "evaluation: need bootstrap_resamples >= 1, 0 < confidence < 1, "
+                "min_positives >= 0": (
+                    self.bootstrap_resamples >= 1
+                    and 0 < self.confidence < 1
+                    and self.min_positives >= 0
+                )
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -185,6 +280,21 @@ class SpansConfig:
     @property
     def enabled(self) -> bool:
         return bool(self.sources)
+
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "spans.holdout_fraction and spans.threshold_fraction must be in (0, 1)": (
+                    0 < self.holdout_fraction < 1 and 0 < self.threshold_fraction < 1
+                ),
+                "spans.hidden_size, epochs, batch_size and max_len must be >= 1": (
+                    min(self.hidden_size, self.epochs, self.batch_size, self.max_len) >= 1
+                ),
+                "spans.sha256 must be empty or give one hash per source": (
+                    not self.sha256 or len(self.sha256) == len(self.sources)
+                ),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -218,6 +328,19 @@ class RegistryConfig:
 
     def production_uri(self, name: str = "") -> str:
         return f"models:/{name or self.model_name}/Production"
+
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "registry.min_win_probability must be in [0, 1]": (
+                    0 <= self.min_win_probability <= 1
+                ),
+                # The win probabilities and Production's same-split score are on this metric.
+                "registry.gate_metric must be val_macro_roc_auc": (
+                    self.gate_metric == "val_macro_roc_auc"
+                ),
+            }
+        )
 
 
 # Dixon et al. 2018 ("Measuring and Mitigating Unintended Bias in Text Classification") style:
@@ -285,6 +408,20 @@ class BiasConfig:
     # The gate may require no worse than the baseline (or also Production) on gate_metric.
     gate: str = "none"
     gate_metric: str = "probe_roc_auc"
+
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                f"bias.gate must be one of {BIAS_GATES}": self.gate in BIAS_GATES,
+                "bias.identity_terms must map each group to a list of terms (strings)": all(
+                    isinstance(terms, list) and all(isinstance(t, str) and t.strip() for t in terms)
+                    for terms in self.identity_terms.values()
+                ),
+                "bias.min_mentions and bias.min_positives must be >= 1": (
+                    self.min_mentions >= 1 and self.min_positives >= 1
+                ),
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -537,88 +674,22 @@ def _override(
 
 
 def config_problems(config: Config) -> list[str]:
-    """Every rule a built config breaks, within a section and across sections."""
-    dataset, split, training, model = config.dataset, config.split, config.training, config.model
-    rules = {
-        "dataset.label_columns must name at least one label": bool(dataset.label_columns),
-        "dataset.stratify_label must be one of dataset.label_columns": (
-            dataset.stratify_label is None or dataset.stratify_label in dataset.label_columns
-        ),
-        "sample.fraction must be in (0, 1]": 0 < config.sample.fraction <= 1,
-        "split.val_fraction and split.test_fraction must be > 0": (
-            split.val_fraction > 0 and split.test_fraction > 0
-        ),
-        "split.val_fraction + split.test_fraction must be < 1": (
-            split.val_fraction + split.test_fraction < 1
-        ),
-        "tokenizer.vocab_size and tokenizer.min_frequency must be >= 1": (
-            config.tokenizer.vocab_size >= 1 and config.tokenizer.min_frequency >= 1
-        ),
-        f"model.ngram_weighting must be one of {NGRAM_WEIGHTINGS}": (
-            model.ngram_weighting in NGRAM_WEIGHTINGS
-        ),
-        # Part of the wide path: with ngram_buckets 0 there is none, and no char n-grams either.
-        "model.char_ngram_max must be 0 (off) or >= 2, and > 0 needs model.ngram_weighting: "
-        "tfidf": (
-            model.char_ngram_max == 0
-            or model.ngram_buckets <= 0
-            or (model.char_ngram_max >= 2 and model.ngram_weighting == "tfidf")
-        ),
-        "training.ngram_c > 0 needs model.ngram_buckets > 0 and model.ngram_weighting: tfidf": (
-            training.ngram_c <= 0 or (model.ngram_buckets > 0 and model.ngram_weighting == "tfidf")
-        ),
-        "serving.batch_size and serving.max_rows must be >= 1": (
-            config.serving.batch_size >= 1 and config.serving.max_rows >= 1
-        ),
-        "registry.min_win_probability must be in [0, 1]": (
-            0 <= config.registry.min_win_probability <= 1
-        ),
-        # The win probabilities and Production's same-split score are computed on this metric.
-        "registry.gate_metric must be val_macro_roc_auc": (
-            config.registry.gate_metric == "val_macro_roc_auc"
-        ),
-        "evaluation: need bootstrap_resamples >= 1, 0 < confidence < 1, min_positives >= 0": (
-            config.evaluation.bootstrap_resamples >= 1
-            and 0 < config.evaluation.confidence < 1
-            and config.evaluation.min_positives >= 0
-        ),
-        f"training.bias_mitigation must be one of {BIAS_MITIGATIONS}": (
-            training.bias_mitigation in BIAS_MITIGATIONS
-        ),
-        f"bias.gate must be one of {BIAS_GATES}": config.bias.gate in BIAS_GATES,
-        "bias.identity_terms must map each group to a list of terms (strings)": all(
-            isinstance(terms, list) and all(isinstance(t, str) and t.strip() for t in terms)
-            for terms in config.bias.identity_terms.values()
-        ),
-        "bias.min_mentions and bias.min_positives must be >= 1": (
-            config.bias.min_mentions >= 1 and config.bias.min_positives >= 1
-        ),
-    }
-    spans = config.spans
-    rules |= {
-        "spans.holdout_fraction and spans.threshold_fraction must be in (0, 1)": (
-            0 < spans.holdout_fraction < 1 and 0 < spans.threshold_fraction < 1
-        ),
-        "spans.hidden_size, epochs, batch_size and max_len must be >= 1": (
-            min(spans.hidden_size, spans.epochs, spans.batch_size, spans.max_len) >= 1
-        ),
-        "spans.sha256 must be empty or give one hash per source": (
-            not spans.sha256 or len(spans.sha256) == len(spans.sources)
-        ),
-    }
-    problems = [rule for rule, ok in rules.items() if not ok]
-    training_rules = {
-        "epochs >= 1": training.epochs >= 1,
-        "batch_size >= 1": training.batch_size >= 1,
-        "learning_rate > 0": training.learning_rate > 0,
-        "0 < lr_decay <= 1": 0 < training.lr_decay <= 1,
-        "max_len >= 1": training.max_len >= 1,
-        "ngram_c >= 0": training.ngram_c >= 0,
-        "ngram_folds 0 or >= 2": training.ngram_folds == 0 or training.ngram_folds >= 2,
-        "ngram_nb_min_rows >= 1": training.ngram_nb_min_rows >= 1,
-    }
-    if failed := [rule for rule, ok in training_rules.items() if not ok]:
-        problems.append(f"training: need {', '.join(failed)}; got {training}")
+    """Every rule a built config breaks: each section's own, then the rules across sections."""
+    problems = [
+        problem
+        for name in SECTIONS
+        if hasattr(section := getattr(config, name), "problems")
+        for problem in section.problems()
+    ]
+    model, training = config.model, config.training
+    problems += broken(
+        {
+            "training.ngram_c > 0 needs model.ngram_buckets > 0 and model.ngram_weighting: tfidf": (
+                training.ngram_c <= 0
+                or (model.ngram_buckets > 0 and model.ngram_weighting == "tfidf")
+            )
+        }
+    )
     return problems + search_space_problems(config)
 
 

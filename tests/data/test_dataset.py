@@ -121,3 +121,17 @@ def test_imdb_config_maps_names_and_labels_and_drops_unlabelled() -> None:
     frame, dropped = standardize(csv_rows, imdb)
     assert frame.to_dict("list") == {"text": ["x", "y"], "sentiment": [1.0, 0.0]} and dropped == 0
     validate_schema(frame, imdb)
+
+
+def test_prepare_reads_a_file_as_the_preprocess_step_does() -> None:
+    """The bundled sample through prepare(): aliases applied, cleaned, split, tokenizer trained."""
+    from tests.conftest import ROOT
+    from toxic_mlops.config import load_config
+    from toxic_mlops.data.preprocessing import prepare
+
+    config = load_config(ROOT / "configs" / "sample.yaml")
+    prepared = prepare(config, ROOT / config.dataset.sources[0])
+    rows = sum(len(part) for part in prepared.splits.values())
+    assert rows == prepared.cleaning["rows_out"] > 6000
+    assert set(config.dataset.label_columns) <= set(prepared.splits["test"].columns)
+    assert prepared.tokenizer.get_vocab_size() > 1000

@@ -18,7 +18,7 @@ from mlflow.tracking import MlflowClient
 from tests.conftest import Project, tiny_config
 from tests.synthetic import LABELS, make_comments
 from toxic_mlops.config import BatchConfig, build_config
-from toxic_mlops.mlflow_io.batch_scoring import (
+from toxic_mlops.serving.batch_scoring import (
     read_comments,
     score_batch,
     spark_session,

@@ -16,7 +16,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT
-from toxic_mlops.mlflow_io.model_server import BIN
+from toxic_mlops.serving.model_server import BIN
 
 pytestmark = pytest.mark.e2e
 
@@ -55,7 +55,7 @@ def test_make_demo_runs_the_chain_on_the_bundled_sample(tmp_path: Path) -> None:
         "HOME": str(tmp_path),  # no download cache or anything else from the user's home
     }
     # The experiment first, so its artifacts land in tmp_path; make demo then finds it.
-    init = [sys.executable, "-m", "steps.init_tracking", "--experiment", "demo"]
+    init = [sys.executable, "-m", "toxic_mlops.mlflow_io", "init-tracking", "--experiment", "demo"]
     run_tree([*init, "--artifact-root", str(tmp_path / "mlartifacts")], env).check_returncode()
     # -o: the venv running this test is installed; make must not rebuild it.
     done = run_tree(["make", "-o", f"{VENV}/.installed", "demo", f"VENV={VENV}"], env)

@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import Project, tiny_config
 from tests.synthetic import LABELS, make_comments
-from toxic_mlops.mlflow_io.model_server import ModelServer
+from toxic_mlops.serving.model_server import ModelServer
 
 pytestmark = pytest.mark.e2e
 

@@ -67,7 +67,7 @@ def test_lineage_traces_production_to_the_source_files(
 ) -> None:
     download = client.get_run(pipeline["download"])
     for uri in ("models:/toxic/Production", "models:/toxic@production"):
-        done = python_step(project, "steps.lineage", "--model", uri)
+        done = python_step(project, "toxic_mlops.mlflow_io", "lineage", "--model", uri)
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
         assert lines[0].startswith("model toxic version") and "@production" in lines[0]
@@ -80,7 +80,9 @@ def test_lineage_traces_production_to_the_source_files(
         assert f"civil_comments-raw (digest {digest}, 1,602 rows)" in lines[3]
         assert "source hf://google/civil_comments/default/train sha256 " in lines[4]
         assert download.data.tags["data.sha256"].replace(",", ", ") in lines[4]
-    missing = python_step(project, "steps.lineage", "--model", "models:/toxic/Staging")
+    missing = python_step(
+        project, "toxic_mlops.mlflow_io", "lineage", "--model", "models:/toxic/Staging"
+    )
     assert missing.returncode == 1 and "has no version in stage 'Staging'" in missing.stderr
     assert "Traceback" not in missing.stderr
 
@@ -205,7 +207,9 @@ def test_retrain_on_drifted_data_registers_and_lets_the_gate_decide(
     assert evaluate.data.tags["evaluate.production_version"] == (
         f"toxic/{production_before.version}"
     )
-    chain = python_step(project, "steps.lineage", "--model", f"models:/toxic/{new.version}")
+    chain = python_step(
+        project, "toxic_mlops.mlflow_io", "lineage", "--model", f"models:/toxic/{new.version}"
+    )
     assert chain.returncode == 0, chain.stderr
     assert f"<- retrain run {retrain}" in chain.stdout
     assert f"new data {batches['shifted']} sha256 " in chain.stdout

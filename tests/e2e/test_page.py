@@ -20,7 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT, Project
 from tests.synthetic import LABELS
-from toxic_mlops.mlflow_io.model_server import ModelServer, free_port
+from toxic_mlops.serving.model_server import ModelServer, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -51,11 +51,20 @@ def served(project: Project, pipeline: dict[str, str]) -> Iterator[str]:
 
 
 class PageProcess:
-    """`python -m steps.page` (what `make page` runs) on a free port."""
+    """`python -m toxic_mlops.serving page` (what `make page` runs) on a free port."""
 
     def __init__(self, env: dict[str, str], upstream: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "steps.page", "--upstream", upstream, "--port", "0"],
+            [
+                sys.executable,
+                "-m",
+                "toxic_mlops.serving",
+                "page",
+                "--upstream",
+                upstream,
+                "--port",
+                "0",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

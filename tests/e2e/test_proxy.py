@@ -13,7 +13,7 @@ import requests
 
 from tests.conftest import Project, tiny_config
 from toxic_mlops.config import ProxyConfig
-from toxic_mlops.mlflow_io.proxy import PublicServer, body_limit_bytes, find_nginx
+from toxic_mlops.serving.proxy import PublicServer, body_limit_bytes, find_nginx
 
 pytestmark = [
     pytest.mark.e2e,

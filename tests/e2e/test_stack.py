@@ -29,8 +29,8 @@ from mlflow.tracking import MlflowClient
 
 from tests.conftest import ROOT, RUN_ID, Project, tiny_config
 from tests.synthetic import make_comments
-from toxic_mlops.mlflow_io.model_server import BIN, ModelServer
 from toxic_mlops.mlflow_io.promotion_lock import LOCK_SUFFIX
+from toxic_mlops.serving.model_server import BIN, ModelServer
 from toxic_mlops.stack import Stack, processes, tracking_server
 from toxic_mlops.stack.object_store import s3_client, weed_binary
 from toxic_mlops.stack.processes import BUCKET, DATABASE, DB_USER, HOST, PIPELINE, READER
@@ -57,7 +57,7 @@ TOXIC, CLEAN = "You stupid idiot moron loser.", "Thanks the council meeting grea
 
 def stack_command(action: str, root: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "steps.stack", action, "--dir", str(root)],
+        [sys.executable, "-m", "toxic_mlops.stack", action, "--dir", str(root)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -81,7 +81,7 @@ def stack() -> Iterator[Stack]:
 
 
 def user_env(stack: Stack, user: str) -> dict[str, str]:
-    """What `source <(python -m steps.stack env --user ...)` gives a shell, plus test settings."""
+    """What `source <(python -m toxic_mlops.stack env --user ...)` gives a shell + test settings."""
     return {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
@@ -140,14 +140,21 @@ def pipeline(stack: Stack) -> dict[str, str]:
     config = stack.root / "tiny.yaml"
     settings = tiny_config()
     # Speeds measured seconds apart on a busy CI machine differ by several x; the speed rule is
-    # tested on its own (test_model_registry), here it would only make promotion random.
+    # tested on its own (test_gate, test_registry), here it would only make promotion random.
     settings["registry"]["max_slowdown"] = 1e6
-    # Likewise the win probability over Production (test_model_registry, test_e2e): these tests
+    # Likewise the win probability over Production (test_registry, test_e2e): these tests
     # are about the stack and the promotion lock, so any candidate may be promoted.
     settings["registry"]["min_win_probability"] = 0.0
     config.write_text(yaml.safe_dump(settings, sort_keys=False))
     subprocess.run(
-        [sys.executable, "-m", "steps.init_tracking", "--experiment", EXPERIMENT],
+        [
+            sys.executable,
+            "-m",
+            "toxic_mlops.mlflow_io",
+            "init-tracking",
+            "--experiment",
+            EXPERIMENT,
+        ],
         cwd=ROOT,
         env=env,
         check=True,

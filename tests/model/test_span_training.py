@@ -12,9 +12,9 @@ from tests.conftest import tiny_config
 from tests.synthetic import LABELS, span_file
 from toxic_mlops.config import SpansConfig, build_config
 from toxic_mlops.data.download import ChecksumError, file_sha256
-from toxic_mlops.evaluation.spans import load_span_posts
 from toxic_mlops.model.assessment import TrainedModel
-from toxic_mlops.model.span_training import fit_spans, label_post, with_spans
+from toxic_mlops.spans.metrics import load_span_posts
+from toxic_mlops.spans.training import fit_spans, label_post, with_spans
 
 
 def test_token_labels_follow_the_marked_characters(tiny_model) -> None:
@@ -30,7 +30,7 @@ def test_token_labels_follow_the_marked_characters(tiny_model) -> None:
 
 
 def _post(text: str, start: int, end: int):
-    from toxic_mlops.evaluation.spans import SpanPost
+    from toxic_mlops.spans.metrics import SpanPost
 
     return SpanPost(text, frozenset(range(start, end)))
 
@@ -75,16 +75,16 @@ def test_span_data_comes_over_http_and_is_checked(tiny_fitted, data_server, tmp_
     assert none is None and without.spec.spans.method == "wide"
 
 
-def test_the_evaluate_step_finds_the_train_runs_span_report(tracking) -> None:
+def test_the_evaluate_step_finds_the_train_runsspan_report(tracking) -> None:
     import mlflow
 
+    from steps.evaluate import span_report
     from toxic_mlops.contract import SPANS_REPORT_ARTIFACT
-    from toxic_mlops.mlflow_io.evaluate_steps import _span_report
 
     report = {"method": "tagger", "char_f1": 0.7, "examples": []}
     with mlflow.start_run() as with_report:
         mlflow.log_dict(report, SPANS_REPORT_ARTIFACT)
     with mlflow.start_run() as without:
         mlflow.log_dict({"other": 1}, "spans/other.json")
-    assert _span_report(with_report.info.run_id) == report
-    assert _span_report(without.info.run_id) is None
+    assert span_report(with_report.info.run_id) == report
+    assert span_report(without.info.run_id) is None

@@ -1,4 +1,8 @@
-"""The import graph: pyfunc <- core <- MLflow edge (mlflow_io) <- steps, never back up."""
+"""The import graph: pyfunc <- core <- MLflow adapters (mlflow_io) <- steps, never back up.
+
+Serving (toxic_mlops/serving) and the team stack sit beside the adapters: they may use the core
+and the adapters, never a step; the parts of serving that need no MLflow import none.
+"""
 
 import ast
 import subprocess
@@ -9,8 +13,17 @@ import pytest
 
 from tests.conftest import ROOT
 
-CORE = ("toxic_mlops/data", "toxic_mlops/model", "toxic_mlops/evaluation", "toxic_mlops/monitoring")
+CORE = (
+    "toxic_mlops/data",
+    "toxic_mlops/model",
+    "toxic_mlops/evaluation",
+    "toxic_mlops/monitoring",
+    "toxic_mlops/spans",
+)
 CORE_FILES = ("config.py", "contract.py", "errors.py", "plots.py")
+OUTER = ("steps", "toxic_mlops.mlflow_io", "toxic_mlops.serving", "toxic_mlops.stack")
+# Serving processes and helpers that run without MLflow (the page server reads the registry).
+SERVING_WITHOUT_MLFLOW = ("model_server.py", "proxy.py")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -31,13 +44,16 @@ def core_files() -> list[Path]:
     return files(*CORE) + [ROOT / "toxic_mlops" / name for name in CORE_FILES]
 
 
-@pytest.mark.parametrize("path", core_files(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_core_imports_neither_mlflow_nor_the_edge_nor_steps(path: Path) -> None:
+def named(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", core_files(), ids=named)
+def test_the_core_imports_neither_mlflow_nor_click_nor_anything_outside_it(path: Path) -> None:
     forbidden = {
         name
         for name in imported_modules(path)
-        if name.split(".")[0] in {"mlflow", "steps", "click"}
-        or name.startswith("toxic_mlops.mlflow_io")
+        if name.split(".")[0] in {"mlflow", "click"} or name.startswith(OUTER)
     }
     assert not forbidden, f"{path.name} imports {sorted(forbidden)}"
 
@@ -65,14 +81,37 @@ def test_pyfunc_imports_nothing_from_training(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", files("steps"), ids=lambda p: p.name)
-def test_steps_never_import_steps_but_common(path: Path) -> None:
-    steps = {n for n in imported_modules(path) if n.split(".")[0] == "steps"}
-    assert steps <= {"steps.common"}
+def test_steps_never_import_steps(path: Path) -> None:
+    assert not {n for n in imported_modules(path) if n.split(".")[0] == "steps"}
 
 
-@pytest.mark.parametrize("path", files("toxic_mlops/mlflow_io"), ids=lambda p: p.name)
-def test_the_edge_never_imports_steps(path: Path) -> None:
-    assert not {n for n in imported_modules(path) if n.split(".")[0] in {"steps", "click"}}
+def test_every_entry_point_is_a_step_file() -> None:
+    """One file per MLproject entry point, named after it: steps/<entry point>.py."""
+    import yaml
+
+    entry_points = set(yaml.safe_load((ROOT / "MLproject").read_text())["entry_points"])
+    step_files = {p.stem for p in (ROOT / "steps").glob("*.py")} - {"__init__"}
+    assert step_files == entry_points
+
+
+@pytest.mark.parametrize(
+    "path",
+    files("toxic_mlops/mlflow_io", "toxic_mlops/serving", "toxic_mlops/stack"),
+    ids=named,
+)
+def test_adapters_and_serving_never_import_steps_and_only_commands_import_click(
+    path: Path,
+) -> None:
+    imported = {n.split(".")[0] for n in imported_modules(path)}
+    assert "steps" not in imported
+    assert "click" not in imported or path.name == "__main__.py"
+
+
+@pytest.mark.parametrize(
+    "path", [ROOT / "toxic_mlops" / "serving" / name for name in SERVING_WITHOUT_MLFLOW], ids=named
+)
+def test_serving_processes_import_no_mlflow(path: Path) -> None:
+    assert not {n for n in imported_modules(path) if n.split(".")[0] == "mlflow"}
 
 
 def test_every_package_says_what_it_holds() -> None:

@@ -13,8 +13,8 @@ from pyfunc.model import EXPLAIN_PARAM, InvalidRequest, ToxicityModel
 from pyfunc.scoring import Scorer
 from pyfunc.spans import SpanSettings, Word, read_text, toxic_ranges
 from tests.synthetic import LABELS, span_file
-from toxic_mlops.evaluation.spans import parse_span_posts
-from toxic_mlops.model.span_training import choose_wide_threshold
+from toxic_mlops.spans.metrics import parse_span_posts
+from toxic_mlops.spans.training import choose_wide_threshold
 
 RAW = [
     "Thanks the council meeting IDIOOOOOT great news.",

@@ -16,6 +16,7 @@ from toxic_mlops.evaluation.evaluate import BASELINE, MODEL, against_production,
 from toxic_mlops.evaluation.model_card import (
     TOO_FEW,
     DataFacts,
+    MeasuredFacts,
     ModelFacts,
     WinFacts,
     describe_model,
@@ -57,10 +58,9 @@ def write(config: Config, best_epoch: float | None, positives: dict[str, int] | 
     )
     test = figures(positives or {})
     cost = {"model": {"latency_p50_ms": 2.0, "comments_per_s": 900.0}}
+    measured = MeasuredFacts(test, test, TfidfBaseline(Normalizer()).description, cost, 64)
     wins = WinFacts(["toxicity", "obscene"], {"the TF-IDF baseline": 0.33})
-    return model_card(
-        data, facts(config, best_epoch), test, test, cost, None, config.evaluation, wins
-    )
+    return model_card(data, facts(config, best_epoch), measured, config.evaluation, wins)
 
 
 def test_epoch_0_kept_says_the_wide_path_alone_and_what_it_reads() -> None:
@@ -212,3 +212,11 @@ def test_against_production_pairs_it_on_the_candidate_split(evaluated) -> None:
     text = card(result, splits, config, facts(config, 2), ["hf://x"], "toxic/3")
     assert "- than Production (toxic/3): 0.50" in text
     assert MODEL in result.scores and BASELINE in result.scores
+
+
+def test_the_card_states_the_baseline_and_cost_batch_it_is_given() -> None:
+    text = write(jigsaw_like(), 0)
+    baseline = TfidfBaseline(Normalizer(), max_features=1000, c=2.0)
+    assert "**Baseline**: TF-IDF word 1-2 grams (up to 200,000 features" in text
+    assert "logistic regression per label (C = 2)" in baseline.description
+    assert "| p50 latency, 1 comment | comments/s, batches of 64 |" in text

@@ -9,8 +9,8 @@ import pytest
 import requests
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.mlflow_io.model_server import free_port
-from toxic_mlops.mlflow_io.page_server import MAX_REQUEST_BYTES, PageSettings, page_server
+from toxic_mlops.serving.model_server import free_port
+from toxic_mlops.serving.page_server import MAX_REQUEST_BYTES, PageSettings, page_server
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toxic_mlops.evaluation.spans import (
+from toxic_mlops.spans.metrics import (
     Lexicon,
     SpanDataError,
     SpanPost,

@@ -1,16 +1,21 @@
-"""The preprocess step's computation: schema, cleaning, stratified splits, the tokenizer."""
+"""The preprocess step's computation: schema, cleaning, stratified splits, the tokenizer.
+
+`prepare(config, source)` is the whole of it from a file: what the preprocess step runs (with its
+validation report between reading and preprocessing) and what every benchmark starts from.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from tokenizers import Tokenizer
 
 from toxic_mlops.config import Config
-from toxic_mlops.data.dataset import TEXT, clean, profile, split_frame, validate_schema
-from toxic_mlops.data.download import default_cache_dir
+from toxic_mlops.data.dataset import TEXT, clean, profile, split_frame, standardize, validate_schema
+from toxic_mlops.data.download import default_cache_dir, read_table
 from toxic_mlops.data.embeddings import PretrainedEmbeddings, check_shape, load_pretrained
 from toxic_mlops.data.tokenizer import train_tokenizer
 
@@ -64,3 +69,14 @@ def preprocess(raw: pd.DataFrame, config: Config) -> Preprocessed:
             embeddings.matrix, tokenizer.get_vocab_size(), config.model.embedding_dim, source
         )
     return Preprocessed(splits, stats, tokenizer, embeddings)
+
+
+def read_raw(path: str | Path, config: Config) -> pd.DataFrame:
+    """A local CSV / CSV.gz / parquet file with the config's column names (aliases applied)."""
+    raw, _ = standardize(read_table(Path(path), str(path)), config.dataset)
+    return raw
+
+
+def prepare(config: Config, source: str | Path) -> Preprocessed:
+    """Read a local file and preprocess it as the preprocess step does."""
+    return preprocess(read_raw(source, config), config)

@@ -26,6 +26,15 @@ class TfidfBaseline:
         self.c = c
         self.models: list[LogisticRegression | float] = []
 
+    @property
+    def description(self) -> str:
+        """What it is, from its own settings (the model card's baseline line)."""
+        low, high = self.vectorizer.ngram_range
+        return (
+            f"TF-IDF word {low}-{high} grams (up to {self.vectorizer.max_features:,} features, "
+            f"sublinear tf) + logistic regression per label (C = {self.c:g})"
+        )
+
     def fit(
         self, texts: Sequence[str], targets: np.ndarray, positive_threshold: float
     ) -> TfidfBaseline:

@@ -38,9 +38,20 @@ from toxic_mlops.evaluation.bootstrap import (
     resampled_label_metrics,
     win_probability,
 )
-from toxic_mlops.evaluation.label_metrics import inference_cost, label_metrics, tune_thresholds
+from toxic_mlops.evaluation.label_metrics import (
+    COST_BATCH,
+    inference_cost,
+    label_metrics,
+    tune_thresholds,
+)
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
-from toxic_mlops.evaluation.model_card import DataFacts, ModelFacts, WinFacts, model_card
+from toxic_mlops.evaluation.model_card import (
+    DataFacts,
+    MeasuredFacts,
+    ModelFacts,
+    WinFacts,
+    model_card,
+)
 from toxic_mlops.plots import roc_pr_curves, score_histograms
 
 MODEL = "model"
@@ -56,6 +67,7 @@ class Evaluation:
 
     targets: dict[str, np.ndarray]  # val and test, [rows, labels]
     scores: dict[str, dict[str, np.ndarray]]  # scorer -> split -> probabilities
+    baseline_description: str  # what the BASELINE scorer is
     test: dict[str, dict[str, float]] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)  # everything logged as metrics
     cost: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -125,6 +137,7 @@ def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Co
     )
     scorers = {MODEL: predict_model, BASELINE: baseline.predict_proba}
     result = Evaluation(
+        baseline_description=baseline.description,
         targets={n: splits[n][labels].to_numpy(dtype=np.float32) for n in ("val", "test")},
         scores={
             scorer: {n: predict(splits[n][TEXT].tolist()) for n in ("val", "test")}
@@ -260,15 +273,13 @@ def card(
             ),
         },
     )
-    return model_card(
-        data,
-        model,
+    measured = MeasuredFacts(
         result.test[MODEL],
         result.test[BASELINE],
+        result.baseline_description,
         result.cost,
+        COST_BATCH,
         result.bias,
-        config.evaluation,
-        wins,
         bias_card_section(result.identity_bias, dataset.label_columns[0]),
-        spans,
     )
+    return model_card(data, model, measured, config.evaluation, wins, spans)

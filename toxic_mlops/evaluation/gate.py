@@ -75,6 +75,36 @@ def _wins(
     return passed, f"P(better than {other}) = {probability:.2f} {sign} {level:.2f} ({basis})"
 
 
+def _against_production(
+    candidate: Figures, incumbent: Figures | None, policy: GatePolicy
+) -> list[tuple[bool, str]]:
+    """The candidate's score and speed against the current Production version's."""
+    if incumbent is None:
+        return [(True, "no Production version yet")]
+    metric = policy.metric
+    if math.isnan(incumbent.score) and math.isnan(candidate.p_better_than_production):
+        score = (True, f"{metric} of Production unknown: not compared")
+    else:
+        score = _wins(
+            candidate.p_better_than_production,
+            candidate.score,
+            incumbent.score,
+            "Production",
+            metric,
+            policy.min_win_probability,
+        )
+    if math.isnan(incumbent.comments_per_s):
+        return [score, (True, "speed of Production unknown: not compared")]
+    slowdown = incumbent.comments_per_s / max(candidate.comments_per_s, 1e-9)
+    speed = (
+        slowdown <= policy.max_slowdown,
+        f"{candidate.comments_per_s:.0f} comments/s vs Production "
+        f"{incumbent.comments_per_s:.0f} (slowdown {slowdown:.2f}x, "
+        f"allowed {policy.max_slowdown:.2f}x)",
+    )
+    return [score, speed]
+
+
 def decide_promotion(
     candidate: Figures,
     incumbent: Figures | None,
@@ -87,9 +117,8 @@ def decide_promotion(
     Better means better with probability at least policy.min_win_probability, so a gain inside
     the noise of the validation split is not called an improvement.
     """
-    metric, level = policy.metric, policy.min_win_probability
     if math.isnan(candidate.score):
-        return Decision(False, f"candidate has no {metric} (NaN)")
+        return Decision(False, f"candidate has no {policy.metric} (NaN)")
     checks: list[tuple[bool, str]] = []
     if policy.require_beat_baseline:
         checks.append(
@@ -98,38 +127,11 @@ def decide_promotion(
                 candidate.score,
                 candidate.baseline_score,
                 "TF-IDF baseline",
-                metric,
-                level,
+                policy.metric,
+                policy.min_win_probability,
             )
         )
-    if incumbent is None:
-        checks.append((True, "no Production version yet"))
-    else:
-        if math.isnan(incumbent.score) and math.isnan(candidate.p_better_than_production):
-            checks.append((True, f"{metric} of Production unknown: not compared"))
-        else:
-            checks.append(
-                _wins(
-                    candidate.p_better_than_production,
-                    candidate.score,
-                    incumbent.score,
-                    "Production",
-                    metric,
-                    level,
-                )
-            )
-        if math.isnan(incumbent.comments_per_s):
-            checks.append((True, "speed of Production unknown: not compared"))
-        else:
-            slowdown = incumbent.comments_per_s / max(candidate.comments_per_s, 1e-9)
-            checks.append(
-                (
-                    slowdown <= policy.max_slowdown,
-                    f"{candidate.comments_per_s:.0f} comments/s vs Production "
-                    f"{incumbent.comments_per_s:.0f} (slowdown {slowdown:.2f}x, "
-                    f"allowed {policy.max_slowdown:.2f}x)",
-                )
-            )
+    checks += _against_production(candidate, incumbent, policy)
     checks.extend(extra_checks)
     failed = [text for ok, text in checks if not ok]
     passed = [text for ok, text in checks if ok]

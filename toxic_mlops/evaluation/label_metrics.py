@@ -66,10 +66,13 @@ def label_metrics(
     return metrics
 
 
+COST_BATCH = 256  # comments per batch of the comments/s figure
+
+
 def inference_cost(
     predict: Callable[[list[str]], object], texts: Sequence[str], singles: int = 200
 ) -> dict[str, float]:
-    """p50 latency of one comment and comments/s for batches of 256, in this process."""
+    """p50 latency of one comment and comments/s for batches of COST_BATCH, in this process."""
     texts = list(texts)
     predict(texts[:1])
     latencies = []
@@ -77,7 +80,7 @@ def inference_cost(
         started = time.perf_counter()
         predict([text])
         latencies.append(time.perf_counter() - started)
-    batch = (texts * (256 // max(len(texts), 1) + 1))[:256]
+    batch = (texts * (COST_BATCH // max(len(texts), 1) + 1))[:COST_BATCH]
     predict(batch)
     runs = []
     for _ in range(3):
@@ -86,5 +89,5 @@ def inference_cost(
         runs.append(time.perf_counter() - started)
     return {
         "latency_p50_ms": float(np.percentile(latencies, 50) * 1000),
-        "comments_per_s": float(256 / min(runs)),
+        "comments_per_s": float(COST_BATCH / min(runs)),
     }

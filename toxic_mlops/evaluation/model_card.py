@@ -10,7 +10,7 @@ from typing import Any
 from pyfunc.text import Normalizer
 from toxic_mlops.config import Config, EvaluationConfig
 from toxic_mlops.contract import NB_SCALED_LABELS_PARAM
-from toxic_mlops.evaluation.spans import card_section
+from toxic_mlops.spans.metrics import card_section
 
 TOO_FEW = "too few positives to rank"
 CARD_METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "f1": "F1"}
@@ -269,43 +269,46 @@ def limits(data: DataFacts, model: ModelFacts, scarce: Sequence[str], has_bias: 
     return lines
 
 
-def model_card(
-    data: DataFacts,
-    model: ModelFacts,
-    test: Mapping[str, float],
-    baseline: Mapping[str, float],
-    cost: Mapping[str, Mapping[str, float]],
-    bias_score: Mapping[str, float] | None,
-    settings: EvaluationConfig,
-    wins: WinFacts,
-    identity_bias: Sequence[str] = (),  # evaluation.bias.bias_card_section's lines
-    spans: Mapping[str, Any] | None = None,
-) -> str:
-    """Markdown: data, model kept, test metrics (support, intervals), cost, bias, limits."""
-    scarce = too_few_positives(test, data.labels, settings.min_positives)
-    lines = [
-        "# Model card",
-        "",
+@dataclass(frozen=True)
+class MeasuredFacts:
+    """What the evaluate step measured on the test split, as the card shows it."""
+
+    test: Mapping[str, float]  # the model's figures (label_metrics + intervals)
+    baseline_test: Mapping[str, float]
+    baseline: str  # what the baseline is (TfidfBaseline.description)
+    cost: Mapping[str, Mapping[str, float]]  # scorer -> latency_p50_ms, comments_per_s
+    cost_batch: int  # comments per batch of the comments/s figure
+    bias_score: Mapping[str, float] | None = None  # Jigsaw bias AUCs (identity columns)
+    identity_bias: Sequence[str] = ()  # evaluation.bias.bias_card_section's lines
+
+
+def _data_section(data: DataFacts) -> list[str]:
+    return [
         f"**Data**: `{data.name}`"
         + (f", {data.description}" if data.description else "")
         + f"; read from {_sources(data.sources)}. Train / val / test rows: "
         + " / ".join(f"{data.rows[s]:,}" for s in ("train", "val", "test"))
         + f". Labels: {', '.join(data.labels)}, positive when >= {data.positive_threshold:g}. "
-        + f"Text normalisation: {_normalization(data.normalization)}.",
-        "",
-        *describe_model(model),
-        "",
-        "**Baseline**: TF-IDF word 1-2 grams + logistic regression per label, trained and "
-        "scored on the same split.",
-        "",
+        + f"Text normalisation: {_normalization(data.normalization)}."
+    ]
+
+
+def _test_section(
+    data: DataFacts, measured: MeasuredFacts, settings: EvaluationConfig
+) -> list[str]:
+    return [
         "## Test metrics",
         "",
         f"Thresholds for F1 tuned on validation. In brackets: {settings.confidence:.0%} "
         f"percentile bootstrap interval over the test rows ({settings.bootstrap_resamples:,} "
         "resamples). Support counts the rows whose label is known.",
         "",
-        *metrics_table(data.labels, test, baseline, settings.min_positives),
-        "",
+        *metrics_table(data.labels, measured.test, measured.baseline_test, settings.min_positives),
+    ]
+
+
+def _gate_section(data: DataFacts, wins: WinFacts, settings: EvaluationConfig) -> list[str]:
+    return [
         "## Better than what it would replace? (the promotion gate's evidence)",
         "",
         f"Paired bootstrap over the {data.rows['val']:,} validation rows: the probability that "
@@ -313,27 +316,61 @@ def model_card(
         f"(labels with fewer than {settings.min_positives} positives there are left out).",
         "",
         *[f"- than {other}: {_probability(p)}" for other, p in wins.p_better.items()],
-        "",
+    ]
+
+
+def _cost_section(measured: MeasuredFacts) -> list[str]:
+    lines = [
         "## Inference cost (in-process, this machine)",
         "",
-        "| | p50 latency, 1 comment | comments/s, batches of 256 |",
+        f"| | p50 latency, 1 comment | comments/s, batches of {measured.cost_batch} |",
         "|---|---|---|",
     ]
-    for name, figures in cost.items():
-        lines.append(
-            f"| {name} | {figures['latency_p50_ms']:.1f} ms | {figures['comments_per_s']:,.0f} |"
-        )
-    if bias_score:
+    return lines + [
+        f"| {name} | {cost['latency_p50_ms']:.1f} ms | {cost['comments_per_s']:,.0f} |"
+        for name, cost in measured.cost.items()
+    ]
+
+
+def _bias_section(measured: MeasuredFacts) -> list[str]:
+    lines = []
+    if measured.bias_score:
         lines += ["", "## Unintended bias (Jigsaw metric, first label)", ""]
-        lines += [f"- {name}: {_value(bias_score, name)}" for name in bias_score]
-    lines += identity_bias
-    if spans:
-        lines += card_section(spans)
-    lines += [
+        lines += [f"- {name}: {_value(measured.bias_score, name)}" for name in measured.bias_score]
+    return lines + list(measured.identity_bias)
+
+
+def model_card(
+    data: DataFacts,
+    model: ModelFacts,
+    measured: MeasuredFacts,
+    settings: EvaluationConfig,
+    wins: WinFacts,
+    spans: Mapping[str, Any] | None = None,
+) -> str:
+    """Markdown: data, model kept, test metrics (support, intervals), cost, bias, limits."""
+    scarce = too_few_positives(measured.test, data.labels, settings.min_positives)
+    has_bias = bool(measured.bias_score or measured.identity_bias)
+    lines = [
+        "# Model card",
+        "",
+        *_data_section(data),
+        "",
+        *describe_model(model),
+        "",
+        f"**Baseline**: {measured.baseline}, trained and scored on the same split.",
+        "",
+        *_test_section(data, measured, settings),
+        "",
+        *_gate_section(data, wins, settings),
+        "",
+        *_cost_section(measured),
+        *_bias_section(measured),
+        *(card_section(spans) if spans else []),
         "",
         "## Limits",
         "",
-        *limits(data, model, scarce, bool(bias_score or identity_bias)),
+        *limits(data, model, scarce, has_bias),
         "",
     ]
     return "\n".join(lines)

@@ -1,4 +1,7 @@
-"""The step chain: entry points run as `mlflow run` would, finished equal runs reused."""
+"""The step chain: entry points run as `mlflow run` would, finished equal runs reused.
+
+Shared by the two steps that run others: main (the whole chain) and retrain (from preprocess).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import mlflow
 from mlflow.exceptions import ExecutionException
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.contract import PARENT_RUN_TAG, PIPELINE_TAG_PREFIX
+from toxic_mlops.contract import PARENT_RUN_TAG
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.mlflow_io.logs import say
 from toxic_mlops.mlflow_io.runs import PROJECT_ROOT, code_version, find_finished_run
@@ -75,32 +78,4 @@ def train_to_registry(
         },
         cache=False,
     )
-    return runs
-
-
-def pipeline_tags(runs: Mapping[str, str]) -> dict[str, str]:
-    return {f"{PIPELINE_TAG_PREFIX}{name}_run": run_id for name, run_id in runs.items()}
-
-
-def pipeline_step(
-    config_path: str,
-    download: Mapping[str, str],
-    train_overrides: Mapping[str, str],
-    model_name: str,
-    use_cache: bool,
-) -> dict[str, str]:
-    """The main entry point: download, then the chain, as child runs of one parent run."""
-    with mlflow.start_run() as parent:
-        runner = StepRunner(parent.info.experiment_id, parent.info.run_id, use_cache, "main")
-        runs = {"download": runner.run("download", {"config": config_path, **download})}
-        runs.update(
-            train_to_registry(
-                runner,
-                config_path,
-                {"download_run": runs["download"]},
-                train_overrides,
-                model_name,
-            )
-        )
-        mlflow.set_tags(pipeline_tags(runs))
     return runs

@@ -10,12 +10,14 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.entities import Run
 
 from pyfunc.scoring import Scorer
-from toxic_mlops.config import DatasetConfig
+from toxic_mlops.config import ConfigError, DatasetConfig
 from toxic_mlops.contract import (
     BEST_PARAMS_ARTIFACT,
     EMBEDDINGS_ARTIFACT,
+    MODEL_URI_TAG,
     SPLITS_ARTIFACT,
     TOKENIZER_ARTIFACT,
 )
@@ -23,7 +25,13 @@ from toxic_mlops.data.dataset import TEXT, load_splits, standardize
 from toxic_mlops.data.download import FetchedFile, default_cache_dir, load_sources
 from toxic_mlops.data.embeddings import INFO_FILE, MATRIX_FILE, load_matrix
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.mlflow_io.runs import download_run_artifacts, local_copy
+from toxic_mlops.mlflow_io.logs import say
+from toxic_mlops.mlflow_io.runs import (
+    download_run_artifacts,
+    get_run,
+    latest_finished_run,
+    local_copy,
+)
 
 
 def read_batch(
@@ -37,6 +45,23 @@ def read_batch(
     frame, files = load_sources([source], [], default_cache_dir())
     frame, _ = standardize(frame, dataset)
     return frame, files
+
+
+def preprocess_run_for(run: Run, entry_point: str, config_path: str, preprocess_run: str) -> str:
+    """The preprocess run a step reads: the one given, else the newest for this config."""
+    if preprocess_run:
+        return preprocess_run
+    found = latest_finished_run(run.info.experiment_id, "preprocess", config_path)
+    say(f"{entry_point}: using the latest preprocess run {found}")
+    return found
+
+
+def train_run_with_model(train_run: str) -> Run:
+    """A finished train run that logged a model, or a ConfigError saying it is not one."""
+    run = get_run(train_run)
+    if MODEL_URI_TAG not in run.data.tags:
+        raise ConfigError(f"run {train_run} is not a finished train run with a logged model")
+    return run
 
 
 def reference_splits(preprocess_run: str, workdir: Path) -> dict[str, pd.DataFrame]:

@@ -1,14 +1,25 @@
-"""Logging results on the active run: reports, figures, epochs; and the steps' progress lines."""
+"""Logging results on the active run: reports, figures, epochs, data read, validation; and the
+steps' progress lines."""
 
 from __future__ import annotations
+
+import json
 
 import matplotlib.pyplot as plt
 import mlflow
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
+from toxic_mlops.contract import (
+    DATA_SHA256_TAG,
+    DATA_SOURCES_TAG,
+    VALIDATION_REPORT_ARTIFACT,
+    VALIDATION_STATUS_TAG,
+)
+from toxic_mlops.data.download import FetchedFile
 from toxic_mlops.model.training import EpochResult
 from toxic_mlops.monitoring.reports import Report
+from toxic_mlops.monitoring.validation import ValidationReport
 
 
 def say(message: str) -> None:
@@ -43,3 +54,25 @@ def log_epoch(result: EpochResult) -> None:
         f"val loss {result.val_loss:.4f}, "
         f"val macro ROC-AUC {result.val_macro_roc_auc:.4f} ({result.seconds:.0f}s)"
     )
+
+
+def data_tags(sources: list[str], files: list[FetchedFile]) -> dict[str, str]:
+    """What a run read: the sources as given (JSON) and the digest of every file fetched."""
+    return {
+        DATA_SOURCES_TAG: json.dumps(sources),
+        DATA_SHA256_TAG: ",".join(f.sha256 for f in files),
+    }
+
+
+def log_validation(report: ValidationReport, source: str) -> str:
+    """Report artifacts, counts and the validation.status tag on the active run; the status."""
+    status = "fail" if report.failures else "warn" if report.warnings else "ok"
+    log_report(report, f"Validation of {source}", VALIDATION_REPORT_ARTIFACT)
+    mlflow.log_metrics(
+        {
+            "validation_failures": len(report.failures),
+            "validation_warnings": len(report.warnings),
+        }
+    )
+    mlflow.set_tag(VALIDATION_STATUS_TAG, status)
+    return status

@@ -12,7 +12,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
 
 from pyfunc.model import NUM_THREADS_KEY, SCORING_SERVER_ENV
-from tests.model.test_model_registry import log_tiny_model
+from tests.mlflow_io.test_registry import log_tiny_model
 
 MAX_ROWS = 50  # what log_tiny_model bakes into the model
 TEXTS = [f"comment {i} you idiot" if i % 3 else "" for i in range(130)]

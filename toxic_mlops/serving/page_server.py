@@ -22,7 +22,7 @@ from toxic_mlops.contract import THRESHOLDS_ARTIFACT
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.mlflow_io.lineage import resolve_model_version
 
-PAGE_DIR = Path(__file__).resolve().parents[2] / "page"
+PAGE_DIR = Path(__file__).resolve().with_name("page")
 MAX_REQUEST_BYTES = 2_000_000
 UPSTREAM_TIMEOUT_S = 120
 # The page runs its own script and styles only: injected markup could not run code even if it

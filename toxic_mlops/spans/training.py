@@ -26,7 +26,8 @@ from pyfunc.spans import (
     word_scores,
 )
 from toxic_mlops.config import Config, SpansConfig
-from toxic_mlops.evaluation.spans import (
+from toxic_mlops.model.assessment import TrainedModel
+from toxic_mlops.spans.metrics import (
     Lexicon,
     SpanPost,
     bootstrap_interval,
@@ -35,7 +36,6 @@ from toxic_mlops.evaluation.spans import (
     post_f1s,
     ranges_to_offsets,
 )
-from toxic_mlops.model.assessment import TrainedModel
 
 LEXICON_SMOOTHING = 2.0  # pseudo-counts at the overall toxic share
 LEXICON_FOLDS = 5

@@ -1,4 +1,4 @@
-"""What every step CLI shares: the config option, error reporting, extra -P overrides."""
+"""What every command line shares: the config option, error reporting, extra -P overrides."""
 
 from __future__ import annotations
 

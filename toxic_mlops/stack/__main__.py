@@ -1,8 +1,8 @@
 """stack: a local team stack (PostgreSQL + SeaweedFS S3 + MLflow server with auth) on 127.0.0.1.
 
-python -m steps.stack up   [--dir .stack]   (make stack-up)   start, wait until healthy
-python -m steps.stack env  [--dir .stack]                     the exports for the pipeline
-python -m steps.stack down [--dir .stack]   (make stack-down) stop what `up` started
+python -m toxic_mlops.stack up   [--dir .stack]   (make stack-up)   start, wait until healthy
+python -m toxic_mlops.stack env  [--dir .stack]                     the exports for the pipeline
+python -m toxic_mlops.stack down [--dir .stack]   (make stack-down) stop what `up` started
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from steps.common import user_errors
+from toxic_mlops.cli import user_errors
 from toxic_mlops.stack import PIPELINE, Stack, down, exports, up
 
 DIR_OPTION = click.option(

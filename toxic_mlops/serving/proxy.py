@@ -20,7 +20,7 @@ import requests
 
 from toxic_mlops.config import ProxyConfig
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.mlflow_io.model_server import ModelServer, free_port
+from toxic_mlops.serving.model_server import ModelServer, free_port
 
 TEMPLATE = Path(__file__).with_name("nginx.conf.template")
 TOKEN_ENV = "TOXIC_PROXY_TOKEN"
