@@ -1,4 +1,11 @@
-"""Text normalisation shared by training and serving, so both see exactly the same strings."""
+"""Text normalisation shared by training and serving, so both see exactly the same strings.
+
+In order: NFKC; HTML tags stripped and entities unescaped; invisible characters dropped and
+look-alike letters folded (pyfunc/deobfuscation.py); URLs replaced; lower-cased; spaced-out
+letters joined and leetspeak read as letters; runs of a character cut; whitespace collapsed.
+The de-obfuscation steps are off unless the settings ask for them, so a model logged before
+they existed keeps its normaliser (the settings live in its model_config.json).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
+
+from pyfunc.deobfuscation import (
+    LEET_WORD,
+    SPACED_LETTERS,
+    invisible_table,
+    join_spaced,
+    lookalike_table,
+    stray_marks,
+    unleet,
+)
 
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -21,12 +38,31 @@ def _repeat_run(keep: int) -> re.Pattern[str]:
     return re.compile(rf"(.)\1{{{keep},}}")
 
 
+@lru_cache(maxsize=4)
+def _fold_table(drop_invisible: bool, fold_lookalikes: bool) -> dict[int, str | None]:
+    table: dict[int, str | None] = {}
+    if fold_lookalikes:
+        table.update(lookalike_table())
+    if drop_invisible:
+        table.update(invisible_table())
+    return table
+
+
 @dataclass(frozen=True)
 class Normalizer:
     lowercase: bool = True
     strip_html: bool = True
     replace_urls: bool = True
     max_char_repeat: int = 3
+    # Undoing what people do to slip a word past a filter (pyfunc/deobfuscation.py):
+    drop_invisible: bool = False  # zero-width and format characters, stray combining marks
+    fold_lookalikes: bool = False  # Cyrillic/Greek/... look-alikes and accented letters -> ASCII
+    join_spaced_letters: bool = False  # "i d i o t", "i.d.i.o.t" -> "idiot"
+    undo_leetspeak: bool = False  # "1d10t", "sh!t", "a$$" -> "idiot", "shit", "ass"
+
+    @property
+    def _folds(self) -> dict[int, str | None]:
+        return _fold_table(self.drop_invisible, self.fold_lookalikes)
 
     @classmethod
     def from_dict(cls, settings: dict[str, Any] | None) -> Normalizer:
@@ -40,10 +76,18 @@ class Normalizer:
         text = unicodedata.normalize("NFKC", text)
         if self.strip_html:
             text = html.unescape(_HTML_TAG.sub(" ", text))
+        if self._folds:
+            text = text.translate(self._folds)
+        if self.drop_invisible:
+            text = stray_marks().sub("", text)
         if self.replace_urls:
             text = _URL.sub(f" {URL_TOKEN} ", text)
         if self.lowercase:
             text = text.lower()
+        if self.join_spaced_letters:
+            text = SPACED_LETTERS.sub(lambda m: join_spaced(m[0]), text)
+        if self.undo_leetspeak:
+            text = LEET_WORD.sub(lambda m: unleet(m[0]), text)
         if self.max_char_repeat > 0:
             # "stuuuuupid" and "stuuupid" should map to the same tokens.
             keep = self.max_char_repeat
@@ -58,10 +102,18 @@ class Normalizer:
             text, spans = _substitute(
                 text, spans, _CHARREF, lambda m, s: _to(html.unescape(m[0]))(m, s)
             )
+        if self._folds:
+            text, spans = _translate(text, spans, self._folds)
+        if self.drop_invisible:
+            text, spans = _substitute(text, spans, stray_marks(), _to(""))
         if self.replace_urls:
             text, spans = _substitute(text, spans, _URL, _to(f" {URL_TOKEN} "))
         if self.lowercase:
             text, spans = _lower(text, spans)
+        if self.join_spaced_letters:
+            text, spans = _substitute(text, spans, SPACED_LETTERS, _joined)
+        if self.undo_leetspeak:
+            text, spans = _substitute(text, spans, LEET_WORD, _same_length(unleet))
         if self.max_char_repeat > 0:
             text, spans = _substitute(text, spans, _repeat_run(self.max_char_repeat), self._squeeze)
         text, spans = _strip(*_substitute(text, spans, _WHITESPACE, _to(" ")))
@@ -126,6 +178,33 @@ def _substitute(
 def _to(replacement: str) -> Callable[[re.Match[str], list[Span]], tuple[str, list[Span]]]:
     """A replacement whose every character comes from the whole match."""
     return lambda _, spans: (replacement, [_merge(spans)] * len(replacement))
+
+
+def _translate(
+    text: str, spans: list[Span], table: dict[int, str | None]
+) -> tuple[str, list[Span]]:
+    """str.translate(table), each output character carrying its source character's span."""
+    parts: list[str] = []
+    new_spans: list[Span] = []
+    for char, span in zip(text, spans, strict=True):
+        replacement = table.get(ord(char), char)
+        if replacement:
+            parts.append(replacement)
+            new_spans.extend([span] * len(replacement))
+    return "".join(parts), new_spans
+
+
+def _joined(match: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:
+    """Spaced-out letters joined: each letter keeps its span, the separators go."""
+    kept = [i for i, char in enumerate(match[0]) if char.isalnum()]
+    return join_spaced(match[0]), [spans[i] for i in kept]
+
+
+def _same_length(
+    rewrite: Callable[[str], str],
+) -> Callable[[re.Match[str], list[Span]], tuple[str, list[Span]]]:
+    """A replacement that rewrites characters one for one: each keeps its span."""
+    return lambda match, spans: (rewrite(match[0]), spans)
 
 
 def _nfkc_groups(text: str) -> list[Span]:

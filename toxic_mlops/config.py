@@ -21,7 +21,7 @@ from pyfunc.text import Normalizer
 from toxic_mlops.errors import PipelineError
 
 # The sections a train (or tune) run may override with -P name=value.
-TUNABLE_SECTIONS = ("model", "training")
+TUNABLE_SECTIONS = ("model", "training", "augment")
 TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes"}, {"false", "0", "no"}
 SEARCH_KINDS = ("int", "float", "categorical")
 
@@ -219,6 +219,35 @@ class TrainingConfig:
         )
 
 
+# The word disguises training may copy rows with (toxic_mlops/model/obfuscation.py).
+OBFUSCATION_FAMILIES = ("mask", "swap", "repeat", "delete", "split")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Obfuscated copies of training rows (section `augment`, docs/evasion.md); copies 0 = off."""
+
+    copies: float = 0.0  # share of the training rows copied with disguised words, in [0, 1]
+    lexicon_size: int = 500  # the toxic-looking words (log-odds on the training split) ...
+    word_rate: float = 0.8  # ... disguised at this rate in a copy,
+    other_rate: float = 0.05  # every other word of 3+ letters at this one
+    families: list[str] = field(default_factory=lambda: list(OBFUSCATION_FAMILIES))
+
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "augment.copies, word_rate and other_rate must be in [0, 1]": all(
+                    0 <= rate <= 1 for rate in (self.copies, self.word_rate, self.other_rate)
+                ),
+                "augment.lexicon_size must be >= 1": self.lexicon_size >= 1,
+                f"augment.families must be a non-empty subset of {OBFUSCATION_FAMILIES}": bool(
+                    self.families
+                )
+                and set(self.families) <= set(OBFUSCATION_FAMILIES),
+            }
+        )
+
+
 @dataclass(frozen=True)
 class ServingConfig:
     batch_size: int = 256
@@ -244,6 +273,10 @@ class EvaluationConfig:
     bootstrap_seed: int = 42
     confidence: float = 0.95  # coverage of the percentile intervals
     min_positives: int = 20  # fewer positives in the test split: "too few positives to rank"
+    # Evasion (evaluation/evasion.py): the toxic-looking words disguised, and at most this many
+    # clean test comments to rank the disguised toxic ones against.
+    evasion_lexicon_size: int = 200
+    evasion_max_negatives: int = 2000
 
     def problems(self) -> list[str]:
         return broken(
@@ -253,7 +286,10 @@ class EvaluationConfig:
                     self.bootstrap_resamples >= 1
                     and 0 < self.confidence < 1
                     and self.min_positives >= 0
-                )
+                ),
+                "evaluation.evasion_lexicon_size and evasion_max_negatives must be >= 1": (
+                    min(self.evasion_lexicon_size, self.evasion_max_negatives) >= 1
+                ),
             }
         )
 
@@ -512,6 +548,7 @@ class Config:
     tokenizer: TokenizerConfig = TokenizerConfig()
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
+    augment: AugmentConfig = AugmentConfig()
     serving: ServingConfig = ServingConfig()
     spans: SpansConfig = SpansConfig()
     registry: RegistryConfig = RegistryConfig()

@@ -38,6 +38,7 @@ from toxic_mlops.evaluation.bootstrap import (
     resampled_label_metrics,
     win_probability,
 )
+from toxic_mlops.evaluation.evasion import FAMILIES, AttackSet, Scored, toxic_lexicon
 from toxic_mlops.evaluation.label_metrics import (
     COST_BATCH,
     inference_cost,
@@ -74,6 +75,8 @@ class Evaluation:
     bias_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # artifact -> table
     bias: dict[str, float] | None = None
     identity_bias: dict[str, IdentityBias] = field(default_factory=dict)  # terms in the text
+    evasion: dict[str, dict[str, float]] = field(default_factory=dict)  # scorer -> figures
+    evasion_support: tuple[int, int] = (0, 0)  # toxic comments disguised, clean negatives
 
     def summary(self) -> str:
         return (
@@ -162,7 +165,36 @@ def evaluate(splits: dict[str, pd.DataFrame], predict_model: Predict, config: Co
     if identities:
         _score_bias(result, splits["test"], labels, identities, threshold)
     _score_identity_terms(result, splits["test"], scorers, config)
+    _score_evasion(result, splits, scorers, config)
     return result
+
+
+def _score_evasion(
+    result: Evaluation, splits: dict[str, pd.DataFrame], scorers: dict[str, Predict], config: Config
+) -> None:
+    """Each attack family on the test split's toxic comments, first label, both scorers; the
+    words disguised are the training split's most toxic-looking ones (evaluation/evasion.py)."""
+    dataset, settings = config.dataset, config.evaluation
+    label, threshold = dataset.label_columns[0], dataset.positive_threshold
+    train, test = splits["train"], splits["test"]
+    toxic = train[label].fillna(0).to_numpy() >= threshold
+    lexicon = toxic_lexicon(train[TEXT].tolist(), toxic, settings.evasion_lexicon_size)
+    attacks = AttackSet.build(
+        test[TEXT].tolist(),
+        result.targets["test"],
+        threshold,
+        lexicon,
+        FAMILIES,
+        settings.evasion_max_negatives,
+    )
+    if not attacks.toxic or not attacks.negatives:
+        return  # nothing to disguise, or nothing to rank against: the card says so
+    result.evasion_support = (len(attacks.toxic), len(attacks.negatives))
+    for scorer, prefix in PREFIXES.items():
+        cut = result.test[scorer][f"threshold_{label}"]
+        figures = Scored.of(lambda batch, s=scorer: scorers[s](batch)[:, 0], attacks).figures(cut)
+        result.evasion[scorer] = figures
+        result.metrics.update({f"{prefix}evasion_{k}": v for k, v in figures.items()})
 
 
 def _score(
@@ -281,5 +313,7 @@ def card(
         COST_BATCH,
         result.bias,
         bias_card_section(result.identity_bias, dataset.label_columns[0]),
+        result.evasion,
+        result.evasion_support,
     )
     return model_card(data, model, measured, config.evaluation, wins, spans)

@@ -4,7 +4,7 @@ the evaluate step's figures with their support and bootstrap intervals."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pyfunc.text import Normalizer
@@ -280,6 +280,10 @@ class MeasuredFacts:
     cost_batch: int  # comments per batch of the comments/s figure
     bias_score: Mapping[str, float] | None = None  # Jigsaw bias AUCs (identity columns)
     identity_bias: Sequence[str] = ()  # evaluation.bias.bias_card_section's lines
+    # scorer -> evaluation.evasion figures (clean_* and <family>_*), first label; and the
+    # (disguised toxic comments, clean negatives) they were measured on
+    evasion: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    evasion_support: tuple[int, int] = (0, 0)
 
 
 def _data_section(data: DataFacts) -> list[str]:
@@ -340,6 +344,36 @@ def _bias_section(measured: MeasuredFacts) -> list[str]:
     return lines + list(measured.identity_bias)
 
 
+def _evasion_section(data: DataFacts, measured: MeasuredFacts) -> list[str]:
+    """One row per attack family: the model's ROC-AUC, share still flagged and false positives
+    beside clean text, and the baseline's ROC-AUC."""
+    if not measured.evasion:
+        return []
+    model, *others = measured.evasion.values()
+    other = others[0] if others else {}
+    families = [key.removesuffix("_auc") for key in model if key.endswith("_auc")]
+    toxic, negatives = measured.evasion_support
+    lines = [
+        "",
+        f"## Disguised words (evasion, {data.labels[0]})",
+        "",
+        f"{toxic:,} toxic test comments holding one of the training split's most toxic-looking "
+        f"words, each such word disguised (docs/evasion.md), ranked against {negatives:,} clean "
+        "ones; false positives: the clean ones with a fifth of their words disguised the same "
+        "way. At the threshold tuned on validation.",
+        "",
+        "| attack | ROC-AUC | still flagged | false positives | baseline ROC-AUC |",
+        "|---|---|---|---|---|",
+    ]
+    for family in families:  # "clean" first: what each attack is measured against
+        lines.append(
+            f"| {family.replace('_', ' ')} | {model[f'{family}_auc']:.4f} | "
+            f"{model[f'{family}_flagged']:.1%} | {model[f'{family}_fp']:.1%} | "
+            f"{other.get(f'{family}_auc', float('nan')):.4f} |"
+        )
+    return lines
+
+
 def model_card(
     data: DataFacts,
     model: ModelFacts,
@@ -366,6 +400,7 @@ def model_card(
         "",
         *_cost_section(measured),
         *_bias_section(measured),
+        *_evasion_section(data, measured),
         *(card_section(spans) if spans else []),
         "",
         "## Limits",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
@@ -57,6 +58,8 @@ def pip_requirements() -> list[str]:
         f"mlflow=={mlflow.__version__}",
         f"torch=={torch_release}",
         f"tokenizers=={tokenizers.__version__}",
+        # its confusables data decides how look-alike letters are read: pinned with the model
+        f"confusable-homoglyphs=={version('confusable-homoglyphs')}",
         f"numpy=={np.__version__}",
         f"pandas=={pd.__version__}",
     ]

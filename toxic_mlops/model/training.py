@@ -32,6 +32,7 @@ from toxic_mlops.model.batches import (
     predict_split,
 )
 from toxic_mlops.model.mitigation import mitigated
+from toxic_mlops.model.obfuscation import augmented
 from toxic_mlops.model.wide import char_ngram_table, identity_char_ngrams, prepare_wide_path
 
 
@@ -286,7 +287,7 @@ def fit(
         config.normalization,
         model.ngram_max_len if wide_reads_further else settings.max_len,
     )
-    splits = {**splits, "train": mitigated(splits["train"], config)}
+    splits = {**splits, "train": augmented(mitigated(splits["train"], config), config)}
     encoded = {
         name: encode_split(encoder, part[TEXT].tolist(), part[labels].to_numpy())
         for name, part in splits.items()

@@ -1,0 +1,242 @@
+"""Benchmark: toxic comments with their toxic words disguised, the model against TF-IDF baselines.
+
+    nice python -m bench.quality.evasion --config configs/jigsaw_wiki.yaml \
+        --source ../shared/data/jigsaw_wiki_train.csv [-V name:key=value,... ...]
+
+Splits the source as the preprocess step does and trains the config's model (or each -V
+variant: model, training, augment or normalization overrides, on the same splits) beside two
+baselines with a plain normaliser: TF-IDF word 1-2-grams + LR (the gate's baseline) and TF-IDF
+character 2-5-grams + LR. The attacks are toxic_mlops/evaluation/evasion.py's families (what the
+evaluate step's model card reports) plus, with `nlpaug` installed (`pip install nlpaug`, the bench
+extra), its keyboard-typo and OCR character edits. The words disguised are the training split's
+most toxic-looking ones (smoothed log-odds). Per scorer and family, on the test split's first
+label: ROC-AUC of the disguised toxic comments against the clean non-toxic ones beside the same
+comments clean (paired-bootstrap 95 % interval of the difference), the share still flagged at
+the threshold tuned on validation, and the false positives of disguised non-toxic comments. Also
+innocent words people write disguised ("cl@ss", "a$$ert", "Scunthorpe"), scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from bench.common import ROOT, record
+from pyfunc.scoring import Scorer
+from pyfunc.text import Normalizer
+from toxic_mlops.config import TUNABLE_SECTIONS, Config, EvaluationConfig, load_config, override
+from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.data.preprocessing import Preprocessed, preprocess, read_raw
+from toxic_mlops.data.tokenizer import train_tokenizer
+from toxic_mlops.evaluation.baseline import TfidfBaseline
+from toxic_mlops.evaluation.bootstrap import resampled_macro_auc
+from toxic_mlops.evaluation.evasion import FAMILIES, Attack, AttackSet, Scored, toxic_lexicon
+from toxic_mlops.evaluation.label_metrics import tune_thresholds
+from toxic_mlops.evaluation.metrics import known_truth
+from toxic_mlops.model.assessment import assess
+from toxic_mlops.model.training import fit
+
+VARIANT_SECTIONS = (*TUNABLE_SECTIONS, "normalization")
+INNOCENT = [
+    "this cl@ss was really useful",
+    "please a$$ert that the value is set",
+    "I grew up near Scunthorpe and Penistone",
+    "we had a gr8 time, thanks 4 the help",
+    "the c0ntent of the article is f1ne",
+    "sh1take mushrooms and a cocktail",
+    "assess the grass in Essex",
+    "s u p e r nice work, w e l l done",
+    "th\u0435 \u0430rticle is gr\u0435at",
+    "thanks\u200b for the\u00ad edit",
+]
+
+
+def nlpaug_families() -> dict[str, Attack]:
+    """Keyboard typos and OCR confusions, one per word, from nlpaug when it is installed."""
+    try:
+        import nlpaug.augmenter.char as nac
+    except ImportError:
+        return {}
+
+    def wrap(augmenter) -> Attack:
+        def attack(word: str, rng: np.random.Generator) -> str:
+            seed = int(rng.integers(2**31))  # nlpaug draws from the global generators
+            random.seed(seed)
+            np.random.seed(seed)
+            return augmenter.augment(word)[0]
+
+        return attack
+
+    return {
+        "keyboard": wrap(
+            nac.KeyboardAug(
+                aug_char_min=1, aug_char_max=1, aug_word_p=1.0, include_special_char=False
+            )
+        ),
+        "ocr": wrap(nac.OcrAug(aug_char_min=1, aug_char_max=2, aug_word_p=1.0)),
+    }
+
+
+def char_baseline(texts: list[str], targets: np.ndarray, threshold: float):
+    """TF-IDF character 2-5-grams (within words) + logistic regression, first label."""
+    vectorizer = TfidfVectorizer(
+        preprocessor=Normalizer(),
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        min_df=2,
+        max_features=300_000,
+        sublinear_tf=True,
+    )
+    rows, truth = known_truth(targets, 0, threshold)
+    features = vectorizer.fit_transform([texts[i] for i in np.flatnonzero(rows)])
+    model = LogisticRegression(C=4.0, max_iter=1000, solver="liblinear").fit(features, truth)
+    return lambda batch: model.predict_proba(vectorizer.transform(batch))[:, 1]
+
+
+def fit_variant(config: Config, prepared: Preprocessed, read_by: Normalizer, name: str):
+    """One variant's model on the shared splits (prepared with the read_by normaliser), with a
+    tokenizer of its own when it reads text differently: (predict, threshold, info)."""
+    tokenizer = prepared.tokenizer
+    if config.normalization != read_by:
+        tokenizer = train_tokenizer(
+            prepared.splits["train"][TEXT].tolist(),
+            config.normalization,
+            config.tokenizer.vocab_size,
+            config.tokenizer.min_frequency,
+        )
+    tokenizer_file = ROOT / "build" / f"evasion-{name}-{time.time_ns()}.json"
+    tokenizer_file.parent.mkdir(exist_ok=True)
+    tokenizer.save(str(tokenizer_file))
+    fitted = fit(config, prepared.splits, tokenizer_file)
+    trained = assess(fitted, config)
+    tokenizer_file.unlink()
+    scorer = Scorer(fitted.result.network, fitted.encoder, trained.spec)
+    history = {r.epoch: round(r.val_macro_roc_auc, 4) for r in fitted.result.history}
+    info = {"val_per_epoch": history, "best_epoch": fitted.result.best_epoch}
+    label = config.dataset.label_columns[0]
+    return lambda batch: scorer.predict_proba(batch)[:, 0], trained.spec.thresholds[label], info
+
+
+def baselines(prepared: Preprocessed, config: Config) -> dict[str, tuple]:
+    """TF-IDF words + LR and TF-IDF chars + LR with a plain normaliser, thresholds on val."""
+    dataset = config.dataset
+    train, val = prepared.splits["train"], prepared.splits["val"]
+    targets = train[dataset.label_columns].to_numpy()
+    words = TfidfBaseline(Normalizer()).fit(
+        train[TEXT].tolist(), targets, dataset.positive_threshold
+    )
+    scorers = {
+        "TF-IDF words + LR": lambda batch: words.predict_proba(batch)[:, 0],
+        "TF-IDF chars + LR": char_baseline(
+            train[TEXT].tolist(), targets, dataset.positive_threshold
+        ),
+    }
+    label = dataset.label_columns[0]
+    truth = val[[label]].to_numpy(np.float32)
+    result = {}
+    for name, predict in scorers.items():
+        cut = tune_thresholds(
+            truth, predict(val[TEXT].tolist())[:, None], [label], dataset.positive_threshold
+        )
+        result[name] = (predict, cut[label], {})
+    return result
+
+
+def _interval(values: np.ndarray) -> list[float]:
+    return [round(float(v), 4) for v in np.percentile(values, [2.5, 97.5])]
+
+
+def with_intervals(scored: Scored, threshold: float, settings: EvaluationConfig) -> dict:
+    """Scored.figures plus, per family, the paired-bootstrap interval of auc - clean auc and
+    bootstrap intervals of the flagged and false-positive shares."""
+    figures = {k: round(v, 4) for k, v in scored.figures(threshold).items()}
+    rng = np.random.default_rng(settings.bootstrap_seed)
+    truth = np.r_[np.ones(len(scored.toxic)), np.zeros(len(scored.negatives))]
+    resamples = settings.bootstrap_resamples
+    draws = rng.integers(0, len(scored.toxic), size=(resamples, len(scored.toxic)))
+    for family, (toxic, negatives) in scored.attacked.items():
+        clean, attacked = (np.r_[s, scored.negatives][:, None] for s in (scored.toxic, toxic))
+        resampled = resampled_macro_auc(truth[:, None], [clean, attacked], ["x"], 0.5, settings)
+        figures[f"{family}_auc_delta_ci"] = _interval(resampled[1] - resampled[0])
+        figures[f"{family}_flagged_ci"] = _interval((toxic >= threshold)[draws].mean(axis=1))
+        negative_draws = rng.integers(0, len(negatives), size=(resamples, len(negatives)))
+        figures[f"{family}_fp_ci"] = _interval((negatives >= threshold)[negative_draws].mean(1))
+    return figures
+
+
+def parse_variants(specs: list[str]) -> dict[str, dict[str, str]]:
+    variants: dict[str, dict[str, str]] = {} if specs else {"model": {}}
+    for spec in specs:
+        name, _, pairs = spec.partition(":")
+        variants[name] = dict(pair.split("=", 1) for pair in pairs.split(",") if pair)
+    return variants
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--source", required=True)
+    parser.add_argument("-P", dest="params", action="append", default=[], help="name=value")
+    parser.add_argument("-V", dest="variants", action="append", default=[], help="name:k=v,k=v")
+    parser.add_argument("--lexicon-size", type=int, default=200)
+    parser.add_argument("--no-baselines", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    overrides = dict(p.split("=", 1) for p in args.params)
+    overrides.setdefault("num_threads", "1")
+    config = load_config(args.config, overrides, VARIANT_SECTIONS)
+    dataset = config.dataset
+    prepared = preprocess(read_raw(args.source, config), config)
+    train, test = prepared.splits["train"], prepared.splits["test"]
+    train_toxic = train[dataset.label_columns[0]].fillna(0).to_numpy() >= dataset.positive_threshold
+    lexicon = toxic_lexicon(train[TEXT].tolist(), train_toxic, args.lexicon_size)
+    attacks = AttackSet.build(
+        test[TEXT].tolist(),
+        test[dataset.label_columns].to_numpy(np.float32),
+        dataset.positive_threshold,
+        lexicon,
+        {**FAMILIES, **nlpaug_families()},
+    )
+    scorers = {} if args.no_baselines else baselines(prepared, config)
+    variants = parse_variants(args.variants)
+    for name, varied in variants.items():
+        variant = override(config, varied, VARIANT_SECTIONS) if varied else config
+        scorers[name] = fit_variant(variant, prepared, config.normalization, name)
+        print(name, scorers[name][2], flush=True)
+
+    report = {
+        "source": Path(args.source).name,
+        "config": args.config,
+        "overrides": overrides,
+        "variants": variants,
+        "label": dataset.label_columns[0],
+        "rows": {n: len(part) for n, part in prepared.splits.items()},
+        "lexicon_size": len(lexicon),
+        "toxic_attacked": len(attacks.toxic),
+        "negatives": len(attacks.negatives),
+        "families": list(attacks.attacked),
+        "scorers": {},
+    }
+    for name, (predict, cut, info) in scorers.items():
+        scored = Scored.of(predict, attacks)
+        innocent = predict(INNOCENT)
+        report["scorers"][name] = {
+            "threshold": round(float(cut), 5),
+            **info,
+            "figures": with_intervals(scored, cut, config.evaluation),
+            "innocent_flagged": [t for t, s in zip(INNOCENT, innocent, strict=True) if s >= cut],
+            "innocent_max_score": round(float(innocent.max()), 4),
+        }
+        print(name, "done", flush=True)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    record(f"evasion-{dataset.name}", report)
+
+
+if __name__ == "__main__":
+    main()
