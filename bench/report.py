@@ -32,6 +32,8 @@ KINDS = {
     "studies": ("Studies", studies.BENCHMARKS),
 }
 PER_CONFIG = ("pipeline", "bias", "bootstrap_cost")  # one result per config: name-<config>
+# The hand-written section after the END marker, for benchmarks with no results file yet.
+EARLIER = "#measured-before-results-files"
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,10 @@ def index_rows(newest: dict[str, Result]) -> list[str]:
     for kind, (_, registry) in KINDS.items():
         for name, purpose in registry.items():
             titles = [t for t, r in newest.items() if r.benchmark == name]
-            found = ", ".join(f"[{t}](#{t})" for t in titles) or "none recorded yet"
+            found = ", ".join(f"[{t}](#{t})" for t in titles)
+            if not found:
+                records = hasattr(module_of(name), "summarize")
+                found = f"[none yet]({EARLIER})" if records else "records no result"
             rows.append(f"| `bench.{kind}.{name}` | {purpose} | {found} |")
     return rows
 
@@ -144,8 +149,7 @@ def render(results: list[Result]) -> str:
     parts = [
         "## Latest results",
         "",
-        "Rendered by `make bench-report` from the newest file per benchmark in `bench/results/`"
-        " (older runs stay there as JSON). Floats to 4 significant digits.",
+        "The newest file per benchmark in `bench/results/`; floats to 4 significant digits.",
         "",
         *index_rows(newest),
         "",
