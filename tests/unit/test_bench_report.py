@@ -131,6 +131,21 @@ def test_the_real_page_is_current_short_and_rounded():
         assert len(number.replace(".", "").lstrip("0")) <= 4, number
 
 
+def anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_links_into_the_page_resolve():
+    page = report.DOC.read_text()
+    anchors = {anchor(line.lstrip("#")) for line in page.splitlines() if line.startswith("#")}
+    links = re.findall(r"\]\(#([^)]+)\)", page)
+    for path in [ROOT / "README.md", ROOT / "data" / "README.md", *(ROOT / "docs").glob("*.md")]:
+        links += re.findall(r"benchmarks\.md#([^)\s]+)\)", path.read_text())
+    assert links and set(links) <= anchors, set(links) - anchors
+
+
 def test_results_record_no_machine_path():
     for path in sorted((BENCH / "results").glob("*.json")):
         assert not MACHINE_PATH.search(path.read_text()), path.name
