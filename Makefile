@@ -116,7 +116,7 @@ test: install
 test-fast: install
 	$(VENV)/bin/python -m pytest tests/unit tests/data tests/model tests/mlflow_io
 
-# docs/benchmarks.md's generated tables from bench/results/*.json (python -m bench.<name> writes them).
+# docs/benchmarks.md: the latest result per benchmark in bench/results/ (python -m bench.<kind>.<name>).
 bench-report: install
 	$(VENV)/bin/python -m bench.report
 

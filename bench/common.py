@@ -1,29 +1,79 @@
-"""What the benchmarks share: the machine, the command, texts to send, timing helpers, results.
+"""What the benchmarks share: the machine, the command, the record, timing helpers.
 
-Every benchmark ends with `record(name, report)`: the report, with the machine and the exact
-command, is printed and written to bench/results/<name>-<UTC time>.json; `make bench-report`
-turns those files into the tables of docs/benchmarks.md.
+Every benchmark ends with `record(name, report)`: the report, with the machine and the command
+(paths relative to the project folder, never a machine's own), is printed and written to
+bench/results/<name>-<UTC time>.json; `make bench-report` renders the latest one per benchmark
+in docs/benchmarks.md through the benchmark module's `summarize(report) -> Summary`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
+import re
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SHARED_POSTS = ROOT.parent / "shared" / "data" / "civil_toxic_spans_posts.csv"
+
+# An absolute path: a "/" that starts a word (not the "/" of a URL or a model URI), or the path
+# of a sqlite URI (sqlite:////abs/mlflow.db).
+_ABSOLUTE = re.compile(r"(?:(?<=sqlite:///)|(?<![\w.:/~<-]))/[^\s'\"=,;:<>]+")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What docs/benchmarks.md shows of one result: one sentence and one short table."""
+
+    sentence: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+def figure(value: Any, digits: int = 4) -> str:
+    """A value as the page shows it: floats to `digits` significant digits (no exponent),
+    NaN and None as n/a, lists and tuples comma-separated, anything else as text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(figure(v, digits) for v in value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int) or value == 0 or abs(value) >= 10 ** (digits - 1):
+        return f"{round(value):,}" if abs(value) >= 10_000 else str(round(value))
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    return f"{round(value, decimals):.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def interval(value: float, low: float, high: float) -> str:
+    """`value [low, high]`, each to 4 significant digits."""
+    return f"{figure(value)} [{figure(low)}, {figure(high)}]"
+
+
+def portable(text: str) -> str:
+    """text with every absolute path made relative to the project folder (../shared/data/x for
+    a sibling folder), or named `<local file x>` when it is elsewhere on the machine."""
+
+    def relative(match: re.Match[str]) -> str:
+        path = Path(match.group(0))
+        if path.is_relative_to(ROOT):
+            return path.relative_to(ROOT).as_posix() or "."
+        if ROOT.parent != Path(ROOT.anchor) and path.is_relative_to(ROOT.parent):
+            return f"../{path.relative_to(ROOT.parent).as_posix()}"
+        return f"<local file {path.name}>"
+
+    return _ABSOLUTE.sub(relative, text)
 
 
 def cpu_model() -> str:
@@ -51,9 +101,9 @@ def machine() -> dict[str, Any]:
 
 
 def command() -> str:
-    """The command that ran this benchmark, as typed from the project folder."""
+    """The command that ran this benchmark, as typed from the project folder (no machine paths)."""
     module = Path(sys.argv[0]).resolve().relative_to(ROOT).with_suffix("").as_posix()
-    return " ".join(["python", "-m", module.replace("/", "."), *sys.argv[1:]])
+    return " ".join(["python", "-m", module.replace("/", "."), *map(portable, sys.argv[1:])])
 
 
 def record(name: str, report: dict[str, Any]) -> Path:
@@ -74,20 +124,6 @@ def record(name: str, report: dict[str, Any]) -> Path:
     print(json.dumps(result, indent=2))
     print(f"written: {path.relative_to(ROOT)}", file=sys.stderr)
     return path
-
-
-def load_texts(count: int, seed: int = 0) -> tuple[list[str], str]:
-    """Real Civil Comments posts when ../shared has them, generated sentences otherwise."""
-    if SHARED_POSTS.is_file():
-        texts = pd.read_csv(SHARED_POSTS)["comment_text"].dropna().astype(str).tolist()
-        source = str(SHARED_POSTS.name)
-    else:
-        from tests.synthetic import make_comments
-
-        texts = make_comments(count, seed).text.tolist()
-        source = "tests/synthetic.py"
-    rng = np.random.default_rng(seed)
-    return [texts[i] for i in rng.integers(0, len(texts), size=count)], source
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:
@@ -118,25 +154,3 @@ def post(session: requests.Session, url: str, texts: list[str]) -> float:
     if response.status_code != 200:
         raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")
     return elapsed
-
-
-def test_split(train_run: str) -> pd.DataFrame:
-    """The test split a train run was trained against, for benchmarks that rescore it."""
-    import tempfile
-
-    import mlflow
-    from mlflow.tracking import MlflowClient
-
-    from toxic_mlops.contract import PREPROCESS_RUN_TAG, SPLITS_ARTIFACT
-
-    preprocess_run = MlflowClient().get_run(train_run).data.tags.get(PREPROCESS_RUN_TAG)
-    if not preprocess_run:
-        raise SystemExit(
-            f"train run {train_run} has no {PREPROCESS_RUN_TAG} tag (trained from a folder?)"
-        )
-    with tempfile.TemporaryDirectory() as tmp:
-        return pd.read_parquet(
-            mlflow.artifacts.download_artifacts(
-                run_id=preprocess_run, artifact_path=f"{SPLITS_ARTIFACT}/test.parquet", dst_path=tmp
-            )
-        )

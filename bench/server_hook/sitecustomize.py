@@ -1,9 +1,9 @@
-"""Times `PyFuncModel.predict` inside the model server, for `bench/serve.py --time-server-predict`.
+"""Times `PyFuncModel.predict` inside the model server (`bench.perf.serve --time-server-predict`).
 
-Python imports `sitecustomize` at start-up from PYTHONPATH; bench/serve.py puts this folder there
-for the server only, with TOXIC_BENCH_PREDICT_LOG naming a file. Each predict call appends its
-wall seconds as one line, before MLflow builds the HTTP response, so the line is there by the time
-the client has the answer. Without the variable this file does nothing.
+Python imports `sitecustomize` at start-up from PYTHONPATH; bench/perf/serve.py puts this folder
+there for the server only, with TOXIC_BENCH_PREDICT_LOG naming a file. Each predict call appends
+its wall seconds as one line, before MLflow builds the HTTP response, so the line is there by the
+time the client has the answer. Without the variable this file does nothing.
 """
 
 import os

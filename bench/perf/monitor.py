@@ -1,7 +1,7 @@
 """Benchmark: validate and monitor on real batches against a registered model, timed.
 
     MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db \
-        python -m bench.monitor --config configs/jigsaw_wiki.yaml
+        python -m bench.perf.monitor --config configs/jigsaw_wiki.yaml
 
 Batches (from ../shared/data): 3,000 rows of jigsaw_wiki_train.csv (the model's own source) and
 3,000 Davidson tweets renamed to the Jigsaw columns (another source). Each step runs as a user
@@ -10,7 +10,6 @@ would run it (`python -m steps.validate / steps.monitor`); prints the verdicts, 
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -20,9 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.common import ROOT, record
-
-SHARED = ROOT.parent / "shared" / "data"
+from bench.cli import bench_parser
+from bench.common import ROOT, Summary, portable, record
+from bench.data import SHARED
 
 
 def batches(folder: Path, rows: int) -> dict[str, Path]:
@@ -55,13 +54,11 @@ def run(step: str, *args: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/jigsaw_wiki.yaml")
+    parser = bench_parser(__doc__, config="configs/jigsaw_wiki.yaml")
     parser.add_argument("--rows", type=int, default=3000)
     args = parser.parse_args()
-    report = {
-        "tracking_uri": os.environ.get("MLFLOW_TRACKING_URI"),
-    }
+    tracking_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    report = {"tracking_uri": portable(tracking_uri) if tracking_uri else None}
     with tempfile.TemporaryDirectory() as tmp:
         paths = batches(Path(tmp), args.rows)
         config = ["--config", args.config]
@@ -73,6 +70,17 @@ def main() -> None:
                 "monitor", *config, "--data", str(path), "--fail-on", "drift"
             )
     record("monitor", report)
+
+
+def summarize(report: dict) -> Summary:
+    """Per step and batch: seconds, exit code and what the step said."""
+    runs = {k: v for k, v in report.items() if isinstance(v, dict)}
+    rows = [
+        (name, found["seconds"], found["exit_code"], found["said"]) for name, found in runs.items()
+    ]
+    codes = ", ".join(f"{name} {found['exit_code']}" for name, found in runs.items())
+    sentence = f"validate and monitor as a scheduler runs them, exit codes: {codes}."
+    return Summary(sentence, ("step, batch", "seconds", "exit code", "said"), rows)
 
 
 if __name__ == "__main__":

@@ -1,16 +1,16 @@
 """Serving benchmark: bare network forward vs in-process pyfunc predict vs the real model server.
 
-    python -m bench.serve --model-uri models:/toxic/Production [--workers 1] \
+    python -m bench.perf.serve --model-uri models:/toxic/Production [--workers 1] \
         [--time-server-predict]
 
 Texts: ../shared/data/civil_toxic_spans_posts.csv when present (real Civil Comments posts),
-generated sentences otherwise. Starts `mlflow models serve` on a free loopback port, measures,
-stops it, and prints one JSON report: the overhead of each layer is the gap between its rows.
+the bundled sample's comments otherwise. Starts `mlflow models serve` on a free loopback port,
+measures, stops it, and prints one JSON report: the overhead of each layer is the gap between
+its rows.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import tempfile
@@ -23,9 +23,11 @@ import pandas as pd
 import requests
 import torch
 
+from bench.cli import bench_parser
 from bench.common import (
     ROOT,
-    load_texts,
+    Summary,
+    figure,
     paired_speed_up,
     percentiles,
     post,
@@ -33,6 +35,7 @@ from bench.common import (
     record,
     requests_of,
 )
+from bench.data import load_texts
 from toxic_mlops.serving.model_server import ModelServer
 
 
@@ -159,8 +162,7 @@ def server_single(url: str, texts: list[str], concurrency: int) -> dict[str, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser = bench_parser(__doc__, model_uri="models:/toxic/Production")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--server-threads", type=int, default=0, help="OMP_NUM_THREADS per worker")
     parser.add_argument("--comments", type=int, default=2048, help="comments per throughput test")
@@ -213,6 +215,27 @@ def main() -> None:
         report["server_single_c8"] = server_single(url, texts[: args.single], 8)
     report["ratios@256"] = report["comments_per_s@256"]["paired_ratios"]
     record("serve", report)
+
+
+def summarize(report: dict) -> Summary:
+    """comments/s per layer and request size, the paired ratios, single-comment latency."""
+    sizes = [k.split("@")[1] for k in report if k.startswith("comments_per_s@")]
+    at = {size: report[f"comments_per_s@{size}"] for size in sizes}
+    rows = [
+        (f"{name.replace('_', ' ')}, comments/s", *(at[s]["comments_per_s"][name] for s in sizes))
+        for name in ("bare_forward", "in_process", "server")
+    ]
+    rows += [
+        (f"{pair} (paired)", *(at[s]["paired_ratios"][pair] for s in sizes))
+        for pair in ("server/in_process", "in_process/bare_forward")
+    ]
+    single, local = report["server_single_c1"], report["in_process_single"]
+    sentence = (
+        f"One comment per request takes {figure(single['p50_ms'])} ms p50 at the server "
+        f"({figure(local['p50_ms'])} ms in-process); at 256 comments per request the server "
+        f"reaches {figure(report['ratios@256']['server/in_process'])} of in-process `predict`."
+    )
+    return Summary(sentence, ("layer", *(f"{s} comments/request" for s in sizes)), rows)
 
 
 if __name__ == "__main__":

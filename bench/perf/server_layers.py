@@ -1,7 +1,7 @@
 """Benchmark: which layer between `predict` and the HTTP server costs time, in-process.
 
     MLFLOW_TRACKING_URI=sqlite:///bench/.runs/jigsaw_wiki/mlflow.db \
-        python -m bench.server_layers --model-uri models:/toxic-wiki/Production
+        python -m bench.perf.server_layers --model-uri models:/toxic-wiki/Production
 
 On the same 64-comment requests, interleaved, median per request: `predict` on the calling
 thread, `predict` from a 40-thread pool (the server's thread hop), and MLflow's own
@@ -10,7 +10,6 @@ thread, `predict` from a 40-thread pool (the server's thread hop), and MLflow's 
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import time
@@ -20,12 +19,13 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc.scoring_server import invocations
 
-from bench.common import load_texts, record
+from bench.cli import bench_parser
+from bench.common import Summary, figure, record
+from bench.data import load_texts
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser = bench_parser(__doc__, model_uri="models:/toxic/Production")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
@@ -61,6 +61,18 @@ def main() -> None:
             "ratio_to_predict": {n: round(r / rates["predict"], 3) for n, r in rates.items()},
         },
     )
+
+
+def summarize(report: dict) -> Summary:
+    """comments/s per layer and its ratio to plain `predict`."""
+    ratios = report["ratio_to_predict"]
+    rows = [(name, rate, ratios[name]) for name, rate in report["comments_per_s"].items()]
+    sentence = (
+        f"The server's thread hop runs at {figure(ratios['predict_from_pool_thread'])} and "
+        f"MLflow's request handling at {figure(ratios['scoring_server_invocations'])} of "
+        "plain `predict`."
+    )
+    return Summary(sentence, ("layer", "comments/s", "ratio to predict"), rows)
 
 
 if __name__ == "__main__":

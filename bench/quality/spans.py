@@ -1,6 +1,6 @@
 """Toxic spans: char F1 on a held-out fifth of the SemEval-2021 Task 5 train split, and cost.
 
-    python -m bench.spans [--config configs/sample.yaml] [--threads 1]
+    python -m bench.quality.spans [--config configs/sample.yaml] [--threads 1]
 
 Trains the config's classifier on its (bundled, offline) data, then the span methods on 4/5 of
 ../shared/data/toxic_spans_train.csv (configs/toxic.yaml's `spans` settings), as the train step
@@ -11,9 +11,7 @@ the same 4/5, and times a 256-comment request with and without `explain` in-proc
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import tempfile
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -21,29 +19,27 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bench.common import ROOT, SHARED_POSTS, load_texts, record
+from bench.cli import bench_parser
+from bench.common import ROOT, Summary, figure, interval, record
+from bench.data import POSTS, SPANS, config_source, sampled_comments
+from bench.fitting import fit_model, saved_tokenizer, scorer
 from pyfunc.explain import EXPLANATION_COLUMN
 from pyfunc.model import EXPLAIN_PARAM, ToxicityModel
-from pyfunc.scoring import Scorer
 from toxic_mlops.config import load_config
-from toxic_mlops.data.download import default_cache_dir, load_sources
-from toxic_mlops.data.preprocessing import preprocess
-from toxic_mlops.data.raw import sample_raw
-from toxic_mlops.model.assessment import assess
-from toxic_mlops.model.training import fit
+from toxic_mlops.data.download import default_cache_dir
+from toxic_mlops.data.preprocessing import prepare
 from toxic_mlops.spans.metrics import parse_span_posts
 from toxic_mlops.spans.training import with_spans
 
-SPANS_FILE = SHARED_POSTS.parent / "toxic_spans_train.csv"
+DEFAULT_CONFIG = "configs/sample.yaml"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default="configs/sample.yaml")
+    parser = bench_parser(__doc__, config=DEFAULT_CONFIG)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--requests", type=int, default=5)
-    parser.add_argument("--spans-file", type=Path, default=SPANS_FILE)
-    parser.add_argument("--posts-file", type=Path, default=SHARED_POSTS)
+    parser.add_argument("--spans-file", type=Path, default=SPANS)
+    parser.add_argument("--posts-file", type=Path, default=POSTS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     threads = {"num_threads": str(args.threads)}
@@ -52,15 +48,10 @@ def main() -> None:
         load_config(ROOT / "configs" / "toxic.yaml").spans, sources=[str(args.spans_file)]
     )
     config = replace(config, spans=spans)
-    with tempfile.TemporaryDirectory() as tmp:
-        raw, _ = load_sources([str(ROOT / s) for s in config.dataset.sources], [], Path(tmp))
-        prepared = preprocess(
-            sample_raw(raw, config.dataset, 1.0, config.sample.seed).sample, config
-        )
-        tokenizer_file = Path(tmp) / "tokenizer.json"
-        prepared.tokenizer.save(str(tokenizer_file))
+    prepared = prepare(config, config_source(config))
+    with saved_tokenizer(prepared) as tokenizer_file:
         started = time.perf_counter()
-        trained = assess(fit(config, prepared.splits, tokenizer_file), config)
+        trained = fit_model(config, prepared, tokenizer_file).trained
         classifier_seconds = time.perf_counter() - started
         started = time.perf_counter()
         trained, report = with_spans(trained, config, default_cache_dir())
@@ -68,8 +59,8 @@ def main() -> None:
     assert report is not None
     posts = parse_span_posts(pd.read_csv(args.spans_file), args.spans_file.name)
     model = ToxicityModel()
-    model.scorer = Scorer(trained.fitted.result.network, trained.fitted.encoder, trained.spec)
-    texts, source = _request(args.posts_file, 256)
+    model.scorer = scorer(trained)
+    texts, source = sampled_comments(256, args.posts_file)
     plain, explained = _timings(model, texts, args.requests)
     figures = asdict(report)
     figures.pop("examples")
@@ -94,14 +85,6 @@ def main() -> None:
     )
 
 
-def _request(posts_file: Path, count: int) -> tuple[list[str], str]:
-    """Real Civil Comments posts as the payload (bench.common's, when not in ../shared)."""
-    if not posts_file.is_file():
-        return load_texts(count)
-    texts = pd.read_csv(posts_file)["comment_text"].dropna().astype(str)
-    return texts.sample(count, random_state=0).tolist(), posts_file.name
-
-
 def _timings(
     model: ToxicityModel, texts: list[str], rounds: int
 ) -> tuple[list[float], list[float]]:
@@ -116,6 +99,27 @@ def _timings(
             model.predict(None, frame, params=params)
             times.append(time.perf_counter() - started)
     return plain, explained
+
+
+def summarize(report: dict) -> Summary:
+    """Char F1 on the held-out fifth per method, and what explain costs a 256-comment request."""
+    rows = [
+        (
+            f"{report['method']} (shipped)",
+            interval(report["char_f1"], *report["char_f1_interval"]),
+        ),
+        ("word lexicon, same training posts", report["lexicon_char_f1"]),
+        (f"{report['alternative']} path of the classifier", report["alternative_char_f1"]),
+        ("plain request, 256 comments, ms (median)", report["plain_ms_median"]),
+        ("with explain, ms (median)", report["explained_ms_median"]),
+    ]
+    f1, lexicon = figure(report["char_f1"]), figure(report["lexicon_char_f1"])
+    sentence = (
+        f"On {report['posts_held_out']:,} held-out posts the {report['method']} scores char F1 "
+        f"{f1} against the word lexicon's {lexicon}; explaining a request costs "
+        f"{figure(report['explained_over_plain'])} times the plain request."
+    )
+    return Summary(sentence, ("spans from / cost", "char F1 / value"), rows)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """External peer: alt-profanity-check scored on the same test split as a pipeline's model.
 
     MLFLOW_TRACKING_URI=sqlite:///bench/.runs/<config>/mlflow.db \
-        python -m bench.peers [--train-run RUN_ID]   # default: the newest train run
+        python -m bench.quality.peers [--train-run RUN_ID]   # default: the newest train run
 
 Needs `pip install ".[bench]"`. Prints ROC-AUC of the first label for the model and the TF-IDF
 baseline (from that train run's evaluate run) and for alt-profanity-check.
@@ -9,20 +9,20 @@ baseline (from that train run's evaluate run) and for alt-profanity-check.
 
 from __future__ import annotations
 
-import argparse
-
 from mlflow.tracking import MlflowClient
-from profanity_check import predict_prob
 from sklearn.metrics import roc_auc_score
 
-from bench.common import record, test_split
+from bench.cli import bench_parser
+from bench.common import Summary, record
+from bench.data import test_split
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__)
     parser.add_argument("--train-run", default="")
     parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
+    from profanity_check import predict_prob  # the [bench] extra, which bench.report does not need
 
     client = MlflowClient()
     experiments = [e.experiment_id for e in client.search_experiments()]
@@ -59,6 +59,17 @@ def main() -> None:
         },
     }
     record("peers", report)
+
+
+def summarize(report: dict) -> Summary:
+    """ROC-AUC of the first label on the train run's test split, per scorer."""
+    aucs = report["roc_auc"]
+    sentence = (
+        f"On {report['test_rows']:,} test rows (`{report['label']}`), alt-profanity-check scores "
+        f"{aucs['alt_profanity_check']:.4f} against the model's {aucs['model']:.4f}; it was "
+        "trained on data that may include these rows, so it is an upper reference."
+    )
+    return Summary(sentence, ("scorer", "test ROC-AUC"), list(aucs.items()))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Is dynamic int8 quantisation (serving.quantize) worth it? Speed and test AUC, both ways.
 
-    python -m bench.quantize --model-uri models:/toxic/Production
+    python -m bench.perf.quantize --model-uri models:/toxic/Production
 
 Scores the model's own test split (found through its train run's preprocess run) with the fp32 and
 the int8 network; keep quantisation only if it is faster and loses < 0.002 macro ROC-AUC.
@@ -8,7 +8,6 @@ the int8 network; keep quantisation only if it is faster and loses < 0.002 macro
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -19,7 +18,9 @@ import mlflow
 import numpy as np
 import torch
 
-from bench.common import record, test_split
+from bench.cli import bench_parser
+from bench.common import Summary, figure, record
+from bench.data import test_split
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, ModelSpec, Scorer  # noqa: E402
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label  # noqa: E402
 
@@ -32,8 +33,7 @@ def scorer_for(model_dir: Path, quantize: bool, work: Path) -> Scorer:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser = bench_parser(__doc__, model_uri="models:/toxic/Production")
     parser.add_argument("--threshold", type=float, default=0.5)
     args = parser.parse_args()
 
@@ -65,6 +65,21 @@ def main() -> None:
         )
         report["torch_threads"] = torch.get_num_threads()
     record("quantize", report)
+
+
+def summarize(report: dict) -> Summary:
+    """comments/s and test macro ROC-AUC of the fp32 and the int8 network."""
+    rows = [
+        (name, report[name]["comments_per_s"], report[name]["test_macro_roc_auc"])
+        for name in ("fp32", "int8")
+    ]
+    worth = report["speedup"] > 1 and report["macro_auc_drop"] < 0.002
+    sentence = (
+        f"Dynamic int8 runs {figure(report['speedup'])} times as fast on {report['test_rows']:,} "
+        f"test comments and loses {figure(report['macro_auc_drop'])} test macro ROC-AUC: "
+        f"{'worth' if worth else 'not worth'} it by the rule (faster, loss < 0.002)."
+    )
+    return Summary(sentence, ("network", "comments/s", "test macro ROC-AUC"), rows)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,9 @@
+"""Model-quality benchmarks with targets the docs quote (`python -m bench.quality.<name>`)."""
+
+BENCHMARKS = {
+    "pipeline": "the whole `mlflow run . -e main` on a real dataset: time, test metrics, the gate",
+    "cross_source": "trained on one source, scored on the others: the model vs TF-IDF + LR, paired",
+    "bias": "identity bias (template probe, term metric) per mitigation vs TF-IDF + LR",
+    "spans": "toxic-span char F1 on held-out SemEval posts, and what explain costs a request",
+    "peers": "an external peer (alt-profanity-check) on a pipeline model's test split",
+}
