@@ -18,8 +18,8 @@ innocent words people write disguised ("cl@ss", "a$$ert", "Scunthorpe"), scored.
 
 from __future__ import annotations
 
-import argparse
 import random
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,20 +27,19 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bench.common import ROOT, record
-from pyfunc.scoring import Scorer
+from bench.cli import bench_parser, overrides
+from bench.common import Summary, figure, record
+from bench.fitting import fit_model
 from pyfunc.text import Normalizer
 from toxic_mlops.config import TUNABLE_SECTIONS, Config, EvaluationConfig, load_config, override
 from toxic_mlops.data.dataset import TEXT
-from toxic_mlops.data.preprocessing import Preprocessed, preprocess, read_raw
+from toxic_mlops.data.preprocessing import Preprocessed, prepare
 from toxic_mlops.data.tokenizer import train_tokenizer
 from toxic_mlops.evaluation.baseline import TfidfBaseline
 from toxic_mlops.evaluation.bootstrap import resampled_macro_auc
 from toxic_mlops.evaluation.evasion import FAMILIES, Attack, AttackSet, Scored, toxic_lexicon
 from toxic_mlops.evaluation.label_metrics import tune_thresholds
 from toxic_mlops.evaluation.metrics import known_truth
-from toxic_mlops.model.assessment import assess
-from toxic_mlops.model.training import fit
 
 VARIANT_SECTIONS = (*TUNABLE_SECTIONS, "normalization")
 INNOCENT = [
@@ -99,7 +98,7 @@ def char_baseline(texts: list[str], targets: np.ndarray, threshold: float):
     return lambda batch: model.predict_proba(vectorizer.transform(batch))[:, 1]
 
 
-def fit_variant(config: Config, prepared: Preprocessed, read_by: Normalizer, name: str):
+def fit_variant(config: Config, prepared: Preprocessed, read_by: Normalizer):
     """One variant's model on the shared splits (prepared with the read_by normaliser), with a
     tokenizer of its own when it reads text differently: (predict, threshold, info)."""
     tokenizer = prepared.tokenizer
@@ -110,17 +109,14 @@ def fit_variant(config: Config, prepared: Preprocessed, read_by: Normalizer, nam
             config.tokenizer.vocab_size,
             config.tokenizer.min_frequency,
         )
-    tokenizer_file = ROOT / "build" / f"evasion-{name}-{time.time_ns()}.json"
-    tokenizer_file.parent.mkdir(exist_ok=True)
-    tokenizer.save(str(tokenizer_file))
-    fitted = fit(config, prepared.splits, tokenizer_file)
-    trained = assess(fitted, config)
-    tokenizer_file.unlink()
-    scorer = Scorer(fitted.result.network, fitted.encoder, trained.spec)
-    history = {r.epoch: round(r.val_macro_roc_auc, 4) for r in fitted.result.history}
-    info = {"val_per_epoch": history, "best_epoch": fitted.result.best_epoch}
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer_file = Path(tmp) / "tokenizer.json"
+        tokenizer.save(str(tokenizer_file))
+        fitted = fit_model(config, prepared, tokenizer_file)
+    info = {"val_per_epoch": fitted.val_per_epoch(), "best_epoch": fitted.best_epoch}
     label = config.dataset.label_columns[0]
-    return lambda batch: scorer.predict_proba(batch)[:, 0], trained.spec.thresholds[label], info
+    threshold = fitted.trained.spec.thresholds[label]
+    return lambda batch: fitted.predict(batch)[:, 0], threshold, info
 
 
 def baselines(prepared: Preprocessed, config: Config) -> dict[str, tuple]:
@@ -179,20 +175,14 @@ def parse_variants(specs: list[str]) -> dict[str, dict[str, str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--source", required=True)
-    parser.add_argument("-P", dest="params", action="append", default=[], help="name=value")
-    parser.add_argument("-V", dest="variants", action="append", default=[], help="name:k=v,k=v")
+    parser = bench_parser(__doc__, config=True, source=True, params=True, variants=True)
     parser.add_argument("--lexicon-size", type=int, default=200)
     parser.add_argument("--no-baselines", action="store_true")
     args = parser.parse_args()
     started = time.perf_counter()
-    overrides = dict(p.split("=", 1) for p in args.params)
-    overrides.setdefault("num_threads", "1")
-    config = load_config(args.config, overrides, VARIANT_SECTIONS)
+    config = load_config(args.config, overrides(args, num_threads="1"), VARIANT_SECTIONS)
     dataset = config.dataset
-    prepared = preprocess(read_raw(args.source, config), config)
+    prepared = prepare(config, args.source)
     train, test = prepared.splits["train"], prepared.splits["test"]
     train_toxic = train[dataset.label_columns[0]].fillna(0).to_numpy() >= dataset.positive_threshold
     lexicon = toxic_lexicon(train[TEXT].tolist(), train_toxic, args.lexicon_size)
@@ -205,15 +195,15 @@ def main() -> None:
     )
     scorers = {} if args.no_baselines else baselines(prepared, config)
     variants = parse_variants(args.variants)
-    for name, varied in variants.items():
-        variant = override(config, varied, VARIANT_SECTIONS) if varied else config
-        scorers[name] = fit_variant(variant, prepared, config.normalization, name)
+    for name, changes in variants.items():
+        variant = override(config, changes, VARIANT_SECTIONS) if changes else config
+        scorers[name] = fit_variant(variant, prepared, config.normalization)
         print(name, scorers[name][2], flush=True)
 
     report = {
         "source": Path(args.source).name,
         "config": args.config,
-        "overrides": overrides,
+        "overrides": overrides(args, num_threads="1"),
         "variants": variants,
         "label": dataset.label_columns[0],
         "rows": {n: len(part) for n, part in prepared.splits.items()},
@@ -236,6 +226,38 @@ def main() -> None:
         print(name, "done", flush=True)
     report["seconds"] = round(time.perf_counter() - started, 1)
     record(f"evasion-{dataset.name}", report)
+
+
+def summarize(report: dict) -> Summary:
+    """Per attack family and scorer: ROC-AUC against clean negatives and the share still flagged
+    (of the clean share); the worst family of each scorer in the sentence."""
+    scorers = report["scorers"]
+    columns = ("attack", *(f"{name}: ROC-AUC, flagged kept, FP" for name in scorers))
+    rows = []
+    for family in ["clean", *report["families"]]:
+        cells = []
+        for found in scorers.values():
+            figures = found["figures"]
+            kept = 1.0 if family == "clean" else figures[f"{family}_retained"]
+            cells.append(
+                f"{figure(figures[f'{family}_auc'])}, {figure(kept)}, "
+                f"{figure(figures[f'{family}_fp'])}"
+            )
+        rows.append((family, *cells))
+    worst = []
+    for name, found in scorers.items():
+        figures = found["figures"]
+        family = min(report["families"], key=lambda f: figures[f"{f}_auc"])
+        worst.append(
+            f"{name} {figure(figures[f'{family}_auc'])} ({family}; clean "
+            f"{figure(figures['clean_auc'])})"
+        )
+    sentence = (
+        f"{report['toxic_attacked']:,} toxic test comments of {report['source']} with each of "
+        f"their toxic-looking words disguised, against {report['negatives']:,} clean ones "
+        f"({report['label']}); lowest ROC-AUC per scorer: {'; '.join(worst)}."
+    )
+    return Summary(sentence, columns, rows)
 
 
 if __name__ == "__main__":
