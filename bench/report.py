@@ -129,15 +129,27 @@ def section(title: str, result: Result, earlier: int) -> str:
 
 
 def index_rows(newest: dict[str, Result]) -> list[str]:
+    """A row per benchmark with results; one line naming those without (their purpose is in
+    their package's registry, bench/<kind>/__init__.py)."""
     rows = ["| benchmark | what it measures | latest result |", "|---|---|---|"]
+    waiting, silent = [], []
     for kind, (_, registry) in KINDS.items():
         for name, purpose in registry.items():
             titles = [t for t, r in newest.items() if r.benchmark == name]
-            found = ", ".join(f"[{t}](#{t})" for t in titles)
-            if not found:
-                records = hasattr(module_of(name), "summarize")
-                found = f"[none yet]({EARLIER})" if records else "records no result"
-            rows.append(f"| `bench.{kind}.{name}` | {purpose} | {found} |")
+            if titles:
+                found = ", ".join(f"[{t}](#{t})" for t in titles)
+                rows.append(f"| `bench.{kind}.{name}` | {purpose} | {found} |")
+            elif hasattr(module_of(name), "summarize"):
+                waiting.append(f"`bench.{kind}.{name}`")
+            else:
+                silent.append(f"`bench.{kind}.{name}`")
+    if waiting:
+        rows += [
+            "",
+            f"No results file yet ([hand-recorded figures]({EARLIER})): {', '.join(waiting)}.",
+        ]
+    if silent:
+        rows += ["", f"Records no result (a tool): {', '.join(silent)}."]
     return rows
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer
 
+from pyfunc.respelling import Respeller, known_words
 from pyfunc.text import Normalizer
 
 PAD_TOKEN = "[PAD]"
@@ -19,21 +20,37 @@ CHARS_PER_TOKEN_BUDGET = 32
 
 
 class TextEncoder:
-    """Normalises, tokenises and truncates texts; pads batches to their own longest sequence."""
+    """Normalises, tokenises and truncates texts; pads batches to their own longest sequence.
 
-    def __init__(self, tokenizer: Tokenizer, normalizer: Normalizer, max_len: int) -> None:
+    With a lexicon of toxic-looking words, disguised ones are read back after normalising
+    (pyfunc/respelling.py): a word the tokenizer does not know whole, one edit from one of them.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        normalizer: Normalizer,
+        max_len: int,
+        lexicon: Sequence[str] = (),
+    ) -> None:
         if max_len < 1:
             raise ValueError(f"max_len must be >= 1, got {max_len}")
         self.tokenizer = tokenizer
         self.normalizer = normalizer
         self.max_len = max_len
+        self.lexicon = list(lexicon)
+        self.respeller = (
+            Respeller(self.lexicon, known_words(tokenizer.get_vocab())) if self.lexicon else None
+        )
         self.pad_id = self._token_id(PAD_TOKEN)
         self.unk_id = self._token_id(UNK_TOKEN)
         self.max_chars = max_len * CHARS_PER_TOKEN_BUDGET
 
     @classmethod
-    def from_file(cls, path: str | Path, normalizer: Normalizer, max_len: int) -> TextEncoder:
-        return cls(Tokenizer.from_file(str(path)), normalizer, max_len)
+    def from_file(
+        cls, path: str | Path, normalizer: Normalizer, max_len: int, lexicon: Sequence[str] = ()
+    ) -> TextEncoder:
+        return cls(Tokenizer.from_file(str(path)), normalizer, max_len, lexicon)
 
     def _token_id(self, token: str) -> int:
         token_id = self.tokenizer.token_to_id(token)
@@ -42,7 +59,8 @@ class TextEncoder:
         return token_id
 
     def normalize(self, texts: Sequence[str]) -> list[str]:
-        return [self.normalizer(text[: self.max_chars]) for text in texts]
+        texts = [self.normalizer(text[: self.max_chars]) for text in texts]
+        return [self.respeller(text) for text in texts] if self.respeller else texts
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text, at most max_len; an empty text becomes [UNK], so it gets a score."""

@@ -39,6 +39,8 @@ class ModelSpec:
     thresholds: dict[str, float] = field(default_factory=dict)
     # How explanations find toxic spans (pyfunc/spans.py); models saved before it have none.
     spans: SpanSettings = field(default_factory=SpanSettings)
+    # Toxic-looking words whose disguises are read back (pyfunc/respelling.py); [] = none.
+    lexicon: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
@@ -53,6 +55,7 @@ class ModelSpec:
             quantize=bool(values.get("quantize", False)),
             thresholds={k: float(v) for k, v in values.get("thresholds", {}).items()},
             spans=SpanSettings.from_dict(values.get("spans")),
+            lexicon=list(values.get("lexicon", [])),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,6 +70,7 @@ class ModelSpec:
             "quantize": self.quantize,
             "thresholds": self.thresholds,
             "spans": self.spans.to_dict(),
+            "lexicon": self.lexicon,
         }
 
 
@@ -94,7 +98,9 @@ class Scorer:
                 network = torch.ao.quantization.quantize_dynamic(
                     network, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8
                 )
-        encoder = TextEncoder.from_file(tokenizer_path, spec.normalization, spec.max_len)
+        encoder = TextEncoder.from_file(
+            tokenizer_path, spec.normalization, spec.max_len, spec.lexicon
+        )
         return cls(network, encoder, spec)
 
     @classmethod

@@ -148,6 +148,16 @@ class MappedText:
         covered = self.spans[start:end]
         return min(s for s, _ in covered), max(e for _, e in covered)
 
+    def rewritten(self, pattern: re.Pattern[str], rewrite: Callable[[str], str]) -> MappedText:
+        """Each match of pattern replaced by rewrite(match); a changed word's characters all come
+        from the whole raw word it replaced."""
+
+        def replace(match: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:
+            new = rewrite(match[0])
+            return (new, spans) if new == match[0] else _to(new)(match, spans)
+
+        return MappedText(*_substitute(self.text, list(self.spans), pattern, replace))
+
 
 def _merge(spans: list[Span]) -> Span:
     return spans[0][0], spans[-1][1]

@@ -21,7 +21,7 @@ from pyfunc.text import Normalizer
 from toxic_mlops.errors import PipelineError
 
 # The sections a train (or tune) run may override with -P name=value.
-TUNABLE_SECTIONS = ("model", "training", "augment")
+TUNABLE_SECTIONS = ("model", "training", "robustness")
 TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes"}, {"false", "0", "no"}
 SEARCH_KINDS = ("int", "float", "categorical")
 
@@ -224,23 +224,26 @@ OBFUSCATION_FAMILIES = ("mask", "swap", "repeat", "delete", "split")
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
-    """Obfuscated copies of training rows (section `augment`, docs/evasion.md); copies 0 = off."""
+class RobustnessConfig:
+    """Reading disguised words (section `robustness`, docs/evasion.md): the lexicon of the
+    training split's most toxic-looking words, read back from one-edit disguises at serving
+    (respell) and disguised in copies of training rows (copies > 0)."""
 
+    lexicon_size: int = 500  # the toxic-looking words (log-odds on the training split)
+    respell: bool = False  # read back a word one edit from a lexicon word (pyfunc/respelling.py)
     copies: float = 0.0  # share of the training rows copied with disguised words, in [0, 1]
-    lexicon_size: int = 500  # the toxic-looking words (log-odds on the training split) ...
-    word_rate: float = 0.8  # ... disguised at this rate in a copy,
-    other_rate: float = 0.05  # every other word of 3+ letters at this one
+    word_rate: float = 0.8  # a lexicon word is disguised at this rate in a copy,
+    other_rate: float = 0.15  # every other word of 3+ letters at this one
     families: list[str] = field(default_factory=lambda: list(OBFUSCATION_FAMILIES))
 
     def problems(self) -> list[str]:
         return broken(
             {
-                "augment.copies, word_rate and other_rate must be in [0, 1]": all(
+                "robustness.copies, word_rate and other_rate must be in [0, 1]": all(
                     0 <= rate <= 1 for rate in (self.copies, self.word_rate, self.other_rate)
                 ),
-                "augment.lexicon_size must be >= 1": self.lexicon_size >= 1,
-                f"augment.families must be a non-empty subset of {OBFUSCATION_FAMILIES}": bool(
+                "robustness.lexicon_size must be >= 1": self.lexicon_size >= 1,
+                f"robustness.families must be a non-empty subset of {OBFUSCATION_FAMILIES}": bool(
                     self.families
                 )
                 and set(self.families) <= set(OBFUSCATION_FAMILIES),
@@ -548,7 +551,7 @@ class Config:
     tokenizer: TokenizerConfig = TokenizerConfig()
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
-    augment: AugmentConfig = AugmentConfig()
+    robustness: RobustnessConfig = RobustnessConfig()
     serving: ServingConfig = ServingConfig()
     spans: SpansConfig = SpansConfig()
     registry: RegistryConfig = RegistryConfig()

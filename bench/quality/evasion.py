@@ -229,33 +229,40 @@ def main() -> None:
 
 
 def summarize(report: dict) -> Summary:
-    """Per attack family and scorer: ROC-AUC against clean negatives and the share still flagged
-    (of the clean share); the worst family of each scorer in the sentence."""
+    """Per attack family: the shipped model's (the last variant's) ROC-AUC against clean
+    negatives with the share of its clean flagged share still flagged, and each baseline's
+    ROC-AUC; the other variants' worst family and the false positives in the sentence."""
     scorers = report["scorers"]
-    columns = ("attack", *(f"{name}: ROC-AUC, flagged kept, FP" for name in scorers))
+    model = list(scorers)[-1]
+    baselines = [name for name in scorers if name.startswith("TF-IDF")]
+    others = [name for name in scorers if name not in (model, *baselines)]
+    columns = ("attack", f"{model}: ROC-AUC (kept)", *baselines)
     rows = []
     for family in ["clean", *report["families"]]:
-        cells = []
-        for found in scorers.values():
-            figures = found["figures"]
-            kept = 1.0 if family == "clean" else figures[f"{family}_retained"]
-            cells.append(
-                f"{figure(figures[f'{family}_auc'])}, {figure(kept)}, "
-                f"{figure(figures[f'{family}_fp'])}"
+        ours = scorers[model]["figures"]
+        kept = 1.0 if family == "clean" else ours[f"{family}_retained"]
+        rows.append(
+            (
+                family.replace("_", " "),
+                f"{figure(ours[f'{family}_auc'], 3)} ({figure(kept, 2)})",
+                *(figure(scorers[b]["figures"][f"{family}_auc"], 3) for b in baselines),
             )
-        rows.append((family, *cells))
-    worst = []
-    for name, found in scorers.items():
-        figures = found["figures"]
-        family = min(report["families"], key=lambda f: figures[f"{f}_auc"])
-        worst.append(
-            f"{name} {figure(figures[f'{family}_auc'])} ({family}; clean "
-            f"{figure(figures['clean_auc'])})"
         )
+
+    def worst(name: str) -> str:
+        figures = scorers[name]["figures"]
+        family = min(report["families"], key=lambda f: figures[f"{f}_auc"])
+        return f"{name} {figure(figures[f'{family}_auc'], 3)} ({family})"
+
+    ours = scorers[model]["figures"]
+    most_fp = max(ours[f"{f}_fp"] for f in report["families"])
     sentence = (
-        f"{report['toxic_attacked']:,} toxic test comments of {report['source']} with each of "
-        f"their toxic-looking words disguised, against {report['negatives']:,} clean ones "
-        f"({report['label']}); lowest ROC-AUC per scorer: {'; '.join(worst)}."
+        f"{report['toxic_attacked']:,} toxic test comments of {report['source']}, each "
+        f"toxic-looking word disguised, against {report['negatives']:,} clean ones "
+        f"({report['label']}; docs/evasion.md). Lowest ROC-AUC: "
+        f"{'; '.join(worst(n) for n in [model, *others, *baselines])}. False positives of "
+        f"{model}: {figure(ours['clean_fp'], 2)} on clean text, at most "
+        f"{figure(most_fp, 2)} with words disguised."
     )
     return Summary(sentence, columns, rows)
 

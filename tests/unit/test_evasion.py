@@ -65,7 +65,7 @@ def test_roc_auc_matches_scikit_learn_with_ties() -> None:
 
 def test_the_lexicon_is_case_blind() -> None:
     toxic = np.array([True, True, False])
-    assert toxic_lexicon(["You IDIOT", "idiot!", "nice"], toxic, 5, min_count=2) == {"idiot"}
+    assert toxic_lexicon(["You IDIOT", "idiot!", "nice"], toxic, 5, min_count=2) == ("idiot",)
 
 
 def keyword_model(normalizer: Normalizer):

@@ -146,7 +146,11 @@ def test_the_data_is_described_from_the_config_and_the_sources_read() -> None:
     assert "news-site" not in text
     assert f"Trained and tested on {WIKI} only" in text
     assert "Train / val / test rows: 800 / 100 / 100" in text
-    assert "lower-cased, runs of a character cut to 3" in text
+    assert (
+        "Unicode NFKC, HTML tags stripped, invisible characters dropped, look-alike letters "
+        "folded, URLs replaced by one token, lower-cased, spaced-out letters joined, leetspeak "
+        "read as letters, runs of a character cut to 3" in text
+    )
 
 
 def test_support_intervals_and_labels_too_scarce_to_rank() -> None:
@@ -220,3 +224,24 @@ def test_the_card_states_the_baseline_and_cost_batch_it_is_given() -> None:
     assert "**Baseline**: TF-IDF word 1-2 grams (up to 200,000 features" in text
     assert "logistic regression per label (C = 2)" in baseline.description
     assert "| p50 latency, 1 comment | comments/s, batches of 64 |" in text
+
+
+def test_the_card_has_one_row_per_attack_family_beside_clean_text() -> None:
+    config = jigsaw_like()
+    data = DataFacts.from_config(config, ["x.csv"], {"train": 800, "val": 100, "test": 100})
+    test = figures({})
+    evasion = {
+        "model": {"clean_auc": 0.97, "clean_flagged": 0.8, "clean_fp": 0.02}
+        | {"swap_auc": 0.91, "swap_flagged": 0.6, "swap_retained": 0.75, "swap_fp": 0.03},
+        "TF-IDF + LR": {"clean_auc": 0.95, "swap_auc": 0.7},
+    }
+    measured = MeasuredFacts(test, test, "b", {}, 64, evasion=evasion, evasion_support=(120, 2000))
+    wins = WinFacts(["toxicity"], {"the TF-IDF baseline": 0.9})
+    text = model_card(data, facts(config, 1), measured, config.evaluation, wins)
+    assert "120 toxic test comments" in text and "against 2,000 clean ones" in text
+    assert "| clean | 0.970 | 80% | 2% | 0.950 |" in text
+    assert "| swap | 0.910 | 60% | 3% | 0.700 |" in text
+    no_evasion = model_card(
+        data, facts(config, 1), MeasuredFacts(test, test, "b", {}, 64), config.evaluation, wins
+    )
+    assert "Disguised words" not in no_evasion

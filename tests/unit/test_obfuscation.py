@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from tests.conftest import tiny_config
-from toxic_mlops.config import AugmentConfig, ConfigError, build_config
+from toxic_mlops.config import ConfigError, RobustnessConfig, build_config
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.evasion import toxic_lexicon
-from toxic_mlops.model.obfuscation import FAMILIES, augmented, obfuscate
+from toxic_mlops.model.obfuscation import FAMILIES, augmented, obfuscate, training_lexicon
 
 
 def test_the_lexicon_holds_the_words_over_represented_in_toxic_rows() -> None:
@@ -18,8 +18,8 @@ def test_the_lexicon_holds_the_words_over_represented_in_toxic_rows() -> None:
     toxic = np.array([True, True, True, False, False, False])
     lexicon = toxic_lexicon(texts, toxic, size=10, min_count=1)
     assert "idiot" in lexicon and "stupid" in lexicon
-    assert not {"nice", "day", "you"} & lexicon  # as common, or more, in clean rows
-    assert toxic_lexicon(texts, toxic, size=1, min_count=1) == frozenset({"idiot"})  # most odds
+    assert not {"nice", "day", "you"} & set(lexicon)  # as common, or more, in clean rows
+    assert toxic_lexicon(texts, toxic, size=1, min_count=1) == ("idiot",)  # the highest odds
     assert "stupid" not in toxic_lexicon(texts, toxic, size=10, min_count=2)  # seen once
 
 
@@ -35,12 +35,12 @@ def test_each_disguise_changes_the_word_but_keeps_its_ends(family: str) -> None:
 
 
 def test_lexicon_words_are_disguised_far_more_often_than_others() -> None:
-    settings = AugmentConfig(copies=1.0, word_rate=1.0, other_rate=0.0)
+    settings = RobustnessConfig(copies=1.0, word_rate=1.0, other_rate=0.0)
     rng = np.random.default_rng(1)
     text = obfuscate("the idiot wrote the article", frozenset({"idiot"}), settings, rng)
     assert text.startswith("the ") and text.endswith(" wrote the article")
     assert "idiot" not in text
-    untouched = AugmentConfig(copies=1.0, word_rate=0.0, other_rate=0.0)
+    untouched = RobustnessConfig(copies=1.0, word_rate=0.0, other_rate=0.0)
     assert obfuscate("the idiot", frozenset({"idiot"}), untouched, rng) == "the idiot"
 
 
@@ -55,9 +55,13 @@ def frame(rows: int) -> pd.DataFrame:
 
 def test_copies_keep_their_labels_and_are_reproducible() -> None:
     config = build_config(tiny_config())
-    config = replace(config, augment=AugmentConfig(copies=0.5, lexicon_size=5, other_rate=0.0))
+    config = replace(
+        config, robustness=RobustnessConfig(copies=0.5, lexicon_size=5, other_rate=0.0)
+    )
     train = frame(40)
-    first, again = augmented(train, config), augmented(train, config)
+    lexicon = training_lexicon(train, config)
+    assert {"idiot", "moron"} <= set(lexicon)
+    first, again = augmented(train, config, lexicon), augmented(train, config, lexicon)
     pd.testing.assert_frame_equal(first, again)
     assert len(first) == 60
     pd.testing.assert_frame_equal(first.iloc[:40], train)  # the originals, untouched
@@ -72,8 +76,9 @@ def test_copies_keep_their_labels_and_are_reproducible() -> None:
 
 def test_no_copies_is_the_training_split_itself() -> None:
     train = frame(10)
-    off = replace(build_config(tiny_config()), augment=AugmentConfig(copies=0.0))
-    assert augmented(train, off) is train
+    off = replace(build_config(tiny_config()), robustness=RobustnessConfig(copies=0.0))
+    assert training_lexicon(train, off) == ()
+    assert augmented(train, off, ("idiot",)) is train
 
 
 @pytest.mark.parametrize(
@@ -86,6 +91,6 @@ def test_no_copies_is_the_training_split_itself() -> None:
 )
 def test_bad_augment_settings_are_refused(settings: dict, message: str) -> None:
     raw = tiny_config()
-    raw["augment"] = {**raw.get("augment", {}), **settings}
+    raw["robustness"] = {**raw.get("robustness", {}), **settings}
     with pytest.raises(ConfigError, match=message):
         build_config(raw)

@@ -142,9 +142,10 @@ def attack_text(
 
 def toxic_lexicon(
     texts: Sequence[str], toxic: np.ndarray, size: int, min_count: int = 3
-) -> frozenset[str]:
+) -> tuple[str, ...]:
     """The `size` words (3+ letters, lower-cased) most over-represented in toxic rows: smoothed
-    log-odds of appearing in a toxic row against a clean one, in >= min_count toxic rows."""
+    log-odds of appearing in a toxic row against a clean one, in >= min_count toxic rows; most
+    toxic first."""
     in_toxic: Counter[str] = Counter()
     in_clean: Counter[str] = Counter()
     for text, is_toxic in zip(texts, toxic, strict=True):
@@ -157,7 +158,7 @@ def toxic_lexicon(
         )
 
     candidates = [w for w, count in in_toxic.items() if count >= min_count and log_odds(w) > 0]
-    return frozenset(sorted(candidates, key=lambda w: (-log_odds(w), w))[:size])
+    return tuple(sorted(candidates, key=lambda w: (-log_odds(w), w))[:size])
 
 
 def attackable(text: str, lexicon: frozenset[str]) -> bool:
@@ -179,11 +180,12 @@ class AttackSet:
         texts: Sequence[str],
         targets: np.ndarray,
         positive_threshold: float,
-        lexicon: frozenset[str],
+        lexicon: Sequence[str],
         families: Mapping[str, Attack],
         max_negatives: int | None = None,
     ) -> AttackSet:
         """From a split's texts and first-label targets; families seeded by their order."""
+        lexicon = frozenset(lexicon)
         rows, truth = known_truth(targets, 0, positive_threshold)
         known = [str(texts[i]) for i in np.flatnonzero(rows)]
         toxic = [t for t, is_toxic in zip(known, truth, strict=True) if is_toxic]

@@ -54,6 +54,7 @@ def assess(fitted: Fitted, config: Config) -> TrainedModel:
         max_len=fitted.encoder.max_len,  # what the model reads, wide path included
         normalization=fitted.encoder.normalizer,
         thresholds=thresholds,
+        lexicon=fitted.encoder.lexicon,
         **asdict(config.serving),
     )
     return TrainedModel(fitted, metrics, probabilities, spec)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from toxic_mlops.config import AugmentConfig, Config
+from toxic_mlops.config import Config, RobustnessConfig
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.evasion import toxic_lexicon
 
@@ -68,7 +68,7 @@ FAMILIES: dict[str, Callable[[str, np.random.Generator], str]] = {
 
 
 def obfuscate(
-    text: str, lexicon: frozenset[str], settings: AugmentConfig, rng: np.random.Generator
+    text: str, lexicon: frozenset[str], settings: RobustnessConfig, rng: np.random.Generator
 ) -> str:
     """text (normalised) with lexicon words disguised at word_rate, the others at other_rate."""
     families = [FAMILIES[name] for name in settings.families]
@@ -83,18 +83,28 @@ def obfuscate(
     return WORD.sub(disguise, text)
 
 
-def augmented(train: pd.DataFrame, config: Config) -> pd.DataFrame:
-    """train plus obfuscated copies of an `augment.copies` share of its rows (labels kept);
-    the lexicon comes from the first label."""
-    settings, dataset = config.augment, config.dataset
-    if settings.copies <= 0:
-        return train
+def training_lexicon(train: pd.DataFrame, config: Config) -> tuple[str, ...]:
+    """The training split's most toxic-looking words (first label), most toxic first; () when
+    the config neither reads disguises back nor copies rows."""
+    settings, dataset = config.robustness, config.dataset
+    if not settings.respell and settings.copies <= 0:
+        return ()
     texts = [config.normalization(text) for text in train[TEXT]]
     toxic = train[dataset.label_columns[0]].fillna(0).to_numpy() >= dataset.positive_threshold
-    lexicon = toxic_lexicon(texts, toxic, settings.lexicon_size)
+    return toxic_lexicon(texts, toxic, settings.lexicon_size)
+
+
+def augmented(train: pd.DataFrame, config: Config, lexicon: tuple[str, ...]) -> pd.DataFrame:
+    """train plus disguised copies of a `robustness.copies` share of its rows (labels kept)."""
+    settings = config.robustness
+    if settings.copies <= 0:
+        return train
     rng = np.random.default_rng(config.training.seed)
     count = round(settings.copies * len(train))
     chosen = np.sort(rng.choice(len(train), size=count, replace=False))
     copies = train.iloc[chosen].copy()
-    copies[TEXT] = [obfuscate(texts[i], lexicon, settings, rng) for i in chosen]
+    words = frozenset(lexicon)
+    copies[TEXT] = [
+        obfuscate(config.normalization(train[TEXT].iloc[i]), words, settings, rng) for i in chosen
+    ]
     return pd.concat([train, copies], ignore_index=True)

@@ -32,7 +32,7 @@ from toxic_mlops.model.batches import (
     predict_split,
 )
 from toxic_mlops.model.mitigation import mitigated
-from toxic_mlops.model.obfuscation import augmented
+from toxic_mlops.model.obfuscation import augmented, training_lexicon
 from toxic_mlops.model.wide import char_ngram_table, identity_char_ngrams, prepare_wide_path
 
 
@@ -282,12 +282,15 @@ def fit(
     # The wide path may read further than the LSTM: the encoder keeps that many tokens and the
     # network cuts the LSTM's input to training.max_len.
     wide_reads_further = model.ngram_buckets > 0 and model.ngram_max_len > settings.max_len
+    train_rows = mitigated(splits["train"], config)
+    lexicon = training_lexicon(train_rows, config)
     encoder = TextEncoder.from_file(
         tokenizer_file,
         config.normalization,
         model.ngram_max_len if wide_reads_further else settings.max_len,
+        lexicon if config.robustness.respell else (),
     )
-    splits = {**splits, "train": augmented(mitigated(splits["train"], config), config)}
+    splits = {**splits, "train": augmented(train_rows, config, lexicon)}
     encoded = {
         name: encode_split(encoder, part[TEXT].tolist(), part[labels].to_numpy())
         for name, part in splits.items()

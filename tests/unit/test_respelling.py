@@ -1,0 +1,96 @@
+"""Disguised toxic words read back to the lexicon word one edit away; real words left alone."""
+
+import pytest
+from tokenizers import Tokenizer
+
+from pyfunc.encoding import TextEncoder
+from pyfunc.respelling import WORD, Respeller, known_words
+from pyfunc.spans import read_text
+from pyfunc.text import Normalizer
+from toxic_mlops.data.tokenizer import train_tokenizer
+
+LEXICON = ["fuck", "idiot", "stupid", "moron", "shit", "loser", "feck"]
+KNOWN = frozenset({"shirt", "itch", "idiom", "loner", "you", "are", "the", "fork", "stud"})
+READER = Respeller(LEXICON, KNOWN)
+
+
+@pytest.mark.parametrize(
+    ("disguised", "word"),
+    [
+        ("f*ck", "fuck"),  # a masked letter
+        ("f#ck", "fuck"),
+        ("sh%t", "shit"),
+        ("f**k", "fuck"),
+        ("stpuid", "stupid"),  # two neighbours swapped
+        ("mroon", "moron"),
+        ("idot", "idiot"),  # a letter left out
+        ("stupd", "stupid"),
+        ("idiiot", "idiot"),  # a letter added or held
+        ("idiiiot", "idiot"),
+        ("stuuupid", "stupid"),
+        ("losser", "loser"),
+        ("idioot", "idiot"),
+        ("idiotx", "idiot"),
+        ("id.iot", "idiot"),  # a dot or hyphen inside
+        ("mo-ron", "moron"),
+    ],
+)
+def test_one_edit_disguises_are_read_back(disguised: str, word: str) -> None:
+    assert READER.word(disguised) == word
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "shirt",  # shit + r, but a word the tokenizer knows
+        "itch",  # (b)itch minus a letter, known
+        "idiom",  # idiot with a letter swapped for another: how real words differ
+        "moran",
+        "loner",
+        "sht",  # too short to tell
+        "fuk",
+        "stud",
+        "end.the",  # a missing space is no disguise
+        "idiot",
+        "***",
+    ],
+)
+def test_real_words_and_other_edits_are_left_alone(word: str) -> None:
+    assert READER.word(word) == word
+
+
+def test_a_mask_reads_as_the_most_toxic_word_it_could_be() -> None:
+    assert Respeller(["feck", "fuck"], frozenset()).word("f*ck") == "feck"
+    assert Respeller(["fuck", "feck"], frozenset()).word("f*ck") == "fuck"
+
+
+def test_a_text_is_read_word_by_word() -> None:
+    assert READER("you are a stpuid id.iot, you f*ck") == "you are a stupid idiot, you fuck"
+
+
+def test_known_words_are_the_whole_words_of_the_vocabulary() -> None:
+    assert known_words(["▁you", "▁are", "ing", "▁x2", "[PAD]", "▁"]) == {"you", "are"}
+
+
+def encoder(lexicon: list[str]) -> TextEncoder:
+    texts = ["you are stupid", "what an idiot", "a nice day", "you are an idiot"] * 20
+    tokenizer: Tokenizer = train_tokenizer(texts, Normalizer(), 200, 1)
+    return TextEncoder(tokenizer, Normalizer(undo_leetspeak=True), 30, lexicon)
+
+
+def test_the_encoder_reads_disguises_back_only_with_a_lexicon() -> None:
+    reads = encoder(["idiot", "stupid"])
+    assert reads.encode(["you are stpuid", "what an id*ot"]) == reads.encode(
+        ["you are stupid", "what an idiot"]
+    )
+    plain = encoder([])
+    assert plain.encode(["you are stpuid"]) != plain.encode(["you are stupid"])
+
+
+def test_explanations_point_at_the_raw_disguised_word() -> None:
+    reads = encoder(["idiot", "stupid"])
+    text = "what an ID*OT!"
+    read = read_text(reads, text, 30)
+    assert [text[w.start : w.end] for w in read.words] == ["what", "an", "ID*OT"]
+    mapped = Normalizer().map("so f*ck off").rewritten(WORD, READER.word)
+    assert mapped.text == "so fuck off" and mapped.source_span(3, 7) == (3, 7)
