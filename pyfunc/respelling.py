@@ -1,19 +1,20 @@
 """Disguised toxic words read back: one edit away from a word the model knows as toxic-looking.
 
 The normaliser undoes what has an exact inverse (pyfunc/deobfuscation.py). A letter masked by a
-symbol, two letters swapped, one dropped, one added, a letter held or a dot inside the word have
-none: "f*ck", "stpuid", "idot", "idiiot", "idiiiiot", "id.iot". They are read back here when the
-word is not one the tokenizer knows as a whole word and is one such edit from a word of the
-model's lexicon (its training split's most toxic-looking words, kept in model_config.json). A
-letter swapped for another letter is never read back, since that is how real words differ
-("idiom" and "Moran" stay as they are).
+symbol, two letters swapped, one dropped, one added, one typed with its keyboard neighbour, a
+letter held, a dot or a space inside the word have none: "f*ck", "stpuid", "idot", "idiiot",
+"idiot" typed "idipt", "idiiiiot", "id.iot", "idi ot". They are read back here when the word is
+not one the tokenizer knows as a whole word and is one such edit from a word of the model's
+lexicon (its training split's most toxic-looking words, kept in model_config.json). Any other
+letter swapped for a letter is never read back, since that is how real words differ ("idiom",
+"Moran" and "loner" stay as they are).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 # Symbols that stand for a letter someone masked (after the normaliser read leetspeak).
 WILDCARDS = "*#%_"
@@ -21,10 +22,25 @@ WILDCARDS = "*#%_"
 WORD = re.compile(
     rf"(?<![\w{WILDCARDS}@$])[a-z{WILDCARDS}]+(?:[.\-][a-z{WILDCARDS}]+)?(?![\w{WILDCARDS}@$])"
 )
+# A letter run and the space after it, when a letter run follows: where a word someone split
+# ("idi ot") may join (the match is "idi "; the next run only looked at, so "a b c" tries both).
+PAIR = re.compile(r"(?<![\w*#%@$])([a-z]+) (?=([a-z]+)(?![\w*#%@$]))")
 _RUN = re.compile(r"([a-z])\1+")
-MIN_LENGTH = 4  # shorter words are too close to too many others
+MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
 MAX_RUNS = 3  # held letters whose 1- and 2-letter readings are tried
 CACHE_WORDS = 200_000  # words remembered before the memo starts again (bounded memory)
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+# Each letter's neighbours on a QWERTY keyboard: the letters a typo puts in its place.
+NEIGHBOURS = {
+    key: {
+        _ROWS[r][c]
+        for r in range(3)
+        for c in range(len(_ROWS[r]))
+        if (r, c) != (row, col) and abs(r - row) <= 1 and abs(c - col - (row - r) * 0.5) <= 1
+    }
+    for row, keys in enumerate(_ROWS)
+    for col, key in enumerate(keys)
+}
 
 
 def known_words(vocabulary: Iterable[str], word_start: str = "▁") -> frozenset[str]:
@@ -41,7 +57,7 @@ class Respeller:
 
     def __init__(self, lexicon: Sequence[str], known: frozenset[str]) -> None:
         self.lexicon = [w for w in lexicon if len(w) >= MIN_LENGTH]  # most toxic first
-        self.words = set(self.lexicon)
+        self.rank = {word: index for index, word in enumerate(self.lexicon)}
         self.known = known
         self.dropped: dict[str, str] = {}  # a lexicon word with one letter left out -> the word
         for word in self.lexicon:
@@ -57,12 +73,28 @@ class Respeller:
             self._read[word] = self._lookup(word) or word
         return self._read[word]
 
+    def join(self, match: re.Match[str]) -> str:
+        """A PAIR match without its space when the two runs make a lexicon word together and
+        either is not a word the tokenizer knows whole ("idi ot" joins, "pen is" stays)."""
+        first, second = match[1], match[2]
+        if first + second in self.rank and not (first in self.known and second in self.known):
+            return first
+        return match[0]
+
     def __call__(self, text: str) -> str:
-        return WORD.sub(lambda match: self.word(match[0]), text)
+        for pattern, rewrite in self.rewrites():
+            text = pattern.sub(rewrite, text)
+        return text
+
+    def rewrites(self) -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
+        """What __call__ does, as (pattern, rewrite of a match) in order (for offset maps)."""
+        return [(PAIR, self.join), (WORD, lambda match: self.word(match[0]))]
 
     def _lookup(self, word: str) -> str | None:
         letters = word.replace(".", "").replace("-", "")
-        if len(letters) < MIN_LENGTH or letters in self.known or sum(c.isalpha() for c in word) < 2:
+        if len(letters) < MIN_LENGTH - 1 or letters in self.known:
+            return None
+        if sum(c.isalpha() for c in word) < 2:
             return None
         for form in _held_readings(word):
             if found := self._one_edit(form):
@@ -72,16 +104,23 @@ class Respeller:
     def _one_edit(self, form: str) -> str | None:
         if any(c in WILDCARDS for c in form):
             return self._masked(form)
-        if form in self.words:
+        if form in self.rank:
             return form
         if form in self.dropped:  # a letter left out
             return self.dropped[form]
+        if len(form) < MIN_LENGTH:
+            return None
         edits = [form[:at] + form[at + 1 :] for at in range(len(form))]  # one added
         edits += [  # two neighbours swapped
             form[:at] + form[at + 1] + form[at] + form[at + 2 :] for at in range(len(form) - 1)
         ]
-        found = [edit for edit in edits if edit in self.words]
-        return min(found, key=self.lexicon.index) if found else None
+        edits += [  # one typed with a keyboard neighbour
+            form[:at] + key + form[at + 1 :]
+            for at, typed in enumerate(form)
+            for key in NEIGHBOURS.get(typed, ())
+        ]
+        found = [edit for edit in edits if edit in self.rank]
+        return min(found, key=self.rank.__getitem__) if found else None
 
     def _masked(self, form: str) -> str | None:
         """The most toxic lexicon word that the unmasked letters spell (a mask: any letter)."""

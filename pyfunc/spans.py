@@ -23,7 +23,6 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from pyfunc.encoding import CHARS_PER_TOKEN_BUDGET, TextEncoder
-from pyfunc.respelling import WORD
 
 # Where per-token span scores come from: a trained tagging head, or the classifier's own wide
 # n-gram path (each token's unigram weight plus half of each bigram it is in), or nothing.
@@ -162,8 +161,8 @@ def read_text(encoder: TextEncoder, text: str, max_len: int) -> ReadText:
     """The first max_len tokens of text and the words they make, with raw offsets."""
     cut = text[: max_len * CHARS_PER_TOKEN_BUDGET]
     mapped = encoder.normalizer.map(cut)
-    if encoder.respeller is not None:
-        mapped = mapped.rewritten(WORD, encoder.respeller.word)
+    for pattern, rewrite in encoder.respeller.rewrites() if encoder.respeller else ():
+        mapped = mapped.rewritten(pattern, rewrite)
     encoding = encoder.tokenizer.encode(mapped.text, add_special_tokens=False)
     ids, offsets = encoding.ids[:max_len], encoding.offsets[:max_len]
     words = [

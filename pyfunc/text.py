@@ -148,12 +148,14 @@ class MappedText:
         covered = self.spans[start:end]
         return min(s for s, _ in covered), max(e for _, e in covered)
 
-    def rewritten(self, pattern: re.Pattern[str], rewrite: Callable[[str], str]) -> MappedText:
-        """Each match of pattern replaced by rewrite(match); a changed word's characters all come
-        from the whole raw word it replaced."""
+    def rewritten(
+        self, pattern: re.Pattern[str], rewrite: Callable[[re.Match[str]], str]
+    ) -> MappedText:
+        """Each match of pattern replaced by rewrite(match), as pattern.sub(rewrite) does; a
+        changed match's characters all come from the whole raw text it replaced."""
 
         def replace(match: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:
-            new = rewrite(match[0])
+            new = rewrite(match)
             return (new, spans) if new == match[0] else _to(new)(match, spans)
 
         return MappedText(*_substitute(self.text, list(self.spans), pattern, replace))

@@ -1,7 +1,8 @@
 """A trained model against disguised words: every attack family keeps a toxic comment flagged.
 
 The tiny model is trained on synthetic comments (tests/synthetic.py) with the shipped config's
-normaliser and training noise (configs/toxic.yaml: normalization, augment).
+normaliser, read-back of disguised words and training noise (configs/toxic.yaml: normalization,
+robustness).
 """
 
 import numpy as np
@@ -9,15 +10,16 @@ import pytest
 
 from tests.synthetic import LABELS
 from toxic_mlops.data.dataset import TEXT
-from toxic_mlops.evaluation.evasion import FAMILIES, attack_text
+from toxic_mlops.evaluation.evasion import CLEAN_RATE, FAMILIES, attack_text
 from toxic_mlops.evaluation.label_metrics import tune_thresholds
 
 TOXICITY = LABELS.index("toxicity")
 INSULTS = frozenset({"idiot", "stupid", "moron", "loser", "pathetic"})
 TOXIC = "You are a stupid idiot and a pathetic loser."
 CLEAN = "The city council meeting about the school budget was a good idea."
-# Read back to the very same string by the normaliser (pyfunc/deobfuscation.py).
-UNDONE = ("zero_width", "soft_hyphen", "homoglyph", "spaced", "dotted", "zalgo", "mixed_unicode")
+# Read back to the very same string by the normaliser (pyfunc/deobfuscation.py). Not "spaced":
+# spaced-out words next to each other (or to "a") join into one (docs/evasion.md).
+UNDONE = ("zero_width", "soft_hyphen", "homoglyph", "dotted", "zalgo", "mixed_unicode")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,9 @@ def test_disguising_clean_words_does_not_make_a_comment_toxic(
 ) -> None:
     scorer, _ = tiny_model
     rng = np.random.default_rng(2)
-    disguised = [attack_text(CLEAN, frozenset(), FAMILIES[family], rng, 0.5) for _ in range(5)]
+    # A fifth of the words disguised, as the evasion figures' false-positive check does.
+    disguised = [
+        attack_text(CLEAN, frozenset(), FAMILIES[family], rng, CLEAN_RATE) for _ in range(5)
+    ]
     scores = scorer.predict_proba([CLEAN, *disguised])[:, TOXICITY]
     assert (scores < threshold).all(), dict(zip([CLEAN, *disguised], scores, strict=True))

@@ -4,13 +4,13 @@ import pytest
 from tokenizers import Tokenizer
 
 from pyfunc.encoding import TextEncoder
-from pyfunc.respelling import WORD, Respeller, known_words
+from pyfunc.respelling import NEIGHBOURS, Respeller, known_words
 from pyfunc.spans import read_text
 from pyfunc.text import Normalizer
 from toxic_mlops.data.tokenizer import train_tokenizer
 
 LEXICON = ["fuck", "idiot", "stupid", "moron", "shit", "loser", "feck"]
-KNOWN = frozenset({"shirt", "itch", "idiom", "loner", "you", "are", "the", "fork", "stud"})
+KNOWN = frozenset({"shirt", "itch", "idiom", "loner", "you", "are", "the", "fork", "stud", "sit"})
 READER = Respeller(LEXICON, KNOWN)
 
 
@@ -33,6 +33,11 @@ READER = Respeller(LEXICON, KNOWN)
         ("idiotx", "idiot"),
         ("id.iot", "idiot"),  # a dot or hyphen inside
         ("mo-ron", "moron"),
+        ("idipt", "idiot"),  # a keyboard neighbour typed
+        ("stupod", "stupid"),
+        ("fck", "fuck"),  # a letter left out leaves three
+        ("sht", "shit"),
+        ("fuk", "fuck"),
     ],
 )
 def test_one_edit_disguises_are_read_back(disguised: str, word: str) -> None:
@@ -47,9 +52,10 @@ def test_one_edit_disguises_are_read_back(disguised: str, word: str) -> None:
         "idiom",  # idiot with a letter swapped for another: how real words differ
         "moran",
         "loner",
-        "sht",  # too short to tell
-        "fuk",
+        "sit",  # shit less a letter, but a known word
+        "fnu",  # three letters: only a left-out letter is read back
         "stud",
+        "idiok",  # o and t are no neighbours
         "end.the",  # a missing space is no disguise
         "idiot",
         "***",
@@ -66,6 +72,14 @@ def test_a_mask_reads_as_the_most_toxic_word_it_could_be() -> None:
 
 def test_a_text_is_read_word_by_word() -> None:
     assert READER("you are a stpuid id.iot, you f*ck") == "you are a stupid idiot, you fuck"
+    assert READER("you idi ot, a mo ron") == "you idiot, a moron"  # a word split by a space
+    assert READER("the shirt is") == "the shirt is"  # shi + rt? two known words stay apart
+
+
+def test_keyboard_neighbours_are_the_keys_around() -> None:
+    assert NEIGHBOURS["o"] == {"i", "p", "k", "l"}
+    assert NEIGHBOURS["a"] == {"q", "w", "s", "z"}
+    assert "t" not in NEIGHBOURS["m"]
 
 
 def test_known_words_are_the_whole_words_of_the_vocabulary() -> None:
@@ -92,5 +106,11 @@ def test_explanations_point_at_the_raw_disguised_word() -> None:
     text = "what an ID*OT!"
     read = read_text(reads, text, 30)
     assert [text[w.start : w.end] for w in read.words] == ["what", "an", "ID*OT"]
-    mapped = Normalizer().map("so f*ck off").rewritten(WORD, READER.word)
+    mapped = Normalizer().map("so f*ck off")
+    for pattern, rewrite in READER.rewrites():
+        mapped = mapped.rewritten(pattern, rewrite)
     assert mapped.text == "so fuck off" and mapped.source_span(3, 7) == (3, 7)
+    split = Normalizer().map("you idi ot")
+    for pattern, rewrite in READER.rewrites():
+        split = split.rewritten(pattern, rewrite)
+    assert split.text == "you idiot" and split.source_span(4, 9) == (4, 10)
