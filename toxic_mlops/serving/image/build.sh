@@ -38,6 +38,9 @@ done
     "docker.io) or the buildx plugin"
 "$docker" info >/dev/null 2>&1 || fail "no Docker engine answers; start one (as root:" \
     "$here/dockerd.sh start)"
+"$docker" image inspect "$base_image" >/dev/null 2>&1 || "$docker" pull "$base_image" >/dev/null \
+    || fail "no base image $base_image here nor from its registry; without a registry:" \
+        "BASE_IMAGE=\$(bash $here/base.sh)"
 
 context=$(mktemp -d)
 secrets=$(mktemp -d) # outside the context: the build sees these files as secrets only
