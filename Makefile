@@ -18,6 +18,11 @@ OUT ?= build/scores.parquet
 PUBLIC_PORT ?= 8080
 # The local team stack (PostgreSQL + S3 + MLflow server with auth): docs/team-server.md
 STACK_DIR ?= .stack
+# The serving image (make image, docs/serving.md). Where no registry is reachable, a base from
+# the Debian archive: BASE_IMAGE=$$(bash toxic_mlops/serving/image/base.sh)
+IMAGE ?= toxic-serving
+BASE_IMAGE ?= python:3.11-slim
+THREADS ?=
 
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
@@ -25,7 +30,7 @@ export MLFLOW_EXPERIMENT_NAME ?= toxic
 RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NAME)
 
 .PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
-	tune serve lineage ui docker dockerfile test test-fast bench-report lint clean
+	tune serve lineage ui image image-run test test-fast bench-report lint clean
 .PHONY: demo page system-packages score serve-public stack-up stack-down
 
 install: system-packages $(VENV)/.installed
@@ -87,13 +92,16 @@ score: experiment
 serve-public: install
 	$(VENV)/bin/python -m toxic_mlops.serving public --config $(CONFIG) --model $(MODEL) --port $(PUBLIC_PORT)
 
-# Needs a Docker engine (not available on the project's CI machines: see README).
-docker: install
-	mlflow models build-docker -m $(MODEL) -n toxic-serving --env-manager local
+# The serving image of MODEL (toxic_mlops/serving/image/). TORCH_BUILD=cu128 and TORCH_INDEX
+# (both read from the environment or make's command line) choose another torch: docs/serving.md.
+image: install
+	@$(VENV)/bin/python -m steps.lineage --model $(MODEL) > /dev/null  # a clear error if no such model
+	MODEL=$(MODEL) IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE) bash toxic_mlops/serving/image/build.sh
 
-# The same image recipe as files, without Docker: build/docker/Dockerfile + the model.
-dockerfile: install
-	mlflow models generate-dockerfile -m $(MODEL) -d build/docker --env-manager local
+# The image on 127.0.0.1:PORT, read-only root file system; Ctrl-C stops it.
+image-run:
+	docker run --rm --read-only -p 127.0.0.1:$(PORT):8080 -e WORKERS=$(WORKERS) \
+		-e THREADS=$(THREADS) $(IMAGE)
 
 # Where a registered model came from: version -> runs -> source files and digests.
 lineage: install

@@ -129,16 +129,16 @@ def section(title: str, result: Result, earlier: int) -> str:
 
 
 def index_rows(newest: dict[str, Result]) -> list[str]:
-    """A row per benchmark with results; one line naming those without (their purpose is in
-    their package's registry, bench/<kind>/__init__.py)."""
-    rows = ["| benchmark | what it measures | latest result |", "|---|---|---|"]
+    """A line per benchmark with results, one naming those without (what each measures: its
+    package's registry, bench/<kind>/__init__.py, and its section's sentence)."""
+    rows = []
     waiting, silent = [], []
     for kind, (_, registry) in KINDS.items():
-        for name, purpose in registry.items():
+        for name in registry:
             titles = [t for t, r in newest.items() if r.benchmark == name]
             if titles:
                 found = ", ".join(f"[{t}](#{t})" for t in titles)
-                rows.append(f"| `bench.{kind}.{name}` | {purpose} | {found} |")
+                rows.append(f"- `bench.{kind}.{name}`: {found}")
             elif hasattr(module_of(name), "summarize"):
                 waiting.append(f"`bench.{kind}.{name}`")
             else:

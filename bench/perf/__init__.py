@@ -11,4 +11,5 @@ BENCHMARKS = {
     "bootstrap_cost": "what the evaluate step's bootstrap intervals and the gate's test cost",
     "tokenizer_determinism": "whether each tokenizer trainer gives the same vocabulary every run",
     "monitor": "validate and monitor on real batches against a registered model, timed",
+    "image": "the serving image: size, time to ready, answers, CUDA-free pip resolution",
 }

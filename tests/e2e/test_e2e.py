@@ -230,7 +230,8 @@ def test_odd_but_valid_texts_get_scores(server: str) -> None:
 
 
 def test_docker_recipe_carries_the_whole_model(project: Project, pipeline: dict[str, str]) -> None:
-    """No Docker engine here: check what `make docker` would build, via generate-dockerfile."""
+    """MLflow's own image recipe (`mlflow models build-docker`; `make image` is ours) carries the
+    whole model: generate-dockerfile writes it without a Docker engine."""
     out = project.workdir / "docker"
     project.run(
         "models",

@@ -51,12 +51,26 @@ def signature(labels: list[str]) -> ModelSignature:
     )
 
 
+# PyTorch's own index of CPU builds: on Linux, PyPI's torch is the CUDA build (several GB of
+# nvidia-* packages and triton) and this model runs on CPU.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
 def pip_requirements() -> list[str]:
-    # "2.13.0+cpu" is a local build tag that PyPI does not know; pin the release itself.
+    """The served model's environment: CPU torch and MLflow's scoring server, no training stack.
+
+    MLflow keeps the index line in requirements.txt and conda.yaml (python_env.yaml points at
+    requirements.txt), so `pip install -r` honours it. The `+cpu` builds exist only on that index:
+    where it is unreachable and no local wheel has one, pip fails instead of fetching CUDA torch.
+    PyPI's macOS and Windows wheels are CPU builds with no `+cpu` twin. mlflow-skinny holds the
+    scoring server (FastAPI, uvicorn); full mlflow adds the tracking server, UI and scikit-learn.
+    """
     torch_release = torch.__version__.split("+")[0]
     return [
-        f"mlflow=={mlflow.__version__}",
-        f"torch=={torch_release}",
+        f"--extra-index-url {TORCH_CPU_INDEX}",
+        f"mlflow-skinny=={mlflow.__version__}",
+        f'torch=={torch_release}+cpu; sys_platform == "linux"',
+        f'torch=={torch_release}; sys_platform != "linux"',
         f"tokenizers=={tokenizers.__version__}",
         # its confusables data decides how look-alike letters are read: pinned with the model
         f"confusable-homoglyphs=={version('confusable-homoglyphs')}",
