@@ -59,8 +59,7 @@ class TextEncoder:
         return token_id
 
     def normalize(self, texts: Sequence[str]) -> list[str]:
-        texts = [self.normalizer(text[: self.max_chars]) for text in texts]
-        return [self.respeller(text) for text in texts] if self.respeller else texts
+        return [self.normalizer(text[: self.max_chars], self.respeller) for text in texts]
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids per text, at most max_len; an empty text becomes [UNK], so it gets a score."""

@@ -1,13 +1,17 @@
 """Disguised toxic words read back: one edit away from a word the model knows as toxic-looking.
 
 The normaliser undoes what has an exact inverse (pyfunc/deobfuscation.py). A letter masked by a
-symbol, two letters swapped, one dropped, one added, one typed with its keyboard neighbour, a
-letter held, a dot or a space inside the word have none: "f*ck", "stpuid", "idot", "idiiot",
-"idiot" typed "idipt", "idiiiiot", "id.iot", "idi ot". They are read back here when the word is
-not one the tokenizer knows as a whole word and is one such edit from a word of the model's
-lexicon (its training split's most toxic-looking words, kept in model_config.json). Any other
-letter swapped for a letter is never read back, since that is how real words differ ("idiom",
-"Moran" and "loner" stay as they are).
+symbol or a digit, two letters swapped, one dropped, one added, one typed with its keyboard
+neighbour, a letter held, a dot or a space inside the word have none: "f*ck", "idi@t", "st8pid",
+"stpuid", "idot", "idiiot", "idipt", "idiiiiot", "id.iot", "idi ot". They are read back when
+the word is not one the tokenizer knows as a whole word and is one such edit from a word of the
+model's lexicon (its training split's most toxic-looking words, kept in model_config.json). Any
+other letter swapped for a letter is never read back, since that is how real words differ
+("idiom", "Moran" and "loner" stay as they are).
+
+Two passes, run by the normaliser (pyfunc/text.py): masked words before it reads leetspeak, so
+"idi@t" is read as a mask, not as "idiat" (a masked word that spells no lexicon word is left to
+leetspeak: "cl@ss" still reads "class"); the other edits last, on the normalised text.
 """
 
 from __future__ import annotations
@@ -16,11 +20,25 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-# Symbols that stand for a letter someone masked (after the normaliser read leetspeak).
-WILDCARDS = "*#%_"
-# A word: letters and masks, maybe one dot or hyphen inside ("id.iot", "f-ck").
+Rewrite = Callable[[re.Match[str]], str]
+
+# What stands for a letter someone masked: symbols and digits ("f*ck", "idi@t", "st8pid").
+WILDCARDS = "*#%_@$!0123456789"
+_WORD_CHARS = "a-z" + re.escape(WILDCARDS)
+# A masked word: letters and masks with at least one mask; a "!" at its end is punctuation and
+# stays out of the match.
+_NOT_BANG = "a-z" + re.escape(WILDCARDS.replace("!", ""))
+MASKED = re.compile(
+    rf"(?<![\w{re.escape(WILDCARDS)}])(?=[{_WORD_CHARS}]*[a-z])"
+    rf"(?=[{_WORD_CHARS}]*[{re.escape(WILDCARDS)}])[{_WORD_CHARS}]*[{_NOT_BANG}]"
+    rf"(?=!*(?![{_WORD_CHARS}]))"
+)
+# A word of the last pass: letters, masks but "@$!" (punctuation, mentions and money by then),
+# maybe one dot or hyphen inside ("id.iot", "f-ck").
+_LAST_CHARS = "a-z" + re.escape(WILDCARDS.replace("@", "").replace("$", "").replace("!", ""))
 WORD = re.compile(
-    rf"(?<![\w{WILDCARDS}@$])[a-z{WILDCARDS}]+(?:[.\-][a-z{WILDCARDS}]+)?(?![\w{WILDCARDS}@$])"
+    rf"(?<![\w{re.escape(WILDCARDS)}])[{_LAST_CHARS}]+(?:[.\-][{_LAST_CHARS}]+)?"
+    rf"(?![\w{re.escape(WILDCARDS)}])"
 )
 # A letter run and the space after it, when a letter run follows: where a word someone split
 # ("idi ot") may join (the match is "idi "; the next run only looked at, so "a b c" tries both).
@@ -56,7 +74,8 @@ class Respeller:
     """Reads disguised words back to the lexicon word they are one edit from (see the module)."""
 
     def __init__(self, lexicon: Sequence[str], known: frozenset[str]) -> None:
-        self.lexicon = [w for w in lexicon if len(w) >= MIN_LENGTH]  # most toxic first
+        self.everything = list(lexicon)  # most toxic first
+        self.lexicon = [w for w in lexicon if len(w) >= MIN_LENGTH]
         self.rank = {word: index for index, word in enumerate(self.lexicon)}
         self.known = known
         self.dropped: dict[str, str] = {}  # a lexicon word with one letter left out -> the word
@@ -81,21 +100,29 @@ class Respeller:
             return first
         return match[0]
 
-    def __call__(self, text: str) -> str:
-        for pattern, rewrite in self.rewrites():
-            text = pattern.sub(rewrite, text)
-        return text
+    def unmask(self, match: re.Match[str]) -> str:
+        """A MASKED match read as the most toxic lexicon word it spells (3+ letters)."""
+        word = match[0]
+        # Mostly masks ("m@573r", "4*5") is leetspeak's to read, or nothing to read.
+        if len(word) < 3 or 2 * sum(c.isalpha() for c in word) < len(word):
+            return word
+        return self._masked(word, minimum=3) or word
 
-    def rewrites(self) -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]:
-        """What __call__ does, as (pattern, rewrite of a match) in order (for offset maps)."""
+    def masked_rewrites(self) -> list[tuple[re.Pattern[str], Rewrite]]:
+        """The first pass, before the normaliser reads leetspeak: (pattern, rewrite of a match)."""
+        return [(MASKED, self.unmask)]
+
+    def rewrites(self) -> list[tuple[re.Pattern[str], Rewrite]]:
+        """The last pass, on the normalised text: (pattern, rewrite of a match), in order."""
         return [(PAIR, self.join), (WORD, lambda match: self.word(match[0]))]
 
     def _lookup(self, word: str) -> str | None:
         letters = word.replace(".", "").replace("-", "")
-        if len(letters) < MIN_LENGTH - 1 or letters in self.known:
+        # The word as written: "idi-ot" is no word the tokenizer knows, whatever "idiot" is.
+        if len(letters) < MIN_LENGTH - 1 or word in self.known:
             return None
-        if sum(c.isalpha() for c in word) < 2:
-            return None
+        if sum(c.isalpha() for c in word) < max(2, len(letters) // 2):
+            return None  # mostly digits or masks: a number, a code, not a disguised word
         for form in _held_readings(word):
             if found := self._one_edit(form):
                 return found
@@ -122,11 +149,14 @@ class Respeller:
         found = [edit for edit in edits if edit in self.rank]
         return min(found, key=self.rank.__getitem__) if found else None
 
-    def _masked(self, form: str) -> str | None:
-        """The most toxic lexicon word that the unmasked letters spell (a mask: any letter)."""
+    def _masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
+        """The most toxic lexicon word (of minimum+ letters) that the unmasked letters spell
+        (a mask: any letter)."""
         form = form.replace(".", "").replace("-", "")
         pattern = re.compile("".join("[a-z]" if c in WILDCARDS else re.escape(c) for c in form))
-        return next((w for w in self.lexicon if pattern.fullmatch(w)), None)
+        return next(
+            (w for w in self.everything if len(w) >= minimum and pattern.fullmatch(w)), None
+        )
 
 
 def _held_readings(word: str) -> list[str]:

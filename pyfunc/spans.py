@@ -160,9 +160,7 @@ def token_words(text: str, offsets: Sequence[tuple[int, int]]) -> list[tuple[int
 def read_text(encoder: TextEncoder, text: str, max_len: int) -> ReadText:
     """The first max_len tokens of text and the words they make, with raw offsets."""
     cut = text[: max_len * CHARS_PER_TOKEN_BUDGET]
-    mapped = encoder.normalizer.map(cut)
-    for pattern, rewrite in encoder.respeller.rewrites() if encoder.respeller else ():
-        mapped = mapped.rewritten(pattern, rewrite)
+    mapped = encoder.normalizer.map(cut, encoder.respeller)
     encoding = encoder.tokenizer.encode(mapped.text, add_special_tokens=False)
     ids, offsets = encoding.ids[:max_len], encoding.offsets[:max_len]
     words = [

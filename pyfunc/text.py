@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from pyfunc.deobfuscation import (
     LEET_WORD,
@@ -26,6 +26,15 @@ from pyfunc.deobfuscation import (
     stray_marks,
     unleet,
 )
+
+
+class WordReader(Protocol):
+    """Reads disguised words back (pyfunc/respelling.py): two passes of (pattern, rewrite)."""
+
+    def masked_rewrites(self) -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]: ...
+
+    def rewrites(self) -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]: ...
+
 
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
@@ -71,7 +80,8 @@ class Normalizer:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def __call__(self, text: str) -> str:
+    def __call__(self, text: str, reader: WordReader | None = None) -> str:
+        """The normalised text; with a reader, disguised words read back (its two passes)."""
         # NFKC folds full-width and stylised letters (e.g. "ｉｄｉｏｔ") onto plain ones.
         text = unicodedata.normalize("NFKC", text)
         if self.strip_html:
@@ -86,15 +96,20 @@ class Normalizer:
             text = text.lower()
         if self.join_spaced_letters:
             text = SPACED_LETTERS.sub(lambda m: join_spaced(m[0]), text)
+        for pattern, rewrite in reader.masked_rewrites() if reader else ():
+            text = pattern.sub(rewrite, text)
         if self.undo_leetspeak:
             text = LEET_WORD.sub(lambda m: unleet(m[0]), text)
         if self.max_char_repeat > 0:
             # "stuuuuupid" and "stuuupid" should map to the same tokens.
             keep = self.max_char_repeat
             text = _repeat_run(keep).sub(lambda m: m.group(1) * keep, text)
-        return _WHITESPACE.sub(" ", text).strip()
+        text = _WHITESPACE.sub(" ", text).strip()
+        for pattern, rewrite in reader.rewrites() if reader else ():
+            text = pattern.sub(rewrite, text)
+        return text
 
-    def map(self, text: str) -> MappedText:
+    def map(self, text: str, reader: WordReader | None = None) -> MappedText:
         """What __call__ returns, with the raw [start, end) of every character of it."""
         text, spans = _nfkc(text)
         if self.strip_html:
@@ -112,11 +127,15 @@ class Normalizer:
             text, spans = _lower(text, spans)
         if self.join_spaced_letters:
             text, spans = _substitute(text, spans, SPACED_LETTERS, _joined)
+        for pattern, rewrite in reader.masked_rewrites() if reader else ():
+            text, spans = _substitute(text, spans, pattern, _rewritten(rewrite))
         if self.undo_leetspeak:
             text, spans = _substitute(text, spans, LEET_WORD, _same_length(unleet))
         if self.max_char_repeat > 0:
             text, spans = _substitute(text, spans, _repeat_run(self.max_char_repeat), self._squeeze)
         text, spans = _strip(*_substitute(text, spans, _WHITESPACE, _to(" ")))
+        for pattern, rewrite in reader.rewrites() if reader else ():
+            text, spans = _substitute(text, spans, pattern, _rewritten(rewrite))
         return MappedText(text, tuple(spans))
 
     def _squeeze(self, run: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:
@@ -147,18 +166,6 @@ class MappedText:
         """The raw [start, end) that normalised characters [start, end) came from (end > start)."""
         covered = self.spans[start:end]
         return min(s for s, _ in covered), max(e for _, e in covered)
-
-    def rewritten(
-        self, pattern: re.Pattern[str], rewrite: Callable[[re.Match[str]], str]
-    ) -> MappedText:
-        """Each match of pattern replaced by rewrite(match), as pattern.sub(rewrite) does; a
-        changed match's characters all come from the whole raw text it replaced."""
-
-        def replace(match: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:
-            new = rewrite(match)
-            return (new, spans) if new == match[0] else _to(new)(match, spans)
-
-        return MappedText(*_substitute(self.text, list(self.spans), pattern, replace))
 
 
 def _merge(spans: list[Span]) -> Span:
@@ -210,6 +217,19 @@ def _joined(match: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:
     """Spaced-out letters joined: each letter keeps its span, the separators go."""
     kept = [i for i, char in enumerate(match[0]) if char.isalnum()]
     return join_spaced(match[0]), [spans[i] for i in kept]
+
+
+def _rewritten(
+    rewrite: Callable[[re.Match[str]], str],
+) -> Callable[[re.Match[str], list[Span]], tuple[str, list[Span]]]:
+    """A replacement by rewrite(match), as pattern.sub(rewrite) does; a changed match's
+    characters all come from the whole raw text it replaced."""
+
+    def replace(match: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:
+        new = rewrite(match)
+        return (new, spans) if new == match[0] else _to(new)(match, spans)
+
+    return replace
 
 
 def _same_length(

@@ -63,9 +63,12 @@ def test_roc_auc_matches_scikit_learn_with_ties() -> None:
     assert roc_auc(positives, negatives) == pytest.approx(expected)
 
 
-def test_the_lexicon_is_case_blind() -> None:
-    toxic = np.array([True, True, False])
-    assert toxic_lexicon(["You IDIOT", "idiot!", "nice"], toxic, 5, min_count=2) == ("idiot",)
+def test_the_lexicon_is_case_blind_and_keeps_words_far_more_common_in_toxic_rows() -> None:
+    texts = ["You IDIOT", "idiot!", "you nice", "nice day", "the day", "a day", "you day"]
+    toxic = np.array([True, True, False, False, False, False, False])
+    assert toxic_lexicon(texts, toxic, 5, min_count=2) == ("idiot",)
+    # "you" is in one toxic row of two and one clean row of five: more likely, not e times
+    assert toxic_lexicon(texts, toxic, 5, min_count=1, min_log_odds=0.1) == ("idiot", "you")
 
 
 def keyword_model(normalizer: Normalizer):

@@ -70,10 +70,30 @@ def test_a_mask_reads_as_the_most_toxic_word_it_could_be() -> None:
     assert Respeller(["fuck", "feck"], frozenset()).word("f*ck") == "fuck"
 
 
+def read(text: str, reader: Respeller = READER) -> str:
+    return Normalizer(undo_leetspeak=True)(text, reader)
+
+
 def test_a_text_is_read_word_by_word() -> None:
-    assert READER("you are a stpuid id.iot, you f*ck") == "you are a stupid idiot, you fuck"
-    assert READER("you idi ot, a mo ron") == "you idiot, a moron"  # a word split by a space
-    assert READER("the shirt is") == "the shirt is"  # shi + rt? two known words stay apart
+    assert read("you are a stpuid id.iot, you f*ck!") == "you are a stupid idiot, you fuck!"
+    assert read("you idi ot, a mo ron") == "you idiot, a moron"  # a word split by a space
+    assert read("the shirt is") == "the shirt is"  # shi + rt? two known words stay apart
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("you idi@t", "you idiot"),  # a mask, before leetspeak would read it as "idiat"
+        ("sh!t happens", "shit happens"),
+        ("you f4g0t", "you fagot"),  # no lexicon word: leetspeak reads it
+        ("a cl@ss act", "a class act"),  # the same
+        ("st8pid 1d*0t", "stupid idiot"),  # digits that are no leetspeak, leetspeak and a mask
+        ("idiot!!!", "idiot!!!"),  # punctuation, not a mask
+        ("@user hi $100", "@user hi $100"),
+    ],
+)
+def test_masks_are_read_before_leetspeak(text: str, expected: str) -> None:
+    assert read(text) == expected
 
 
 def test_keyboard_neighbours_are_the_keys_around() -> None:
@@ -104,13 +124,10 @@ def test_the_encoder_reads_disguises_back_only_with_a_lexicon() -> None:
 def test_explanations_point_at_the_raw_disguised_word() -> None:
     reads = encoder(["idiot", "stupid"])
     text = "what an ID*OT!"
-    read = read_text(reads, text, 30)
-    assert [text[w.start : w.end] for w in read.words] == ["what", "an", "ID*OT"]
-    mapped = Normalizer().map("so f*ck off")
-    for pattern, rewrite in READER.rewrites():
-        mapped = mapped.rewritten(pattern, rewrite)
-    assert mapped.text == "so fuck off" and mapped.source_span(3, 7) == (3, 7)
-    split = Normalizer().map("you idi ot")
-    for pattern, rewrite in READER.rewrites():
-        split = split.rewritten(pattern, rewrite)
-    assert split.text == "you idiot" and split.source_span(4, 9) == (4, 10)
+    found = read_text(reads, text, 30)
+    assert [text[w.start : w.end] for w in found.words] == ["what", "an", "ID*OT"]
+    for text in ("so f*ck off", "so f*ck!", "you idi ot", "you idi@t, st8pid"):
+        mapped = Normalizer(undo_leetspeak=True).map(text, READER)
+        assert mapped.text == read(text)
+    assert Normalizer().map("so f*ck off", READER).source_span(3, 7) == (3, 7)
+    assert Normalizer().map("you idi ot", READER).source_span(4, 9) == (4, 10)

@@ -141,11 +141,12 @@ def attack_text(
 
 
 def toxic_lexicon(
-    texts: Sequence[str], toxic: np.ndarray, size: int, min_count: int = 3
+    texts: Sequence[str], toxic: np.ndarray, size: int, min_count: int = 3, min_log_odds: float = 1
 ) -> tuple[str, ...]:
     """The `size` words (3+ letters, lower-cased) most over-represented in toxic rows: smoothed
-    log-odds of appearing in a toxic row against a clean one, in >= min_count toxic rows; most
-    toxic first."""
+    log-odds of appearing in a toxic row against a clean one, at least min_log_odds (e times as
+    likely by default, so no common word slips in), in >= min_count toxic rows; most toxic
+    first."""
     in_toxic: Counter[str] = Counter()
     in_clean: Counter[str] = Counter()
     for text, is_toxic in zip(texts, toxic, strict=True):
@@ -157,7 +158,9 @@ def toxic_lexicon(
             (in_clean[word] + 0.5) / clean_rows
         )
 
-    candidates = [w for w, count in in_toxic.items() if count >= min_count and log_odds(w) > 0]
+    candidates = [
+        w for w, count in in_toxic.items() if count >= min_count and log_odds(w) >= min_log_odds
+    ]
     return tuple(sorted(candidates, key=lambda w: (-log_odds(w), w))[:size])
 
 
