@@ -21,6 +21,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,8 @@ def fit_variant(config: Config, prepared: Preprocessed, read_by: Normalizer):
             config.tokenizer.vocab_size,
             config.tokenizer.min_frequency,
         )
+        # Pretrained vectors are matched to a vocabulary: training builds them for this one.
+        prepared = replace(prepared, tokenizer=tokenizer, embeddings=None)
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer_file = Path(tmp) / "tokenizer.json"
         tokenizer.save(str(tokenizer_file))
