@@ -95,7 +95,7 @@ serve-public: install
 # The serving image of MODEL (toxic_mlops/serving/image/). TORCH_BUILD=cu128 and TORCH_INDEX
 # (both read from the environment or make's command line) choose another torch: docs/serving.md.
 image: install
-	@$(VENV)/bin/python -m steps.lineage --model $(MODEL) > /dev/null  # a clear error if no such model
+	@$(VENV)/bin/python -m toxic_mlops.mlflow_io lineage --model $(MODEL) > /dev/null  # a clear error if no such model
 	MODEL=$(MODEL) IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE) bash toxic_mlops/serving/image/build.sh
 
 # The image on 127.0.0.1:PORT, read-only root file system; Ctrl-C stops it.

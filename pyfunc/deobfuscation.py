@@ -16,6 +16,7 @@ switched on by a Normalizer setting, so a model logged before they existed reads
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import unicodedata
@@ -45,6 +46,8 @@ SPACED_LETTERS = re.compile(
     r"(?:(?P=sep)[a-z0-9](?![a-z0-9]))+"
 )
 _ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th|s)")
+# A leetspeak character beside a letter: the only texts LEET_WORD can change.
+LEET_BY_LETTER = re.compile(r"[a-z][013457@$]|[013457@$][a-z]|[a-z]![a-z]")
 _LEET_RUN = re.compile("[" + re.escape("".join(LEET)) + "]+")
 LEET_WORD = re.compile(
     r"(?<![a-z0-9@$!])(?=[a-z0-9@$!]*[a-z])(?=[a-z0-9@$!]*[" + re.escape("".join(LEET)) + r"])"
@@ -69,13 +72,29 @@ def invisible_table() -> dict[int, None]:
 
 
 @lru_cache(maxsize=1)
+def _mark_class() -> str:
+    """Every combining mark as a regex character class, in ranges (not 2,000 single characters:
+    50x faster to match)."""
+    codes = [code for code in range(0x300, 0x20000) if _is_combining(chr(code))]
+    ranges, start = [], codes[0]
+    for previous, code in itertools.pairwise([*codes, -1]):
+        if code != previous + 1:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(previous))}")
+            start = code
+    return f"[{''.join(ranges)}]"
+
+
+@lru_cache(maxsize=1)
+def any_mark() -> re.Pattern[str]:
+    """A combining mark anywhere: the cheap first look before stray_marks()."""
+    return re.compile(_mark_class())
+
+
+@lru_cache(maxsize=1)
 def stray_marks() -> re.Pattern[str]:
     """Combining marks after a Latin letter or an ASCII character (NFKC has composed what has a
     precomposed form, so what is left is decoration)."""
-    marks = "".join(
-        re.escape(chr(code)) for code in range(0x300, 0x20000) if _is_combining(chr(code))
-    )
-    return re.compile(rf"(?<=[\x00-\x7f\u00c0-\u024f\u1e00-\u1eff])[{marks}]+")
+    return re.compile(rf"(?<=[\x00-\x7f\u00c0-\u024f\u1e00-\u1eff]){_mark_class()}+")
 
 
 def _confusables() -> dict[str, list[dict[str, str]]]:

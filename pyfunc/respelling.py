@@ -21,29 +21,28 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 
 Rewrite = Callable[[re.Match[str]], str]
+# (pattern, rewrite of a match, whether the text may have a match the rewrite changes): the
+# normaliser skips the pass when it may not, which most texts never do (a cheap look first).
+Pass = tuple[re.Pattern[str], Rewrite, Callable[[str], bool]]
 
 # What stands for a letter someone masked: symbols and digits ("f*ck", "idi@t", "st8pid").
 WILDCARDS = "*#%_@$!0123456789"
 _WORD_CHARS = "a-z" + re.escape(WILDCARDS)
-# A masked word: letters and masks with at least one mask; a "!" at its end is punctuation and
-# stays out of the match.
-_NOT_BANG = "a-z" + re.escape(WILDCARDS.replace("!", ""))
-MASKED = re.compile(
-    rf"(?<![\w{re.escape(WILDCARDS)}])(?=[{_WORD_CHARS}]*[a-z])"
-    rf"(?=[{_WORD_CHARS}]*[{re.escape(WILDCARDS)}])[{_WORD_CHARS}]*[{_NOT_BANG}]"
-    rf"(?=!*(?![{_WORD_CHARS}]))"
-)
+# A word of the first pass: letters and masks, not ending in "!" (punctuation by then);
+# unmask() reads it only when it holds a mask. Plain classes, no look-around: fast to scan.
+MASKED = re.compile(rf"[{_WORD_CHARS}]*[a-z{re.escape(WILDCARDS.replace('!', ''))}]")
 # A word of the last pass: letters, masks but "@$!" (punctuation, mentions and money by then),
 # maybe one dot or hyphen inside ("id.iot", "f-ck").
 _LAST_CHARS = "a-z" + re.escape(WILDCARDS.replace("@", "").replace("$", "").replace("!", ""))
-WORD = re.compile(
-    rf"(?<![\w{re.escape(WILDCARDS)}])[{_LAST_CHARS}]+(?:[.\-][{_LAST_CHARS}]+)?"
-    rf"(?![\w{re.escape(WILDCARDS)}])"
-)
+WORD = re.compile(rf"[{_LAST_CHARS}]+(?:[.\-][{_LAST_CHARS}]+)?")
 # A letter run and the space after it, when a letter run follows: where a word someone split
 # ("idi ot") may join (the match is "idi "; the next run only looked at, so "a b c" tries both).
 PAIR = re.compile(r"(?<![\w*#%@$])([a-z]+) (?=([a-z]+)(?![\w*#%@$]))")
 _RUN = re.compile(r"([a-z])\1+")
+_LETTERS = re.compile(r"[a-z]+")
+# A mask beside a letter ("!" only inside a word): the only texts the masked pass can change.
+_MASK_BY_LETTER = re.compile(r"[a-z][*#%_@$0-9]|[*#%_@$!0-9][a-z]|[a-z]![a-z0-9*#%_@$]")
+
 MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
 MAX_RUNS = 3  # held letters whose 1- and 2-letter readings are tried
 CACHE_WORDS = 200_000  # words remembered before the memo starts again (bounded memory)
@@ -101,20 +100,31 @@ class Respeller:
         return match[0]
 
     def unmask(self, match: re.Match[str]) -> str:
-        """A MASKED match read as the most toxic lexicon word it spells (3+ letters)."""
+        """A MASKED match that holds a mask, read as the most toxic lexicon word it spells
+        (3+ letters)."""
         word = match[0]
-        # Mostly masks ("m@573r", "4*5") is leetspeak's to read, or nothing to read.
-        if len(word) < 3 or 2 * sum(c.isalpha() for c in word) < len(word):
+        # No mask, or mostly masks ("m@573r", "4*5": leetspeak's to read, or nothing to read).
+        if word.isalpha() or len(word) < 3 or 2 * sum(c.isalpha() for c in word) < len(word):
             return word
         return self._masked(word, minimum=3) or word
 
-    def masked_rewrites(self) -> list[tuple[re.Pattern[str], Rewrite]]:
-        """The first pass, before the normaliser reads leetspeak: (pattern, rewrite of a match)."""
-        return [(MASKED, self.unmask)]
+    def masked_rewrites(self) -> list[Pass]:
+        """The first pass, before the normaliser reads leetspeak."""
+        return [(MASKED, self.unmask, _MASK_BY_LETTER.search)]
 
-    def rewrites(self) -> list[tuple[re.Pattern[str], Rewrite]]:
-        """The last pass, on the normalised text: (pattern, rewrite of a match), in order."""
-        return [(PAIR, self.join), (WORD, lambda match: self.word(match[0]))]
+    def rewrites(self) -> list[Pass]:
+        """The last passes, on the normalised text, in order."""
+        return [
+            (PAIR, self.join, self._may_join),
+            (WORD, lambda match: self.word(match[0]), self._may_respell),
+        ]
+
+    def _may_join(self, text: str) -> bool:
+        runs = _LETTERS.findall(text)
+        return any(a + b in self.rank for a, b in zip(runs, runs[1:], strict=False))
+
+    def _may_respell(self, text: str) -> bool:
+        return any(self.word(w) != w for w in set(WORD.findall(text)) - self.known)
 
     def _lookup(self, word: str) -> str | None:
         letters = word.replace(".", "").replace("-", "")

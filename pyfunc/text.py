@@ -18,8 +18,10 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from pyfunc.deobfuscation import (
+    LEET_BY_LETTER,
     LEET_WORD,
     SPACED_LETTERS,
+    any_mark,
     invisible_table,
     join_spaced,
     lookalike_table,
@@ -27,13 +29,16 @@ from pyfunc.deobfuscation import (
     unleet,
 )
 
+_Pass = tuple[re.Pattern[str], Callable[[re.Match[str]], str], Callable[[str], bool]]
+
 
 class WordReader(Protocol):
-    """Reads disguised words back (pyfunc/respelling.py): two passes of (pattern, rewrite)."""
+    """Reads disguised words back (pyfunc/respelling.py): passes of (pattern, rewrite of a
+    match, whether a text may change), before leetspeak and last."""
 
-    def masked_rewrites(self) -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]: ...
+    def masked_rewrites(self) -> list[_Pass]: ...
 
-    def rewrites(self) -> list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]]: ...
+    def rewrites(self) -> list[_Pass]: ...
 
 
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
@@ -86,9 +91,10 @@ class Normalizer:
         text = unicodedata.normalize("NFKC", text)
         if self.strip_html:
             text = html.unescape(_HTML_TAG.sub(" ", text))
-        if self._folds:
+        # Every character the fold or the marks touch is non-ASCII: most comments skip both.
+        if self._folds and not text.isascii():
             text = text.translate(self._folds)
-        if self.drop_invisible:
+        if self.drop_invisible and not text.isascii() and any_mark().search(text):
             text = stray_marks().sub("", text)
         if self.replace_urls:
             text = _URL.sub(f" {URL_TOKEN} ", text)
@@ -96,17 +102,17 @@ class Normalizer:
             text = text.lower()
         if self.join_spaced_letters:
             text = SPACED_LETTERS.sub(lambda m: join_spaced(m[0]), text)
-        for pattern, rewrite in reader.masked_rewrites() if reader else ():
-            text = pattern.sub(rewrite, text)
-        if self.undo_leetspeak:
+        for pattern, rewrite, may_change in reader.masked_rewrites() if reader else ():
+            text = pattern.sub(rewrite, text) if may_change(text) else text
+        if self.undo_leetspeak and LEET_BY_LETTER.search(text):
             text = LEET_WORD.sub(lambda m: unleet(m[0]), text)
         if self.max_char_repeat > 0:
             # "stuuuuupid" and "stuuupid" should map to the same tokens.
             keep = self.max_char_repeat
             text = _repeat_run(keep).sub(lambda m: m.group(1) * keep, text)
         text = _WHITESPACE.sub(" ", text).strip()
-        for pattern, rewrite in reader.rewrites() if reader else ():
-            text = pattern.sub(rewrite, text)
+        for pattern, rewrite, may_change in reader.rewrites() if reader else ():
+            text = pattern.sub(rewrite, text) if may_change(text) else text
         return text
 
     def map(self, text: str, reader: WordReader | None = None) -> MappedText:
@@ -117,9 +123,9 @@ class Normalizer:
             text, spans = _substitute(
                 text, spans, _CHARREF, lambda m, s: _to(html.unescape(m[0]))(m, s)
             )
-        if self._folds:
+        if self._folds and not text.isascii():
             text, spans = _translate(text, spans, self._folds)
-        if self.drop_invisible:
+        if self.drop_invisible and not text.isascii() and any_mark().search(text):
             text, spans = _substitute(text, spans, stray_marks(), _to(""))
         if self.replace_urls:
             text, spans = _substitute(text, spans, _URL, _to(f" {URL_TOKEN} "))
@@ -127,15 +133,17 @@ class Normalizer:
             text, spans = _lower(text, spans)
         if self.join_spaced_letters:
             text, spans = _substitute(text, spans, SPACED_LETTERS, _joined)
-        for pattern, rewrite in reader.masked_rewrites() if reader else ():
-            text, spans = _substitute(text, spans, pattern, _rewritten(rewrite))
-        if self.undo_leetspeak:
+        for pattern, rewrite, may_change in reader.masked_rewrites() if reader else ():
+            if may_change(text):
+                text, spans = _substitute(text, spans, pattern, _rewritten(rewrite))
+        if self.undo_leetspeak and LEET_BY_LETTER.search(text):
             text, spans = _substitute(text, spans, LEET_WORD, _same_length(unleet))
         if self.max_char_repeat > 0:
             text, spans = _substitute(text, spans, _repeat_run(self.max_char_repeat), self._squeeze)
         text, spans = _strip(*_substitute(text, spans, _WHITESPACE, _to(" ")))
-        for pattern, rewrite in reader.rewrites() if reader else ():
-            text, spans = _substitute(text, spans, pattern, _rewritten(rewrite))
+        for pattern, rewrite, may_change in reader.rewrites() if reader else ():
+            if may_change(text):
+                text, spans = _substitute(text, spans, pattern, _rewritten(rewrite))
         return MappedText(text, tuple(spans))
 
     def _squeeze(self, run: re.Match[str], spans: list[Span]) -> tuple[str, list[Span]]:

@@ -60,6 +60,7 @@ def test_an_invisible_character_inside_a_word_is_dropped(mark: str) -> None:
         ("\u03bfk \u03b1nd", "ok and"),  # Greek omicron, alpha
         ("\u00ecd\u00ec\u00f2t", "idiot"),  # accents on Latin letters
         ("i\u0337d\u0336i\u0338o\u0334t\u0335", "idiot"),  # stacked combining marks
+        ("idi\u0489ot", "idiot"),  # marks from outside the Latin diacritics block
         ("ｉｄｉｏｔ", "idiot"),  # full-width: NFKC, as before
         ("i d i o t", "idiot"),
         ("i.d.i.o.t", "idiot"),
