@@ -1,5 +1,6 @@
 """The peak memory of a logged model, measured for real in a child process (mlflow_io.memory)."""
 
+import resource
 import tempfile
 
 import pytest
@@ -20,11 +21,17 @@ def test_a_child_process_loads_the_logged_model_and_reports_its_peak_rss(
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    # The step's own process holds far more than the model: its peak must not leak into the
+    # figure (the child's ru_maxrss would be at least this process's peak, on Linux).
+    ballast = b"\x01" * 800_000_000
+    del ballast
+    parent_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
     figures = peak_memory(model_uri, texts)
     assert not list(temporary.iterdir())  # the texts, and anything the child wrote there, are gone
     assert set(figures) == {"load_rss_mb", "peak_rss_mb"}
     # Python + pandas + MLflow + torch alone are a few hundred MB; a tiny model adds little.
     assert 100 < figures["load_rss_mb"] <= figures["peak_rss_mb"] < 4000, figures
+    assert figures["peak_rss_mb"] < parent_peak_mb - 300, (figures, parent_peak_mb)
 
 
 def test_a_model_that_cannot_be_loaded_is_one_clear_error(tracking) -> None:

@@ -24,13 +24,22 @@ from toxic_mlops.errors import PipelineError
 TIMEOUT_S = 900.0  # a large model on a busy machine loads in well under a minute
 
 # Run in an empty folder: nothing of this project is importable, only what the model ships.
-# ru_maxrss is the process's peak resident set: KiB on Linux, bytes on macOS.
+# The peak resident set is VmHWM of /proc/self/status (kB), the high-water mark of this process's
+# own memory: on Linux, getrusage's ru_maxrss also carries the parent's peak RSS over fork/exec
+# (a child of a 1.4 GB step reports 1.4 GB), so it is only the fallback elsewhere (macOS: bytes).
 _CHILD = f"""
 import json, resource, sys
 import mlflow.pyfunc
 import pandas as pd
 
 def peak_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1e6 if sys.platform == "darwin" else peak * 1024 / 1e6
 
