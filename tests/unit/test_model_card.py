@@ -282,7 +282,7 @@ def test_the_cost_section_shows_speed_and_peak_memory_from_the_facts_given() -> 
         in (text)
     )
     assert "scores 1,000 test comments in one call" in text
-    assert "Not measured for TF-IDF + LR: no logged model of its own." in text
+    assert "TF-IDF + LR: no logged model, not measured." in text
     # Without memory figures (evaluate() alone, no MLflow), the speed table as before.
     plain = write(config, 1)
     assert "| model | 2.0 ms | 900 |" in plain and "peak memory" not in plain

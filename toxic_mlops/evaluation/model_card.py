@@ -356,13 +356,13 @@ def _cost_section(measured: MeasuredFacts) -> list[str]:
     note = "Latency and comments/s in this process."
     if memory:
         note += (
-            " Memory: peak resident set (RSS) of a fresh Python process that loads the logged "
-            f"model through MLflow, then scores {measured.memory_rows:,} test comments in one "
-            "call; Python, MLflow and torch count, as in a model server."
+            " Memory: peak RSS of a fresh process that loads the logged model through MLflow "
+            "(Python, MLflow and torch included, as in a server), then scores "
+            f"{measured.memory_rows:,} test comments in one call."
         )
         unmeasured = [name for name in measured.cost if name not in memory]
         if unmeasured:
-            note += f" Not measured for {', '.join(unmeasured)}: no logged model of its own."
+            note += f" {', '.join(unmeasured)}: no logged model, not measured."
     return [*lines, "", note]
 
 
