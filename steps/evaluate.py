@@ -27,16 +27,20 @@ from toxic_mlops.contract import (
 )
 from toxic_mlops.data.dataset import load_splits
 from toxic_mlops.evaluation.evaluate import (
+    MODEL,
+    PRODUCTION,
     Evaluation,
     against_production,
     card,
     evaluate,
     figures,
+    memory_sample,
     scored_identity_bias,
 )
 from toxic_mlops.evaluation.model_card import ModelFacts
 from toxic_mlops.mlflow_io.inputs import pyfunc_predictor, train_run_with_model
 from toxic_mlops.mlflow_io.logs import log_figures, say
+from toxic_mlops.mlflow_io.memory import peak_memory
 from toxic_mlops.mlflow_io.registry import current_production
 from toxic_mlops.mlflow_io.runs import (
     download_run_artifacts,
@@ -73,7 +77,9 @@ def evaluate_step(config: Config, config_path: str, train_run: str, data_dir: st
             raise ConfigError(f"train run {train_run} was trained from a folder: pass -P data_dir=")
         splits = load_splits(data)
         mlflow.set_tag(TRAIN_RUN_TAG, train_run)
-        result = evaluate(splits, pyfunc_predictor(tags[MODEL_URI_TAG]), config)
+        model_uri = tags[MODEL_URI_TAG]
+        result = evaluate(splits, pyfunc_predictor(model_uri), config)
+        result.add_memory(MODEL, peak_memory(model_uri, memory_sample(splits)))
         mlflow.log_metrics(result.metrics)
         production = _score_production(result, config, splits, train_run)
         for path, table in result.bias_tables.items():
@@ -96,14 +102,17 @@ def span_report(train_run: str) -> dict | None:
 
 
 def _score_production(result: Evaluation, config: Config, splits: dict, train_run: str) -> str:
-    """The gate compares with Production on this very split, not on the one it was tested on.
-    Returns the name/version scored ("" when there is no other Production model)."""
+    """The gate compares with Production on this very split, not on the one it was tested on,
+    and its memory measured as the model's was, in this run. Returns the name/version scored
+    ("" when there is no other Production model)."""
     production = current_production(MlflowClient(), config.registry.model_name)
     if production is None or production.run_id == train_run:
         return ""
     scored = f"{production.name}/{production.version}"
     predict = pyfunc_predictor(f"models:/{scored}")
     mlflow.log_metrics(against_production(result, predict, splits, config))
+    measured = peak_memory(f"models:/{scored}", memory_sample(splits))
+    mlflow.log_metrics(result.add_memory(PRODUCTION, measured))
     mlflow.set_tag(PRODUCTION_SCORED_TAG, scored)
     if config.bias.gate == "production":
         metric = config.bias.gate_metric

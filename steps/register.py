@@ -16,6 +16,7 @@ from toxic_mlops.contract import (
     COMMENTS_PER_S_METRIC,
     MODEL_CARD_ARTIFACT,
     MODEL_URI_TAG,
+    PEAK_RSS_METRIC,
     PRODUCTION_METRIC_PREFIX,
     PRODUCTION_SCORED_TAG,
     PRODUCTION_WIN_PROBABILITY_METRIC,
@@ -71,11 +72,13 @@ def _candidate(metrics: dict[str, float], metric: str) -> Figures:
         metrics.get(BASELINE_METRIC_PREFIX + metric, nan),
         metrics.get(COMMENTS_PER_S_METRIC, nan),
         metrics.get(BASELINE_WIN_PROBABILITY_METRIC, nan),
+        peak_rss_mb=metrics.get(PEAK_RSS_METRIC, nan),
     )
 
 
 def _same_split(metrics: dict[str, float], tags: dict[str, str], metric: str) -> SameSplit | None:
-    """Production scored by the evaluate run on the candidate's split, when it scored one."""
+    """Production scored (and its memory measured) by the evaluate run on the candidate's
+    split, when it scored one."""
     production_score = metrics.get(PRODUCTION_METRIC_PREFIX + metric)
     if production_score is None or PRODUCTION_SCORED_TAG not in tags:
         return None
@@ -83,6 +86,7 @@ def _same_split(metrics: dict[str, float], tags: dict[str, str], metric: str) ->
         tags[PRODUCTION_SCORED_TAG],
         production_score,
         metrics.get(PRODUCTION_WIN_PROBABILITY_METRIC, float("nan")),
+        metrics.get(PRODUCTION_METRIC_PREFIX + PEAK_RSS_METRIC, float("nan")),
     )
 
 

@@ -345,6 +345,9 @@ class GatePolicy:
     # against Production: at least this to be promoted.
     min_win_probability: float = 0.9
     max_slowdown: float = 1.5  # Production comments/s divided by the candidate's, at most
+    # The candidate's peak RSS (a fresh process loading it and scoring 1,000 comments) divided
+    # by Production's, at most.
+    max_memory_growth: float = 1.5
     require_beat_baseline: bool = True
 
 
@@ -354,15 +357,17 @@ class RegistryConfig:
     gate_metric: str = "val_macro_roc_auc"
     min_win_probability: float = 0.9
     max_slowdown: float = 1.5
+    max_memory_growth: float = 1.5
     require_beat_baseline: bool = True
 
     @property
     def gate(self) -> GatePolicy:
         return GatePolicy(
-            self.gate_metric,
-            self.min_win_probability,
-            self.max_slowdown,
-            self.require_beat_baseline,
+            metric=self.gate_metric,
+            min_win_probability=self.min_win_probability,
+            max_slowdown=self.max_slowdown,
+            max_memory_growth=self.max_memory_growth,
+            require_beat_baseline=self.require_beat_baseline,
         )
 
     def production_uri(self, name: str = "") -> str:
@@ -378,6 +383,8 @@ class RegistryConfig:
                 "registry.gate_metric must be val_macro_roc_auc": (
                     self.gate_metric == "val_macro_roc_auc"
                 ),
+                # A ratio of two peak RSS: 1 = no more than Production; below 1, less.
+                "registry.max_memory_growth must be > 0": self.max_memory_growth > 0,
             }
         )
 

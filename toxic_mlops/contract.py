@@ -40,8 +40,8 @@ TUNE_TRIAL_TAG = "tune.trial"
 TUNE_STATE_TAG = "tune.state"  # complete / pruned
 
 # --- Model version tags (the registry gate) ------------------------------------------------
-# gate.<metric>, gate.baseline_<metric>, gate.comments_per_s, gate.p_better_than_baseline and
-# gate.p_better_than_production (the win probabilities below, when measured)
+# gate.<metric>, gate.baseline_<metric>, gate.comments_per_s, gate.p_better_than_baseline,
+# gate.p_better_than_production (the win probabilities below) and gate.peak_rss_mb (when measured)
 GATE_TAG_PREFIX = "gate."
 PROMOTION_DECISION_TAG = "promotion.decision"  # promoted / kept
 PROMOTION_REASON_TAG = "promotion.reason"
@@ -53,6 +53,11 @@ TUNE_TRIAL_ENTRY_POINT = "tune-trial"  # not "train": trials log no model, must 
 PRODUCTION_METRIC_PREFIX = "production_"  # evaluate: Production scored on the same split
 BASELINE_METRIC_PREFIX = "baseline_"
 COMMENTS_PER_S_METRIC = "comments_per_s"
+# evaluate: a fresh Python process that loads the logged model through MLflow (load) and then
+# scores MEMORY_ROWS test comments in one call (peak); its peak RSS in MB (10^6 bytes). With the
+# production_ prefix: the Production version, measured the same way in the same run.
+LOAD_RSS_METRIC = "load_rss_mb"
+PEAK_RSS_METRIC = "peak_rss_mb"
 VAL_MACRO_AUC_METRIC = "val_macro_roc_auc"
 # evaluate: P(the model's val macro ROC-AUC > the other's), paired bootstrap over the val rows.
 BASELINE_WIN_PROBABILITY_METRIC = "p_better_than_baseline"

@@ -57,6 +57,8 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
         "baseline_test_pr_auc_threat",
         "latency_p50_ms",
         "comments_per_s",
+        "load_rss_mb",  # a fresh process loading the logged model, then scoring 1,000 comments
+        "peak_rss_mb",
         "probe_roc_auc",  # identity bias, without identity columns (docs/bias.md)
         "baseline_probe_max_term_fpr",
         "bias_term_final_score",
@@ -74,12 +76,16 @@ def test_each_step_logs_its_outputs(project: Project, pipeline: dict[str, str]) 
     assert {"bias/model_probe_per_term.json", "bias/baseline_per_term.json"} <= tables
     card = client.download_artifacts(pipeline["evaluate"], "model_card.md", str(project.workdir))
     assert "| toxicity |" in Path(card).read_text()
+    assert "| model |" in Path(card).read_text() and " MB / " in Path(card).read_text()
     assert "## Identity bias" in Path(card).read_text()
 
     version = client.get_model_version_by_alias("toxic", "production")
     assert version.run_id == pipeline["train"] and version.current_stage == "Production"
     gate_score = float(version.tags["gate.val_macro_roc_auc"])
     assert gate_score == evaluate.data.metrics["val_macro_roc_auc"]
+    peak = evaluate.data.metrics["peak_rss_mb"]
+    assert float(version.tags["gate.peak_rss_mb"]) == peak
+    assert 100 < evaluate.data.metrics["load_rss_mb"] <= peak < 4000
     # The registry UI shows the card, cut at a line when over the registry's column size (the
     # evasion table comes last for that); the cut says where the full card is.
     text, shown = Path(card).read_text(), version.description

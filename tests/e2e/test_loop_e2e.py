@@ -204,6 +204,10 @@ def test_retrain_on_drifted_data_registers_and_lets_the_gate_decide(
         [client.get_run(retrain).info.experiment_id], f"tags.`toxic.train_run` = '{train_run}'"
     )
     assert "production_val_macro_roc_auc" in evaluate.data.metrics
+    # Production's memory measured the same way in the same run, and compared by the gate.
+    assert "production_peak_rss_mb" in evaluate.data.metrics
+    reason = new.tags["promotion.reason"]
+    assert re.search(r"peak memory [\d,]+ MB vs Production [\d,]+ MB \(growth", reason), reason
     assert evaluate.data.tags["evaluate.production_version"] == (
         f"toxic/{production_before.version}"
     )

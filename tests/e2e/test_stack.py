@@ -142,6 +142,7 @@ def pipeline(stack: Stack) -> dict[str, str]:
     # Speeds measured seconds apart on a busy CI machine differ by several x; the speed rule is
     # tested on its own (test_gate, test_registry), here it would only make promotion random.
     settings["registry"]["max_slowdown"] = 1e6
+    settings["registry"]["max_memory_growth"] = 1e6  # steady, but not what is tested here
     # Likewise the win probability over Production (test_registry, test_e2e): these tests
     # are about the stack and the promotion lock, so any candidate may be promoted.
     settings["registry"]["min_win_probability"] = 0.0

@@ -157,3 +157,33 @@ def test_a_long_card_is_cut_at_a_line_to_fit_the_registry(tracking, tmp_path) ->
     _, uri = log_tiny_model(tmp_path, 0.8)
     register_and_gate(uri, "toxic", figures(0.8, 0.7, 100, 0.99), POLICY, description=description)
     assert MlflowClient().get_model_version("toxic", "1").description == description
+
+
+def test_a_candidate_needing_much_more_memory_than_production_is_refused(
+    tracking, tmp_path
+) -> None:
+    client = MlflowClient()
+    _, first_uri = log_tiny_model(tmp_path, 0.80)
+    register_and_gate(first_uri, "toxic", figures(0.80, 0.7, 100, 0.99, peak=500), POLICY)
+    assert client.get_model_version("toxic", "1").tags["gate.peak_rss_mb"] == "500"
+
+    # Better with certainty and as fast, but 1.8x Production's recorded peak memory.
+    _, heavy_uri = log_tiny_model(tmp_path, 0.90)
+    candidate = figures(0.90, 0.7, 100, 0.99, peak=900)
+    _, decision = register_and_gate(heavy_uri, "toxic", candidate, POLICY)
+    assert not decision.promote
+    assert decision.reason.startswith(
+        "FAILED: peak memory 900 MB vs Production 500 MB (growth 1.80x, allowed 1.50x); passed: "
+    )
+    assert "P(better than Production) = 1.00 >= 0.90" in decision.reason
+    assert str(current_production(client, "toxic").version) == "1"
+    assert client.get_model_version("toxic", "2").tags["promotion.decision"] == "kept"
+
+    # Production measured again beside the candidate, in its evaluate run: that figure counts.
+    same_split = SameSplit("toxic/1", 0.80, 0.99, peak_rss_mb=800)
+    _, decision = register_and_gate(heavy_uri, "toxic", candidate, POLICY, same_split)
+    assert decision.promote, decision.reason
+    assert "peak memory 900 MB vs Production 800 MB (growth 1.12x, allowed 1.50x)" in (
+        decision.reason
+    )
+    assert str(current_production(client, "toxic").version) == "3"

@@ -121,3 +121,17 @@ def test_missing_sections_take_the_dataclass_defaults() -> None:
     assert config.training == TrainingConfig() and config.tune.search_space == {}
     with pytest.raises(ConfigError, match="missing keys \\['label_columns'\\]"):
         build_config({"dataset": {"name": "d", "text_column": "t"}})
+
+
+def test_the_memory_growth_limit_reaches_the_gate_and_must_be_positive() -> None:
+    raw = tiny_config()
+    assert build_config(raw).registry.gate.max_memory_growth == 1.5  # as every shipped config
+    raw["registry"]["max_memory_growth"] = 1.2
+    policy = build_config(raw).registry.gate
+    assert (policy.max_memory_growth, policy.max_slowdown) == (1.2, 1.5)
+    overridden = build_config(raw, {"max_memory_growth": "0.9"}, sections=("registry",))
+    assert overridden.registry.gate.max_memory_growth == 0.9
+    for bad in (0, -1.0, float("nan")):
+        raw["registry"]["max_memory_growth"] = bad
+        with pytest.raises(ConfigError, match="registry.max_memory_growth must be > 0"):
+            build_config(raw)

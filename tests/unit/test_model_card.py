@@ -1,5 +1,6 @@
 """The model card from facts, and the evaluate step's figures it is written from."""
 
+from copy import deepcopy
 from dataclasses import replace
 
 import numpy as np
@@ -12,7 +13,15 @@ from toxic_mlops.config import Config, build_config
 from toxic_mlops.contract import NB_SCALED_LABELS_PARAM
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.baseline import TfidfBaseline
-from toxic_mlops.evaluation.evaluate import BASELINE, MODEL, against_production, card, evaluate
+from toxic_mlops.evaluation.evaluate import (
+    BASELINE,
+    MODEL,
+    PRODUCTION,
+    against_production,
+    card,
+    evaluate,
+    memory_sample,
+)
 from toxic_mlops.evaluation.model_card import (
     TOO_FEW,
     DataFacts,
@@ -245,3 +254,56 @@ def test_the_card_has_one_row_per_attack_family_beside_clean_text() -> None:
         data, facts(config, 1), MeasuredFacts(test, test, "b", {}, 64), config.evaluation, wins
     )
     assert "Disguised words" not in no_evasion
+
+
+def test_the_cost_section_shows_speed_and_peak_memory_from_the_facts_given() -> None:
+    config = jigsaw_like()
+    data = DataFacts.from_config(config, ["x.csv"], {"train": 800, "val": 100, "test": 100})
+    test = figures({})
+    cost = {
+        MODEL: {"latency_p50_ms": 2.0, "comments_per_s": 900.0},
+        BASELINE: {"latency_p50_ms": 0.5, "comments_per_s": 5000.0},
+    }
+    memory = {
+        MODEL: {"load_rss_mb": 471.2, "peak_rss_mb": 489.6},
+        "Production (toxic/3)": {"load_rss_mb": 455.0, "peak_rss_mb": 1234.4},
+    }
+    measured = MeasuredFacts(test, test, "b", cost, 256, memory=memory, memory_rows=1000)
+    wins = WinFacts(["toxicity"], {"the TF-IDF baseline": 0.9})
+    text = model_card(data, facts(config, 1), measured, config.evaluation, wins)
+    assert (
+        "| | p50 latency, 1 comment | comments/s, batches of 256 | peak memory, loaded / + "
+        "1,000 comments |" in text
+    )
+    assert "| model | 2.0 ms | 900 | 471 MB / 490 MB |" in text
+    assert "| TF-IDF + LR | 0.5 ms | 5,000 | not measured |" in text
+    assert (
+        "| Production (toxic/3) | not measured here | not measured here | 455 MB / 1,234 MB |"
+        in (text)
+    )
+    assert "scores 1,000 test comments in one call" in text
+    assert "TF-IDF + LR: no logged model, not measured." in text
+    # Without memory figures (evaluate() alone, no MLflow), the speed table as before.
+    plain = write(config, 1)
+    assert "| model | 2.0 ms | 900 |" in plain and "peak memory" not in plain
+
+
+def test_evaluate_keeps_the_memory_measured_outside_for_the_card(evaluated) -> None:
+    _, splits, config, model = evaluated
+    result = deepcopy(evaluated[0])  # the module's fixture is shared
+    against_production(result, model.predict_proba, splits, config)  # Production was scored
+    sample = memory_sample(splits)
+    assert len(sample) == 1000 and set(sample) <= set(splits["test"][TEXT])
+    assert sample[: len(splits["test"])] == splits["test"][TEXT].tolist()
+    logged = result.add_memory(MODEL, {"load_rss_mb": 400.0, "peak_rss_mb": 420.0})
+    assert logged == {"load_rss_mb": 400.0, "peak_rss_mb": 420.0}
+    logged = result.add_memory(PRODUCTION, {"load_rss_mb": 380.0, "peak_rss_mb": 399.0})
+    assert logged == {"production_load_rss_mb": 380.0, "production_peak_rss_mb": 399.0}
+    assert result.metrics["peak_rss_mb"] == 420.0
+    assert result.metrics["production_peak_rss_mb"] == 399.0
+    assert result.summary().endswith("peak memory 420 MB")
+    text = card(result, splits, config, facts(config, 2), ["hf://x"], "toxic/3")
+    assert "| model |" in text and "| 400 MB / 420 MB |" in text
+    assert "| Production (toxic/3) | not measured here | not measured here | 380 MB / 399 MB |" in (
+        text
+    )

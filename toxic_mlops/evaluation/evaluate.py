@@ -18,6 +18,7 @@ from toxic_mlops.contract import (
     BIAS_PROBE_ARTIFACT,
     BIAS_TERMS_ARTIFACT,
     EVALUATE_ROC_PR_ARTIFACT,
+    PEAK_RSS_METRIC,
     PRODUCTION_METRIC_PREFIX,
     PRODUCTION_WIN_PROBABILITY_METRIC,
     SCORE_HISTOGRAMS_ARTIFACT,
@@ -41,8 +42,10 @@ from toxic_mlops.evaluation.bootstrap import (
 from toxic_mlops.evaluation.evasion import FAMILIES, AttackSet, Scored, toxic_lexicon
 from toxic_mlops.evaluation.label_metrics import (
     COST_BATCH,
+    MEMORY_ROWS,
     inference_cost,
     label_metrics,
+    repeated,
     tune_thresholds,
 )
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
@@ -57,6 +60,7 @@ from toxic_mlops.plots import roc_pr_curves, score_histograms
 
 MODEL = "model"
 BASELINE = "TF-IDF + LR"
+PRODUCTION = "Production"  # scored, and measured, only by the evaluate step (against_production)
 PREFIXES = {MODEL: "", BASELINE: BASELINE_METRIC_PREFIX}
 COST_SAMPLE_ROWS = 512
 Predict = Callable[[list[str]], np.ndarray]
@@ -72,19 +76,39 @@ class Evaluation:
     test: dict[str, dict[str, float]] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)  # everything logged as metrics
     cost: dict[str, dict[str, float]] = field(default_factory=dict)
+    # scorer (MODEL, PRODUCTION) -> load_rss_mb, peak_rss_mb: measured outside (add_memory)
+    memory: dict[str, dict[str, float]] = field(default_factory=dict)
     bias_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # artifact -> table
     bias: dict[str, float] | None = None
     identity_bias: dict[str, IdentityBias] = field(default_factory=dict)  # terms in the text
     evasion: dict[str, dict[str, float]] = field(default_factory=dict)  # scorer -> figures
     evasion_support: tuple[int, int] = (0, 0)  # toxic comments disguised, clean negatives
 
+    def add_memory(self, scorer: str, figures: Mapping[str, float]) -> dict[str, float]:
+        """A scorer's peak-RSS figures, measured in a process of its own (by the caller, on
+        memory_sample's comments): kept for the card, added to the metrics and returned as
+        metrics (the prefix of PREFIXES, production_ for PRODUCTION)."""
+        self.memory[scorer] = dict(figures)
+        prefix = PRODUCTION_METRIC_PREFIX if scorer == PRODUCTION else PREFIXES[scorer]
+        logged = {prefix + name: value for name, value in figures.items()}
+        self.metrics.update(logged)
+        return logged
+
     def summary(self) -> str:
+        memory = self.memory.get(MODEL)
         return (
             f"test macro ROC-AUC model {self.test[MODEL]['macro_roc_auc']:.4f} vs "
             f"{BASELINE} {self.test[BASELINE]['macro_roc_auc']:.4f}; "
             f"model {self.cost[MODEL]['comments_per_s']:,.0f} comments/s, "
             f"p50 {self.cost[MODEL]['latency_p50_ms']:.1f} ms"
+            + (f", peak memory {memory[PEAK_RSS_METRIC]:,.0f} MB" if memory else "")
         )
+
+
+def memory_sample(splits: dict[str, pd.DataFrame]) -> list[str]:
+    """The comments a peak-memory measurement scores in one call: MEMORY_ROWS test comments
+    (repeated when the split holds fewer), the same for every model measured."""
+    return repeated(splits["test"][TEXT].tolist(), MEMORY_ROWS)
 
 
 def against_production(
@@ -315,5 +339,10 @@ def card(
         bias_card_section(result.identity_bias, dataset.label_columns[0]),
         result.evasion,
         result.evasion_support,
+        {
+            f"Production ({production})" if scorer == PRODUCTION else scorer: figures
+            for scorer, figures in result.memory.items()
+        },
+        MEMORY_ROWS,
     )
     return model_card(data, model, measured, config.evaluation, wins, spans)

@@ -10,6 +10,7 @@ from toxic_mlops.config import GatePolicy
 from toxic_mlops.contract import (
     BASELINE_WIN_PROBABILITY_METRIC,
     GATE_TAG_PREFIX,
+    PEAK_RSS_METRIC,
     PRODUCTION_WIN_PROBABILITY_METRIC,
 )
 
@@ -18,15 +19,17 @@ NAN = float("nan")
 
 @dataclass(frozen=True)
 class Figures:
-    """What the gate compares: the model's score, its TF-IDF baseline's score, its speed, and
+    """What the gate compares: the model's score, its TF-IDF baseline's score, its speed,
     P(its val macro ROC-AUC is higher) against the baseline and Production on the same rows
-    (paired bootstrap; NaN when not measured, e.g. versions registered before it existed)."""
+    (paired bootstrap) and its peak memory (MB, a fresh process loading it and scoring 1,000
+    comments); NaN when not measured, e.g. versions registered before it existed."""
 
     score: float
     baseline_score: float
     comments_per_s: float
     p_better_than_baseline: float = NAN
     p_better_than_production: float = NAN
+    peak_rss_mb: float = NAN
 
     def as_tags(self, metric: str) -> dict[str, str]:
         tags = {
@@ -37,6 +40,7 @@ class Figures:
         for name, value in (
             (BASELINE_WIN_PROBABILITY_METRIC, self.p_better_than_baseline),
             (PRODUCTION_WIN_PROBABILITY_METRIC, self.p_better_than_production),
+            (PEAK_RSS_METRIC, self.peak_rss_mb),
         ):
             if not math.isnan(value):
                 tags[f"{GATE_TAG_PREFIX}{name}"] = repr(value)
@@ -44,11 +48,14 @@ class Figures:
 
     @classmethod
     def from_tags(cls, tags: dict[str, str], metric: str) -> Figures | None:
+        """A registered version's figures (its peak memory NaN when not recorded); None
+        without gate figures."""
         try:
             return cls(
                 float(tags[f"{GATE_TAG_PREFIX}{metric}"]),
                 float(tags[f"{GATE_TAG_PREFIX}baseline_{metric}"]),
                 float(tags[f"{GATE_TAG_PREFIX}comments_per_s"]),
+                peak_rss_mb=float(tags.get(f"{GATE_TAG_PREFIX}{PEAK_RSS_METRIC}", NAN)),
             )
         except KeyError:
             return None
@@ -75,10 +82,41 @@ def _wins(
     return passed, f"P(better than {other}) = {probability:.2f} {sign} {level:.2f} ({basis})"
 
 
+def _within(ratio: float, limit: float, ours: str, theirs: str, name: str) -> tuple[bool, str]:
+    """A cost rule: ratio (how much more the candidate costs than Production) <= limit."""
+    return (
+        ratio <= limit,
+        f"{ours} vs Production {theirs} ({name} {ratio:.2f}x, allowed {limit:.2f}x)",
+    )
+
+
+def _speed(candidate: Figures, incumbent: Figures, policy: GatePolicy) -> tuple[bool, str]:
+    """Production's comments/s over the candidate's, at most policy.max_slowdown."""
+    if math.isnan(incumbent.comments_per_s):
+        return True, "speed of Production unknown: not compared"
+    slowdown = incumbent.comments_per_s / max(candidate.comments_per_s, 1e-9)
+    ours, theirs = f"{candidate.comments_per_s:.0f} comments/s", f"{incumbent.comments_per_s:.0f}"
+    return _within(slowdown, policy.max_slowdown, ours, theirs, "slowdown")
+
+
+def _memory(candidate: Figures, incumbent: Figures, policy: GatePolicy) -> tuple[bool, str]:
+    """The candidate's peak memory over Production's, at most policy.max_memory_growth."""
+    unknown = [
+        who
+        for who, figures in (("the candidate", candidate), ("Production", incumbent))
+        if math.isnan(figures.peak_rss_mb)
+    ]
+    if unknown:
+        return True, f"peak memory of {' and '.join(unknown)} unknown: not compared"
+    growth = candidate.peak_rss_mb / max(incumbent.peak_rss_mb, 1e-9)
+    ours, theirs = (f"{figures.peak_rss_mb:,.0f} MB" for figures in (candidate, incumbent))
+    return _within(growth, policy.max_memory_growth, f"peak memory {ours}", theirs, "growth")
+
+
 def _against_production(
     candidate: Figures, incumbent: Figures | None, policy: GatePolicy
 ) -> list[tuple[bool, str]]:
-    """The candidate's score and speed against the current Production version's."""
+    """The candidate's score, speed and memory against the current Production version's."""
     if incumbent is None:
         return [(True, "no Production version yet")]
     metric = policy.metric
@@ -93,16 +131,7 @@ def _against_production(
             metric,
             policy.min_win_probability,
         )
-    if math.isnan(incumbent.comments_per_s):
-        return [score, (True, "speed of Production unknown: not compared")]
-    slowdown = incumbent.comments_per_s / max(candidate.comments_per_s, 1e-9)
-    speed = (
-        slowdown <= policy.max_slowdown,
-        f"{candidate.comments_per_s:.0f} comments/s vs Production "
-        f"{incumbent.comments_per_s:.0f} (slowdown {slowdown:.2f}x, "
-        f"allowed {policy.max_slowdown:.2f}x)",
-    )
-    return [score, speed]
+    return [score, _speed(candidate, incumbent, policy), _memory(candidate, incumbent, policy)]
 
 
 def decide_promotion(

@@ -67,6 +67,13 @@ def label_metrics(
 
 
 COST_BATCH = 256  # comments per batch of the comments/s figure
+MEMORY_ROWS = 1000  # comments scored in one call by the peak-memory measurement
+
+
+def repeated(texts: Sequence[str], rows: int) -> list[str]:
+    """Exactly `rows` texts: `texts` in order, repeated as often as needed (none if empty)."""
+    texts = list(texts)
+    return (texts * (rows // max(len(texts), 1) + 1))[:rows]
 
 
 def inference_cost(
@@ -76,11 +83,11 @@ def inference_cost(
     texts = list(texts)
     predict(texts[:1])
     latencies = []
-    for text in (texts * (singles // max(len(texts), 1) + 1))[:singles]:
+    for text in repeated(texts, singles):
         started = time.perf_counter()
         predict([text])
         latencies.append(time.perf_counter() - started)
-    batch = (texts * (COST_BATCH // max(len(texts), 1) + 1))[:COST_BATCH]
+    batch = repeated(texts, COST_BATCH)
     predict(batch)
     runs = []
     for _ in range(3):

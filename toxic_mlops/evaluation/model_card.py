@@ -9,7 +9,7 @@ from typing import Any
 
 from pyfunc.text import Normalizer
 from toxic_mlops.config import Config, EvaluationConfig
-from toxic_mlops.contract import NB_SCALED_LABELS_PARAM
+from toxic_mlops.contract import LOAD_RSS_METRIC, NB_SCALED_LABELS_PARAM, PEAK_RSS_METRIC
 from toxic_mlops.spans.metrics import card_section
 
 TOO_FEW = "too few positives to rank"
@@ -288,6 +288,10 @@ class MeasuredFacts:
     # (disguised toxic comments, clean negatives) they were measured on
     evasion: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     evasion_support: tuple[int, int] = (0, 0)
+    # scorer -> load_rss_mb, peak_rss_mb of a fresh process that loaded the logged model and
+    # scored memory_rows comments in one call (the model, and Production when it was measured)
+    memory: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    memory_rows: int = 0
 
 
 def _data_section(data: DataFacts) -> list[str]:
@@ -327,17 +331,39 @@ def _gate_section(data: DataFacts, wins: WinFacts, settings: EvaluationConfig) -
     ]
 
 
+def _memory_cell(memory: Mapping[str, float] | None) -> str:
+    if not memory:
+        return "not measured"
+    return f"{memory[LOAD_RSS_METRIC]:,.0f} MB / {memory[PEAK_RSS_METRIC]:,.0f} MB"
+
+
 def _cost_section(measured: MeasuredFacts) -> list[str]:
-    lines = [
-        "## Inference cost (in-process, this machine)",
-        "",
-        f"| | p50 latency, 1 comment | comments/s, batches of {measured.cost_batch} |",
-        "|---|---|---|",
-    ]
-    return lines + [
-        f"| {name} | {cost['latency_p50_ms']:.1f} ms | {cost['comments_per_s']:,.0f} |"
-        for name, cost in measured.cost.items()
-    ]
+    """Speed per scorer (in-process) and, when measured, the peak memory of the logged models."""
+    memory = measured.memory
+    header = f"| | p50 latency, 1 comment | comments/s, batches of {measured.cost_batch} |"
+    if memory:
+        header += f" peak memory, loaded / + {measured.memory_rows:,} comments |"
+    lines = ["## Inference cost (this machine)", "", header, "|---" * (3 + bool(memory)) + "|"]
+    for name in [*measured.cost, *(name for name in memory if name not in measured.cost)]:
+        cost = measured.cost.get(name)
+        cells = (
+            [f"{cost['latency_p50_ms']:.1f} ms", f"{cost['comments_per_s']:,.0f}"]
+            if cost
+            else ["not measured here"] * 2
+        )
+        cells += [_memory_cell(memory.get(name))] if memory else []
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    note = "Latency and comments/s in this process."
+    if memory:
+        note += (
+            " Memory: peak RSS of a fresh process that loads the logged model through MLflow "
+            "(Python, MLflow and torch included, as in a server), then scores "
+            f"{measured.memory_rows:,} test comments in one call."
+        )
+        unmeasured = [name for name in measured.cost if name not in memory]
+        if unmeasured:
+            note += f" {', '.join(unmeasured)}: no logged model, not measured."
+    return [*lines, "", note]
 
 
 def _bias_section(measured: MeasuredFacts) -> list[str]:

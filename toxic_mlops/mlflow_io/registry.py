@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -59,6 +60,7 @@ class SameSplit:
     version: str  # name/version scored
     score: float
     p_candidate_better: float  # paired bootstrap; NaN from evaluate runs made before it existed
+    peak_rss_mb: float = float("nan")  # measured beside the candidate's; NaN: not measured
 
 
 def _against_production(
@@ -68,7 +70,9 @@ def _against_production(
     candidate: Figures,
     same_split: SameSplit | None,
 ) -> tuple[Figures | None, Figures]:
-    """(Production's figures, the candidate's): on the candidate's split when that was scored."""
+    """(Production's figures, the candidate's): on the candidate's split when that was scored,
+    and Production's peak memory as measured beside the candidate's when it was (else the one
+    recorded when it was registered)."""
     incumbent_version = current_production(client, name)
     if incumbent_version is None:
         return None, candidate
@@ -81,6 +85,8 @@ def _against_production(
     scored = f"{incumbent_version.name}/{incumbent_version.version}"
     if same_split and same_split.version == scored:
         incumbent = replace(incumbent, score=same_split.score)
+        if not math.isnan(same_split.peak_rss_mb):
+            incumbent = replace(incumbent, peak_rss_mb=same_split.peak_rss_mb)
         candidate = replace(candidate, p_better_than_production=same_split.p_candidate_better)
     return incumbent, candidate
 
