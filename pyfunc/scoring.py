@@ -21,6 +21,8 @@ from pyfunc.text import Normalizer
 TOKENIZER_FILE = "tokenizer.json"
 WEIGHTS_FILE = "weights.pt"
 MODEL_CONFIG_FILE = "model_config.json"
+# Texts normalised and tokenised at once; each slice is sorted by length and scored on its own.
+ENCODE_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,10 @@ class ModelSpec:
     max_rows: int = 10_000
     num_threads: int = 0  # torch threads per serving process; 0 = torch's default (all cores)
     quantize: bool = False  # dynamic int8 for LSTM/Linear at load time
+    # Characters of a comment read before normalising; 0 = max_len x CHARS_PER_TOKEN_BUDGET.
+    max_chars: int = 0
+    # The scoring server refuses a larger body with 413, before parsing it (pyfunc/http_guard.py).
+    max_request_mb: int = 32
     # Per-label decision thresholds tuned on validation (best F1), for clients that need a yes/no.
     thresholds: dict[str, float] = field(default_factory=dict)
     # How explanations find toxic spans (pyfunc/spans.py); models saved before it have none.
@@ -51,6 +57,8 @@ class ModelSpec:
             max_rows=int(values.get("max_rows", 10_000)),
             num_threads=int(values.get("num_threads", 0)),
             quantize=bool(values.get("quantize", False)),
+            max_chars=int(values.get("max_chars", 0)),
+            max_request_mb=int(values.get("max_request_mb", 32)),
             thresholds={k: float(v) for k, v in values.get("thresholds", {}).items()},
             spans=SpanSettings.from_dict(values.get("spans")),
         )
@@ -65,6 +73,8 @@ class ModelSpec:
             "max_rows": self.max_rows,
             "num_threads": self.num_threads,
             "quantize": self.quantize,
+            "max_chars": self.max_chars,
+            "max_request_mb": self.max_request_mb,
             "thresholds": self.thresholds,
             "spans": self.spans.to_dict(),
         }
@@ -94,7 +104,9 @@ class Scorer:
                 network = torch.ao.quantization.quantize_dynamic(
                     network, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8
                 )
-        encoder = TextEncoder.from_file(tokenizer_path, spec.normalization, spec.max_len)
+        encoder = TextEncoder.from_file(
+            tokenizer_path, spec.normalization, spec.max_len, spec.max_chars
+        )
         return cls(network, encoder, spec)
 
     @classmethod
@@ -118,13 +130,13 @@ class Scorer:
         return values
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Probabilities [n, labels]; encoded max_rows texts at a time, so memory stays bounded."""
-        chunk = self.spec.max_rows
-        if len(texts) <= chunk:
+        """Probabilities [n, labels]; encoded ENCODE_ROWS texts at a time, so memory stays bounded
+        by a slice, not by the request (the token lists of 10,000 long comments took ~1 GB)."""
+        if len(texts) <= ENCODE_ROWS:
             return self.predict_ids(self.encoder.encode(texts))
         return np.concatenate(
             [
-                self.predict_ids(self.encoder.encode(texts[start : start + chunk]))
-                for start in range(0, len(texts), chunk)
+                self.predict_ids(self.encoder.encode(texts[start : start + ENCODE_ROWS]))
+                for start in range(0, len(texts), ENCODE_ROWS)
             ]
         )
