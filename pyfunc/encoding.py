@@ -15,7 +15,8 @@ PAD_TOKEN = "[PAD]"
 UNK_TOKEN = "[UNK]"
 SPECIAL_TOKENS = [PAD_TOKEN, UNK_TOKEN]
 # Text past this many characters per token slot cannot reach the first max_len tokens, so it is cut
-# before normalising: a 1 MB comment costs the same as a long normal one.
+# before normalising: a 1 MB comment costs the same as a long normal one. A served model may cut
+# shorter (serving.max_chars).
 CHARS_PER_TOKEN_BUDGET = 32
 
 
@@ -32,9 +33,10 @@ class TextEncoder:
         normalizer: Normalizer,
         max_len: int,
         lexicon: Sequence[str] = (),
+        max_chars: int = 0,
     ) -> None:
-        if max_len < 1:
-            raise ValueError(f"max_len must be >= 1, got {max_len}")
+        if max_len < 1 or max_chars < 0:
+            raise ValueError(f"need max_len >= 1 and max_chars >= 0, got {max_len}, {max_chars}")
         self.tokenizer = tokenizer
         self.normalizer = normalizer
         self.max_len = max_len
@@ -44,13 +46,19 @@ class TextEncoder:
         )
         self.pad_id = self._token_id(PAD_TOKEN)
         self.unk_id = self._token_id(UNK_TOKEN)
-        self.max_chars = max_len * CHARS_PER_TOKEN_BUDGET
+        # Characters of a text read at most, before normalising (0: the budget of max_len tokens).
+        self.max_chars = max_chars or max_len * CHARS_PER_TOKEN_BUDGET
 
     @classmethod
     def from_file(
-        cls, path: str | Path, normalizer: Normalizer, max_len: int, lexicon: Sequence[str] = ()
+        cls,
+        path: str | Path,
+        normalizer: Normalizer,
+        max_len: int,
+        lexicon: Sequence[str] = (),
+        max_chars: int = 0,
     ) -> TextEncoder:
-        return cls(Tokenizer.from_file(str(path)), normalizer, max_len, lexicon)
+        return cls(Tokenizer.from_file(str(path)), normalizer, max_len, lexicon, max_chars)
 
     def _token_id(self, token: str) -> int:
         token_id = self.tokenizer.token_to_id(token)

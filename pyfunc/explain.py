@@ -10,6 +10,7 @@ Unicode code points (pyfunc/spans.py); text past the span reader's token limit h
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,12 @@ def token_scores(
     return scores
 
 
+def _read(encoder: TextEncoder, text: str, max_len: int) -> ReadText:
+    """read_text, reading no further than the classifier (serving.max_chars may cut shorter)."""
+    read = read_text(encoder, text[: encoder.max_chars], max_len)
+    return replace(read, truncated=True) if len(text) > encoder.max_chars else read
+
+
 def explain(
     network: ToxicityNet,
     encoder: TextEncoder,
@@ -85,7 +92,7 @@ def explain(
     batch_size: int,
 ) -> list[dict[str, Any]]:
     """Per text: {"spans": [{start, end, text, score}], "words": [...same...], "truncated"}."""
-    reads = [read_text(encoder, text, settings.max_len) for text in texts]
+    reads = [_read(encoder, text, settings.max_len) for text in texts]
     explanations = []
     for text, read, scores in zip(
         texts, reads, token_scores(network, encoder, reads, settings, batch_size), strict=True

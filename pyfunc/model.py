@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import mlflow
@@ -12,6 +13,7 @@ import torch
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from pyfunc import http_guard
 from pyfunc.explain import EXPLANATION_COLUMN, MAX_EXPLAINED_ROWS, explain
 from pyfunc.scoring import MODEL_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, Scorer
 
@@ -27,6 +29,10 @@ HOW_TO_CALL = (
     'Send {"inputs": ["a comment", ...]} or '
     '{"dataframe_split": {"columns": ["text"], "data": [["a comment"], ...]}}.'
 )
+# Half of a UTF-16 pair on its own (JSON allows "\ud800"; a string cut inside an emoji gives one):
+# not Unicode text, so the tokenizer cannot take it. Scored as U+FFFD, one code point for one, so
+# explanation offsets still index the string the client sent.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class InvalidRequest(MlflowException):
@@ -34,6 +40,8 @@ class InvalidRequest(MlflowException):
 
     def __init__(self, message: str) -> None:
         super().__init__(f"{message} {HOW_TO_CALL}", error_code=INVALID_PARAMETER_VALUE)
+        # MLflow prefixes `message` with the request's data; the server's answer uses this.
+        self.reason = self.message
 
 
 def request_row_limit(max_rows: int) -> int | None:
@@ -80,7 +88,8 @@ def texts_from_input(model_input: Any, max_rows: int | None) -> list[str]:
             raise InvalidRequest(
                 f"Every input must be a string; item {index} is {type(value).__name__} ({shown})."
             )
-    return [str(value) for value in values]
+    texts = [str(value) for value in values]
+    return [text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text) for text in texts]
 
 
 class ToxicityModel(mlflow.pyfunc.PythonModel):
@@ -101,22 +110,44 @@ class ToxicityModel(mlflow.pyfunc.PythonModel):
             torch.set_num_threads(threads)
         # Warm-up: the first real request should not pay for lazy initialisation.
         self.scorer.predict_proba(["warm up"])
+        if SCORING_SERVER_ENV in os.environ:  # inside `mlflow models serve`: harden its answers
+            from mlflow.pyfunc import scoring_server
 
-    # model_input is left unannotated on purpose: MLflow turns a predict() type hint into a
-    # signature of its own and a list-only request format; the explicit ColSpec signature
-    # logged with the model keeps both {"inputs": [...]} and dataframe_split working.
-    def predict(self, context, model_input, params=None) -> pd.DataFrame:  # noqa: ANN001
+            spec = self.scorer.spec
+            http_guard.install(
+                scoring_server,
+                http_guard.GuardSettings(spec.max_request_mb << 20, TEXT_COLUMN, HOW_TO_CALL),
+            )
+
+    # model_input is annotated pd.DataFrame, a hint MLflow infers nothing from (so it does not
+    # warn that predict has none): a list hint would make MLflow derive a signature of its own
+    # and a list-only request format. The tensor signature logged with the model keeps
+    # {"inputs": [...]} and dataframe_split working; texts_from_input takes every form.
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
         texts = texts_from_input(model_input, request_row_limit(self.scorer.spec.max_rows))
         probabilities = self.scorer.predict_proba(texts)
         scores = pd.DataFrame(probabilities, columns=self.scorer.spec.labels)
         if (params or {}).get(EXPLAIN_PARAM):
-            if len(texts) > MAX_EXPLAINED_ROWS:
+            limit = request_row_limit(MAX_EXPLAINED_ROWS)
+            if limit is not None and len(texts) > limit:
                 raise InvalidRequest(
                     f"Too many comments to explain in one request: {len(texts)} > "
-                    f"{MAX_EXPLAINED_ROWS}. Split the request, or leave out params.explain."
+                    f"{limit}. Split the request, or leave out params.explain."
                 )
-            scorer = self.scorer
-            scores[EXPLANATION_COLUMN] = explain(
-                scorer.network, scorer.encoder, scorer.spec.spans, texts, scorer.spec.batch_size
-            )
+            scores[EXPLANATION_COLUMN] = self.explain(texts)
         return scores
+
+    def explain(self, texts: list[str]) -> list[dict[str, Any]]:
+        """Explanations, MAX_EXPLAINED_ROWS texts at a time (in-process callers send any number)."""
+        scorer = self.scorer
+        return [
+            explanation
+            for start in range(0, len(texts), MAX_EXPLAINED_ROWS)
+            for explanation in explain(
+                scorer.network,
+                scorer.encoder,
+                scorer.spec.spans,
+                texts[start : start + MAX_EXPLAINED_ROWS],
+                scorer.spec.batch_size,
+            )
+        ]

@@ -257,13 +257,18 @@ class ServingConfig:
     max_rows: int = 10_000
     num_threads: int = 0
     quantize: bool = False
+    max_chars: int = 0  # characters of a comment read before normalising; 0 = max_len x 32
+    max_request_mb: int = 32  # the model server's own body limit (413 beyond), before parsing
 
     def problems(self) -> list[str]:
         return broken(
             {
                 "serving.batch_size and serving.max_rows must be >= 1": (
                     self.batch_size >= 1 and self.max_rows >= 1
-                )
+                ),
+                "serving.max_chars must be >= 0 and serving.max_request_mb >= 1": (
+                    self.max_chars >= 0 and self.max_request_mb >= 1
+                ),
             }
         )
 

@@ -11,6 +11,7 @@ import torch
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import scoring_server
 
+from pyfunc.explain import MAX_EXPLAINED_ROWS
 from pyfunc.model import NUM_THREADS_KEY, SCORING_SERVER_ENV
 from tests.mlflow_io.test_registry import log_tiny_model
 
@@ -59,3 +60,24 @@ def test_a_loader_can_set_the_torch_threads(tracking, tmp_path) -> None:
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_in_process_explain_takes_any_number_and_http_keeps_its_limit(
+    tracking, tmp_path, monkeypatch
+) -> None:
+    """`mlflow models predict` with explain used to stop at 1,000 comments with a traceback."""
+    _, model_uri = log_tiny_model(tmp_path, 0.5)
+    many = [f"comment {i} you idiot" for i in range(MAX_EXPLAINED_ROWS + 5)]
+    request, answer = tmp_path / "request.json", tmp_path / "answer.json"
+    request.write_text(json.dumps({"inputs": many, "params": {"explain": True}}))
+    scoring_server._predict(model_uri, str(request), str(answer), "json")
+    predictions = json.loads(answer.read_text())["predictions"]
+    assert len(predictions) == len(many)
+    model = mlflow.pyfunc.load_model(model_uri)
+    tail = model.predict(pd.DataFrame({"text": many[-5:]}), params={"explain": True})
+    assert [p["explanation"] for p in predictions[-5:]] == tail["explanation"].tolist()
+
+    monkeypatch.setenv(SCORING_SERVER_ENV, "/served/model")  # as inside `mlflow models serve`
+    monkeypatch.setattr("pyfunc.model.MAX_EXPLAINED_ROWS", 10)  # under the tiny max_rows (50)
+    with pytest.raises(MlflowException, match="Too many comments to explain in one request: 11"):
+        model.predict(pd.DataFrame({"text": many[:11]}), params={"explain": True})

@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from pyfunc.encoding import PAD_TOKEN, UNK_TOKEN, TextEncoder
+from pyfunc.encoding import CHARS_PER_TOKEN_BUDGET, PAD_TOKEN, UNK_TOKEN, TextEncoder
+from pyfunc.network import NetworkConfig
+from pyfunc.scoring import ModelSpec
 from pyfunc.text import Normalizer
 from tests.synthetic import make_comments
 from toxic_mlops.data.tokenizer import train_tokenizer
@@ -40,7 +42,24 @@ def test_truncates_to_max_len_and_never_returns_empty(encoder: TextEncoder) -> N
 
 
 def test_huge_text_is_cut_before_normalising(encoder: TextEncoder) -> None:
+    assert encoder.max_chars == 5 * CHARS_PER_TOKEN_BUDGET  # the default: max_len tokens' worth
     assert len(encoder.normalize(["x y " * 1_000_000])[0]) <= encoder.max_chars
+
+
+def test_a_served_model_may_read_fewer_characters(encoder: TextEncoder) -> None:
+    capped = TextEncoder(encoder.tokenizer, Normalizer(), max_len=5, max_chars=8)
+    assert capped.normalize(["you are a total idiot"]) == ["you are"]  # 8 characters, stripped
+    assert capped.encode(["you are a total idiot"]) == encoder.encode(["you are"])
+    with pytest.raises(ValueError, match="max_chars"):
+        TextEncoder(encoder.tokenizer, Normalizer(), max_len=5, max_chars=-1)
+
+
+def test_a_model_config_without_the_serving_limits_loads_with_the_defaults() -> None:
+    """model_config.json of models logged before serving.max_chars / max_request_mb."""
+    spec = ModelSpec(NetworkConfig(vocab_size=10, num_labels=1), ["toxicity"], 5, Normalizer())
+    old = {k: v for k, v in spec.to_dict().items() if k not in ("max_chars", "max_request_mb")}
+    assert ModelSpec.from_dict(old) == spec
+    assert (spec.max_chars, spec.max_request_mb) == (0, 32)
 
 
 def test_pad_to_longest_in_batch(encoder: TextEncoder) -> None:

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from pyfunc.encoding import CHARS_PER_TOKEN_BUDGET
-from pyfunc.explain import EXPLANATION_COLUMN, MAX_EXPLAINED_ROWS, explain
-from pyfunc.model import EXPLAIN_PARAM, InvalidRequest, ToxicityModel
+from pyfunc.encoding import CHARS_PER_TOKEN_BUDGET, TextEncoder
+from pyfunc.explain import EXPLANATION_COLUMN, explain
+from pyfunc.model import EXPLAIN_PARAM, SCORING_SERVER_ENV, InvalidRequest, ToxicityModel
 from pyfunc.scoring import Scorer
 from pyfunc.spans import SpanSettings, Word, read_text, toxic_ranges
 from tests.synthetic import LABELS, span_file
@@ -116,10 +116,25 @@ def test_explain_is_off_by_default_and_leaves_the_scores_unchanged(scorer) -> No
     assert explained[EXPLANATION_COLUMN].tolist() == _explain(scorer, RAW)
 
 
-def test_explaining_too_many_texts_is_a_client_error(scorer) -> None:
+def test_explaining_too_many_texts_is_a_client_error_over_http_only(scorer, monkeypatch) -> None:
     model = ToxicityModel()
     model.scorer = scorer
-    texts = ["the park"] * (MAX_EXPLAINED_ROWS + 1)
+    monkeypatch.setattr("pyfunc.model.MAX_EXPLAINED_ROWS", 10)  # 1,000: smaller is quicker
+    texts = ["the park", "you idiot"] * 10 + ["idiot"]
+    explained = model.predict(None, texts, params={EXPLAIN_PARAM: True})  # in-process: chunked
+    assert explained[EXPLANATION_COLUMN].tolist() == _explain(scorer, texts)
+    monkeypatch.setenv(SCORING_SERVER_ENV, "/served/model")  # inside `mlflow models serve`
     assert len(model.predict(None, texts)) == len(texts)
     with pytest.raises(InvalidRequest, match="Too many comments to explain"):
         model.predict(None, texts, params={EXPLAIN_PARAM: True})
+
+
+def test_explanations_read_no_further_than_a_capped_classifier(scorer) -> None:
+    """serving.max_chars cuts what the classifier reads; the span reader stops there too."""
+    encoder = scorer.encoder
+    capped = TextEncoder(encoder.tokenizer, encoder.normalizer, encoder.max_len, max_chars=12)
+    text = ["the park news you idiot"]
+    [full] = explain(scorer.network, encoder, scorer.spec.spans, text, batch_size=2)
+    [cut] = explain(scorer.network, capped, scorer.spec.spans, text, batch_size=2)
+    assert cut["truncated"] and not full["truncated"]
+    assert max(word["end"] for word in cut["words"]) <= 12 < max(w["end"] for w in full["words"])

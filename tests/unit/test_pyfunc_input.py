@@ -45,3 +45,10 @@ def test_rejected_with_a_message_that_says_what_to_send(model_input, message) ->
         texts_from_input(model_input, max_rows=10)
     assert '{"inputs": [' in caught.value.message
     assert caught.value.get_http_status_code() == 400
+
+
+def test_a_lone_surrogate_is_scored_as_a_replacement_character() -> None:
+    """JSON may carry half of a UTF-16 pair ("\\ud800"); the tokenizer cannot take it."""
+    texts = texts_from_input(["you \ud800 idiot", "\udfff", "fine 😡"], max_rows=10)
+    assert texts == ["you \ufffd idiot", "\ufffd", "fine 😡"]
+    assert [len(t) for t in texts] == [11, 1, 6]  # one code point for one: offsets hold

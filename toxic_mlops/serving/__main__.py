@@ -1,28 +1,78 @@
-"""The serving commands: the page beside a model server, and the model server behind nginx.
+"""The serving commands: the model server, the page beside it, the model server behind nginx.
 
+    python -m toxic_mlops.serving serve --model models:/toxic/Production  (mlflow models serve)
     python -m toxic_mlops.serving page --model models:/toxic/Production   (make page)
     python -m toxic_mlops.serving public --config configs/toxic.yaml     (make serve-public)
 
-Both are read-only (no MLflow run) and bind to 127.0.0.1 by default.
+All are read-only (no MLflow run) and bind to 127.0.0.1 by default. `serve` and `public` say
+which model they load and when they are ready; a user's error is one line, not a traceback.
 """
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
 import click
+from mlflow.tracking import MlflowClient
 
 from toxic_mlops.cli import config_option, user_errors
 from toxic_mlops.config import load_config
+from toxic_mlops.mlflow_io.lineage import MODEL_URI, resolve_model_version
+from toxic_mlops.serving.model_server import ModelServer
 from toxic_mlops.serving.page_server import PageSettings, page_server
 from toxic_mlops.serving.proxy import TOKEN_ENV, TOKEN_FILE, PublicServer
+
+START_TIMEOUT_S = 600  # loading a large model from a remote store can take minutes
+
+
+def describe_model(model_uri: str) -> str:
+    """'model toxic version 3 (Production) from <source>' for a registry URI; the URI else.
+
+    Raises the registry's one-line error when there is no such model."""
+    if MODEL_URI.match(model_uri) is None:
+        return f"model {model_uri}"
+    version = resolve_model_version(MlflowClient(), model_uri)
+    stage = f" ({version.current_stage})" if version.current_stage not in ("", "None") else ""
+    return f"model {version.name} version {version.version}{stage} from {version.source}"
+
+
+def wait_for_ctrl_c() -> None:
+    stop = threading.Event()
+    for stopping in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a process manager
+        signal.signal(stopping, lambda *_: stop.set())
+    stop.wait()
 
 
 @click.group()
 def main() -> None:
     pass
+
+
+@main.command("serve")
+@click.option("--model", "model_uri", default="models:/toxic/Production", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=1, show_default=True)
+@user_errors
+def serve_command(model_uri: str, host: str, port: int, workers: int) -> None:
+    """`mlflow models serve` of a model until Ctrl-C, saying what it loads and when it is ready."""
+    click.echo(f"loading {describe_model(model_uri)}")
+    server = ModelServer(
+        model_uri,
+        workers=workers,
+        port=port,
+        host=host,
+        output=sys.stdout,
+        start_timeout=START_TIMEOUT_S,
+    )
+    with server:
+        click.echo(f"ready on {server.url} (POST /invocations; Ctrl-C stops it)")
+        wait_for_ctrl_c()
+    click.echo("stopped the model server")
 
 
 @main.command("page")
@@ -35,10 +85,16 @@ def main() -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, help="0: any free port")
+@click.option(
+    "--allow-host",
+    "hosts",
+    multiple=True,
+    help="a host name the page is reached by besides 127.0.0.1 and localhost (repeatable)",
+)
 @user_errors
-def page_command(model_uri: str, upstream: str, host: str, port: int) -> None:
+def page_command(model_uri: str, upstream: str, host: str, port: int, hosts: tuple[str]) -> None:
     """Serve the page to try the model, beside a running `mlflow models serve`."""
-    server = page_server(PageSettings(upstream, model_uri), host, port)
+    server = page_server(PageSettings(upstream, model_uri, hosts=hosts), host, port)
     bound_host, bound_port = server.server_address[:2]
     click.echo(f"page on http://{bound_host}:{bound_port}/ ({model_uri} served at {upstream})")
     try:
@@ -64,21 +120,25 @@ def public_command(config_path: str, model: str, host: str, port: int, folder: s
     """
     config = load_config(config_path)
     model_uri = model or config.registry.production_uri()
+    click.echo(f"loading {describe_model(model_uri)}")
     server = PublicServer(
         model_uri, Path(folder), config.serving.max_rows, config.proxy, host, port
     )
-    stop = threading.Event()
-    for stopping in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a process manager
-        signal.signal(stopping, lambda *_: stop.set())
+    # The token this server checks: the variable's when it is set, else the file's.
+    token = (
+        f"${TOKEN_ENV}"
+        if os.environ.get(TOKEN_ENV, "").strip()
+        else (f"$(cat {Path(folder) / TOKEN_FILE})")
+    )
     with server:
         click.echo(
-            f"serving {server.model_server.model_uri} at {server.url} (model server at "
-            f"{server.model_server.url}); token: ${TOKEN_ENV} or {Path(folder) / TOKEN_FILE}\n"
-            f'  curl {server.url}/invocations -H "Authorization: Bearer $(cat '
-            f"{Path(folder) / TOKEN_FILE})\" -H 'Content-Type: application/json' "
+            f"ready on {server.url} (the model server behind it on {server.socket}, reachable "
+            f"through nginx only)\n"
+            f'  curl {server.url}/invocations -H "Authorization: Bearer {token}" '
+            "-H 'Content-Type: application/json' "
             '-d \'{"inputs": ["you are a total idiot"]}\'\nCtrl-C stops both.'
         )
-        stop.wait()
+        wait_for_ctrl_c()
     click.echo("stopped nginx and the model server")
 
 
