@@ -1,6 +1,6 @@
 """retrain: validate -> monitor -> (on drift, degradation or force) retrain on reference + new data.
 
-    mlflow run . -e retrain -P new_data=<path or URL> [-P force=true] [-P epochs=3 ...]
+    mlflow run . -e retrain --env-manager local -P new_data=<path or URL> [-P force=true] [...]
 
 The new batch must carry labels. The reference data is what the current Production model was
 trained on (its preprocess run's splits, raw text); the combined file is logged on this run and
@@ -71,7 +71,7 @@ def retrain_step(
         mlflow.set_tag(RETRAIN_TAG_PREFIX + "verdict", verdict)
         if verdict == "ok" and not forced:
             mlflow.set_tag(RETRAIN_TAG_PREFIX + "decision", "skipped")
-            return "monitoring says ok; Production left as it is (force=true to retrain)"
+            return "monitoring says ok; Production left as it is (-P force=true retrains anyway)"
         combined = _log_combined(config, reference, new_data, Path(tmp), parent.info.run_id)
         say(
             f"retrain: {verdict}{' (forced)' if forced else ''}; training on "

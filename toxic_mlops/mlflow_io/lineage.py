@@ -65,8 +65,8 @@ def resolve_model_version(client: MlflowClient, model_uri: str) -> ModelVersion:
     if not versions:
         raise PipelineError(
             f"{model_uri}: model {name!r} has no version in stage {ref!r}. Nothing promoted yet? "
-            "Run the pipeline (make pipeline); if the gate refused a version, its "
-            "promotion.reason tag says why"
+            "Run the pipeline (`make demo` offline, or `make pipeline`); if the gate refused a "
+            "version, its promotion.reason tag says why"
         )
     return versions[0]
 
