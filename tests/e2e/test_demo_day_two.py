@@ -109,10 +109,9 @@ def shell(
     its placeholders (a file name) filled, build/ in the demo's folder, make told the venv is
     installed."""
     assert command in documented(), f"not in the docs any more: {command}"
-    line = command
+    line = re.sub(r"\bbuild\b", f"{demo.workdir}/build", command)
     for placeholder, value in (placeholders or {}).items():
         line = line.replace(placeholder, value)
-    line = re.sub(r"\bbuild\b", f"{demo.workdir}/build", line)
     line = line.replace(".venv/bin/activate", f"{VENV}/bin/activate")
     line = re.sub(r"^make ", f"make -o {VENV}/.installed VENV={VENV} ", line)
     return run_tree(["bash", "-c", line], demo.env)
