@@ -6,7 +6,9 @@ PYTHON ?= python3
 # Where pip finds torch. Empty: the default index (a CPU wheel on this project's machines).
 # Elsewhere on Linux, https://download.pytorch.org/whl/cpu avoids a multi-GB CUDA build.
 TORCH_INDEX ?=
-CONFIG ?= configs/toxic.yaml
+# Empty: each step takes the config of what it reads (the Production model's, the upstream run's;
+# docs/operations.md), so after `make demo` every target works on the demo's; pipeline: toxic.yaml.
+CONFIG ?=
 MODEL ?= models:/toxic/Production
 DATA ?=
 TRIALS ?=
@@ -28,10 +30,13 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db
 export MLFLOW_EXPERIMENT_NAME ?= toxic
 RUN := mlflow run . --env-manager local --experiment-name $(MLFLOW_EXPERIMENT_NAME)
+CONFIG_P = $(if $(CONFIG),-P config=$(CONFIG))
+# The targets that read a batch stop at once, in one line, without one.
+need-data = $(if $(DATA),,$(error no batch: make $@ DATA=<path or URL of a CSV/parquet batch> (docs/operations.md)))
 
 .PHONY: install experiment pipeline download preprocess train register validate monitor retrain \
 	tune serve lineage ui image image-run test test-fast bench-report lint clean
-.PHONY: demo page system-packages score serve-public stack-up stack-down
+.PHONY: demo page system-packages score serve-public stack-up stack-down docs-figures
 
 install: system-packages $(VENV)/.installed
 
@@ -52,7 +57,7 @@ experiment: install
 	$(VENV)/bin/python -m toxic_mlops.mlflow_io init-tracking --experiment $(MLFLOW_EXPERIMENT_NAME)
 
 pipeline: experiment
-	$(RUN) -e main -P config=$(CONFIG)
+	$(RUN) -e main $(CONFIG_P)
 
 # The whole chain offline on the bundled sample (data/README.md); registers `toxic` like pipeline.
 demo: experiment
@@ -64,17 +69,19 @@ demo: experiment
 	@echo "      make page      (in another shell: the page to try the model, docs/page.md)"
 
 download preprocess train register: experiment
-	$(RUN) -e $@ -P config=$(CONFIG)
+	$(RUN) -e $@ $(CONFIG_P)
 
 # The loop around the pipeline (README: "Keeping Production right"). DATA: path or URL of a batch.
 validate monitor: experiment
-	$(RUN) -e $@ -P config=$(CONFIG) -P data=$(DATA)
+	$(need-data)
+	$(RUN) -e $@ $(CONFIG_P) -P data=$(DATA)
 
 retrain: experiment
-	$(RUN) -e retrain -P config=$(CONFIG) -P new_data=$(DATA)
+	$(need-data)
+	$(RUN) -e retrain $(CONFIG_P) -P new_data=$(DATA)
 
 tune: experiment
-	$(RUN) -e tune -P config=$(CONFIG) $(if $(TRIALS),-P n_trials=$(TRIALS))
+	$(RUN) -e tune $(CONFIG_P) $(if $(TRIALS),-P n_trials=$(TRIALS))
 
 serve: install
 	@$(VENV)/bin/python -m toxic_mlops.mlflow_io lineage --model $(MODEL) > /dev/null  # a clear error if no such model
@@ -86,11 +93,12 @@ page: install
 
 # Score a stored table on Spark: DATA = CSV / parquet path or URL, OUT = parquet folder written.
 score: experiment
-	$(RUN) -e batch_score -P config=$(CONFIG) -P model=$(MODEL) -P data=$(DATA) -P output=$(OUT)
+	$(need-data)
+	$(RUN) -e batch_score $(CONFIG_P) -P model=$(MODEL) -P data=$(DATA) -P output=$(OUT)
 
 # The model server behind nginx (token, body-size and rate limits) on PUBLIC_PORT; Ctrl-C stops both.
 serve-public: install
-	$(VENV)/bin/python -m toxic_mlops.serving public --config $(CONFIG) --model $(MODEL) --port $(PUBLIC_PORT)
+	$(VENV)/bin/python -m toxic_mlops.serving public $(if $(CONFIG),--config $(CONFIG)) --model $(MODEL) --port $(PUBLIC_PORT)
 
 # The serving image of MODEL (toxic_mlops/serving/image/). TORCH_BUILD=cu128 and TORCH_INDEX
 # (both read from the environment or make's command line) choose another torch: docs/serving.md.
@@ -106,6 +114,11 @@ image-run:
 # Where a registered model came from: version -> runs -> source files and digests.
 lineage: install
 	$(VENV)/bin/python -m toxic_mlops.mlflow_io lineage --model $(MODEL)
+
+# The figures README and docs quote from `make demo`'s model, rewritten from its recorded runs
+# (after make demo; tests/e2e/test_demo_day_two.py fails when they drift).
+docs-figures: install
+	$(VENV)/bin/python -m toxic_mlops.mlflow_io docs-figures
 
 ui: install
 	mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --port 5001

@@ -9,7 +9,7 @@ import click
 import mlflow
 
 from toxic_mlops.cli import config_option, split_list, user_errors
-from toxic_mlops.config import Config, load_config
+from toxic_mlops.config import load_config
 from toxic_mlops.contract import (
     DATA_NAME_TAG,
     DATA_SAMPLE_FRACTION_TAG,
@@ -18,14 +18,16 @@ from toxic_mlops.contract import (
 )
 from toxic_mlops.data.download import DownloadError, FetchedFile, default_cache_dir, load_sources
 from toxic_mlops.data.raw import RawSample, sample_raw
-from toxic_mlops.mlflow_io.logs import data_tags
+from toxic_mlops.mlflow_io.configs import use_config
+from toxic_mlops.mlflow_io.logs import data_tags, log_dataset
 from toxic_mlops.mlflow_io.runs import step_run
 
 
 def download_step(
-    config: Config, sources: list[str], hashes: list[str], fraction: float | None
+    config_path: str, sources: list[str], hashes: list[str], fraction: float | None
 ) -> tuple[RawSample, list[FetchedFile]]:
     """Fetch and verify the sources (default: the config's), log a stratified sample."""
+    config = load_config(config_path)
     dataset = config.dataset
     hashes = hashes or ([] if sources else dataset.sha256)
     sources = sources or dataset.sources
@@ -33,6 +35,7 @@ def download_step(
     if not sources:
         raise DownloadError("no source: set dataset.sources in the config or pass -P source=...")
     with step_run("download"), tempfile.TemporaryDirectory() as tmp:
+        use_config("download", config_path)
         frame, files = load_sources(sources, hashes, default_cache_dir())
         raw = sample_raw(frame, dataset, fraction, config.sample.seed)
         raw_path = Path(tmp) / Path(RAW_ARTIFACT).name
@@ -48,10 +51,7 @@ def download_step(
                 DATA_SAMPLE_FRACTION_TAG: str(fraction),
             }
         )
-        mlflow.log_input(
-            mlflow.data.from_pandas(raw.sample, source=files[0].source, name=f"{dataset.name}-raw"),
-            context="raw",
-        )
+        log_dataset(raw.sample, f"{dataset.name}-raw", "raw", source=files[0].source)
     return raw, files
 
 
@@ -62,12 +62,12 @@ def download_step(
 @click.option("--sample-fraction", default="", help="Fraction to keep; empty = the config's.")
 @user_errors
 def main(config_path: str, source: str, sha256: str, sample_fraction: str) -> None:
-    config = load_config(config_path)
     fraction = float(sample_fraction) if sample_fraction else None
-    raw, files = download_step(config, split_list(source), split_list(sha256), fraction)
+    raw, files = download_step(config_path, split_list(source), split_list(sha256), fraction)
+    stratified_on = load_config(config_path).dataset.stratify_column
     click.echo(
         f"download: {raw.rows_source:,} rows from {len(files)} file(s), kept "
-        f"{len(raw.sample):,} ({raw.fraction:.0%} stratified on {config.dataset.stratify_column})"
+        f"{len(raw.sample):,} ({raw.fraction:.0%} stratified on {stratified_on})"
     )
 
 

@@ -10,7 +10,7 @@ import click
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.cli import config_option, user_errors
+from toxic_mlops.cli import recorded_config_option, user_errors
 from toxic_mlops.config import Config, ConfigError, load_config
 from toxic_mlops.contract import (
     DATA_SOURCES_TAG,
@@ -38,16 +38,12 @@ from toxic_mlops.evaluation.evaluate import (
     scored_identity_bias,
 )
 from toxic_mlops.evaluation.model_card import ModelFacts
+from toxic_mlops.mlflow_io.configs import upstream_run
 from toxic_mlops.mlflow_io.inputs import pyfunc_predictor, train_run_with_model
-from toxic_mlops.mlflow_io.logs import log_figures, say
+from toxic_mlops.mlflow_io.logs import log_figures
 from toxic_mlops.mlflow_io.memory import peak_memory
 from toxic_mlops.mlflow_io.registry import current_production
-from toxic_mlops.mlflow_io.runs import (
-    download_run_artifacts,
-    get_run,
-    latest_finished_run,
-    step_run,
-)
+from toxic_mlops.mlflow_io.runs import download_run_artifacts, get_run, step_run
 
 
 def _data_sources(preprocess_run: str, data_dir: str) -> list[str]:
@@ -60,12 +56,13 @@ def _data_sources(preprocess_run: str, data_dir: str) -> list[str]:
     return [tags[RAW_DATA_TAG]] if tags.get(RAW_DATA_TAG) else []
 
 
-def evaluate_step(config: Config, config_path: str, train_run: str, data_dir: str) -> Evaluation:
-    """Score a train run's model (default: the newest) and the baseline; Production too."""
+def evaluate_step(config_path: str, train_run: str, data_dir: str) -> Evaluation:
+    """Score a train run's model (default: the newest) and the baseline; Production too.
+
+    No config_path: the train run's."""
     with step_run("evaluate") as run, tempfile.TemporaryDirectory() as tmp:
-        if not train_run:
-            train_run = latest_finished_run(run.info.experiment_id, "train", config_path)
-            say(f"evaluate: using the latest train run {train_run}")
+        train_run, config_path = upstream_run(run, "evaluate", "train", train_run, config_path)
+        config = load_config(config_path)
         trained = train_run_with_model(train_run).data
         tags = trained.tags
         preprocess_run = tags.get(PREPROCESS_RUN_TAG, "")
@@ -122,12 +119,12 @@ def _score_production(result: Evaluation, config: Config, splits: dict, train_ru
 
 
 @click.command()
-@config_option
+@recorded_config_option
 @click.option("--train-run", default="", help="Run id of a finished train step (default: newest).")
 @click.option("--data-dir", default="", help="Splits folder, if the model was trained from one.")
 @user_errors
 def main(config_path: str, train_run: str, data_dir: str) -> None:
-    result = evaluate_step(load_config(config_path), config_path, train_run, data_dir)
+    result = evaluate_step(config_path, train_run, data_dir)
     click.echo(f"evaluate: {result.summary()}")
 
 

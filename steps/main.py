@@ -6,11 +6,13 @@ from collections.abc import Mapping
 
 import click
 import mlflow
+from mlflow.tracking import MlflowClient
 
 from toxic_mlops.cli import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
 from toxic_mlops.config import parse_bool
-from toxic_mlops.contract import PIPELINE_TAG_PREFIX
+from toxic_mlops.contract import PIPELINE_TAG_PREFIX, REGISTRY_TAG_PREFIX
 from toxic_mlops.mlflow_io.chain import StepRunner, train_to_registry
+from toxic_mlops.mlflow_io.configs import use_config
 
 
 def pipeline_step(
@@ -22,6 +24,7 @@ def pipeline_step(
 ) -> dict[str, str]:
     """The main entry point: download, then the chain, as child runs of one parent run."""
     with mlflow.start_run() as parent:
+        use_config("main", config_path)
         runner = StepRunner(parent.info.experiment_id, parent.info.run_id, use_cache, "main")
         runs = {"download": runner.run("download", {"config": config_path, **download})}
         runs.update(
@@ -59,7 +62,12 @@ def main(
     download = {"source": source, "sha256": sha256, "sample_fraction": sample_fraction}
     cache = parse_bool(use_cache, "use_cache")
     runs = pipeline_step(config_path, download, extra_options(ctx.args), model_name, cache)
-    click.echo(f"main: done; train run {runs['train']}, register run {runs['register']}")
+    registered = MlflowClient().get_run(runs["register"]).data.tags
+    name, version = (registered.get(REGISTRY_TAG_PREFIX + key) for key in ("model", "version"))
+    click.echo(
+        f"main: done; train run {runs['train']} is {name} version {version} "
+        f"(register run {runs['register']})"
+    )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,8 @@ import click
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.cli import config_option, user_errors
-from toxic_mlops.config import Config, ConfigError, load_config
+from toxic_mlops.cli import recorded_config_option, user_errors
+from toxic_mlops.config import ConfigError, RegistryConfig, load_config
 from toxic_mlops.contract import (
     MONITOR_LENGTHS_ARTIFACT,
     MONITOR_MODEL_TAG,
@@ -29,6 +29,7 @@ from toxic_mlops.contract import (
     MONITOR_VERDICT_TAG,
 )
 from toxic_mlops.data.dataset import SchemaError, as_text_frame, schema_problems
+from toxic_mlops.mlflow_io.configs import model_config
 from toxic_mlops.mlflow_io.inputs import load_scorer, read_batch, reference_splits
 from toxic_mlops.mlflow_io.lineage import ModelReference, model_reference
 from toxic_mlops.mlflow_io.logs import data_tags, log_figures, log_report
@@ -58,10 +59,14 @@ class Monitored:
         )
 
 
-def monitor_step(config: Config, data: str, model: str) -> Monitored:
-    """Drift of a batch against the data the model (default: Production) learnt from."""
-    dataset = config.dataset
+def monitor_step(config_path: str, data: str, model: str) -> Monitored:
+    """Drift of a batch against the data the model (default: Production) learnt from.
+
+    No config_path: the model's."""
     with step_run("monitor"), tempfile.TemporaryDirectory() as tmp:
+        model_uri = model or RegistryConfig().production_uri()
+        config = load_config(model_config("monitor", model_uri, config_path))
+        dataset = config.dataset
         work = Path(tmp)
         reference = model_reference(MlflowClient(), model or config.registry.production_uri())
         frame, files = read_batch(data, dataset, work)
@@ -95,7 +100,7 @@ def monitor_step(config: Config, data: str, model: str) -> Monitored:
 
 
 @click.command()
-@config_option
+@recorded_config_option
 @click.option("--data", required=True, help="Path, URL, hf:// or artifact URI of the batch.")
 @click.option("--model", default="", help="Model to monitor; empty = the registry's Production.")
 @click.option("--fail-on", default="none", help="none, drift or degraded: exit non-zero from it.")
@@ -103,7 +108,7 @@ def monitor_step(config: Config, data: str, model: str) -> Monitored:
 def main(config_path: str, data: str, model: str, fail_on: str) -> None:
     if fail_on not in FAIL_ON:
         raise ConfigError(f"fail_on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
-    monitored = monitor_step(load_config(config_path), data, model)
+    monitored = monitor_step(config_path, data, model)
     click.echo(f"monitor: {monitored.summary()}")
     verdict = monitored.report.verdict
     if fail_on != "none" and SEVERITY[verdict] >= SEVERITY[fail_on]:

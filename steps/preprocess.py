@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 import mlflow
 
-from toxic_mlops.cli import config_option, user_errors
-from toxic_mlops.config import Config, ConfigError, load_config
+from toxic_mlops.cli import recorded_config_option, user_errors
+from toxic_mlops.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from toxic_mlops.contract import (
     DOWNLOAD_RUN_TAG,
     EMBEDDINGS_ARTIFACT,
@@ -21,28 +21,29 @@ from toxic_mlops.contract import (
 )
 from toxic_mlops.data.dataset import save_splits
 from toxic_mlops.data.preprocessing import Preprocessed, preprocess, read_raw
-from toxic_mlops.mlflow_io.logs import log_validation, say
-from toxic_mlops.mlflow_io.runs import (
-    download_run_artifacts,
-    latest_finished_run,
-    local_copy,
-    step_run,
-)
+from toxic_mlops.mlflow_io.configs import upstream_run, use_config
+from toxic_mlops.mlflow_io.logs import log_dataset, log_validation, say
+from toxic_mlops.mlflow_io.runs import download_run_artifacts, local_copy, step_run
 from toxic_mlops.monitoring.validation import validate_batch
 
 
-def preprocess_step(
-    config: Config, config_path: str, download_run: str, raw_data: str
-) -> Preprocessed:
-    """Validate, clean and split a download run's sample (default: the newest) or a file."""
+def preprocess_step(config_path: str, download_run: str, raw_data: str) -> Preprocessed:
+    """Validate, clean and split a download run's sample (default: the newest) or a file.
+
+    No config_path: the download run's (a file: the default config)."""
     if download_run and raw_data:
         raise ConfigError("give one of -P download_run=<run id> or -P raw_data=<path>, not both")
-    dataset = config.dataset
     with step_run("preprocess") as run, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        if not raw_data and not download_run:
-            download_run = latest_finished_run(run.info.experiment_id, "download", config_path)
-            say(f"preprocess: using the latest download run {download_run}")
+        if raw_data:
+            why = "" if config_path else "the default: a file carries no config"
+            config_path = use_config("preprocess", config_path or DEFAULT_CONFIG_PATH, why)
+        else:
+            download_run, config_path = upstream_run(
+                run, "preprocess", "download", download_run, config_path
+            )
+        config = load_config(config_path)
+        dataset = config.dataset
         raw_path = (
             download_run_artifacts(download_run, RAW_ARTIFACT, out / "in")
             if download_run
@@ -72,20 +73,18 @@ def _log_preprocessed(result: Preprocessed, config: Config, out: Path) -> None:
     mlflow.log_dict(result.profile(config), PROFILE_ARTIFACT)
     mlflow.log_metrics(result.metrics())
     for name, part in result.splits.items():
-        mlflow.log_input(
-            mlflow.data.from_pandas(part, name=f"{config.dataset.name}-{name}"), context=name
-        )
+        log_dataset(part, f"{config.dataset.name}-{name}", context=name)
 
 
 @click.command()
-@config_option
+@recorded_config_option
 @click.option("--download-run", default="", help="Run id of a finished download step.")
 @click.option(
     "--raw-data", default="", help="Or a CSV/CSV.gz/parquet file: a path or an artifact URI."
 )
 @user_errors
 def main(config_path: str, download_run: str, raw_data: str) -> None:
-    result = preprocess_step(load_config(config_path), config_path, download_run, raw_data)
+    result = preprocess_step(config_path, download_run, raw_data)
     click.echo(f"preprocess: {result.summary()}")
 
 

@@ -8,8 +8,8 @@ import click
 import mlflow
 from mlflow.entities.model_registry import ModelVersion
 
-from toxic_mlops.cli import config_option, user_errors
-from toxic_mlops.config import Config, ConfigError, load_config
+from toxic_mlops.cli import recorded_config_option, user_errors
+from toxic_mlops.config import ConfigError, load_config
 from toxic_mlops.contract import (
     BASELINE_METRIC_PREFIX,
     BASELINE_WIN_PROBABILITY_METRIC,
@@ -25,10 +25,10 @@ from toxic_mlops.contract import (
 )
 from toxic_mlops.evaluation.bias import bias_gate_checks
 from toxic_mlops.evaluation.gate import Decision, Figures
+from toxic_mlops.mlflow_io.configs import model_run_config, upstream_run
 from toxic_mlops.mlflow_io.inputs import train_run_with_model
-from toxic_mlops.mlflow_io.logs import say
 from toxic_mlops.mlflow_io.registry import SameSplit, register_and_gate, version_description
-from toxic_mlops.mlflow_io.runs import get_run, latest_finished_run, newest_finished_run, step_run
+from toxic_mlops.mlflow_io.runs import get_run, newest_finished_run, step_run
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,6 @@ class Registered:
         return f"{self.name} version {self.version.version} {outcome}: {self.decision.reason}"
 
 
-def _model_and_train_run(
-    experiment_id: str, config_path: str, train_run: str, model_uri: str
-) -> tuple[str, str]:
-    if model_uri:
-        return mlflow.models.get_model_info(model_uri).run_id, model_uri
-    if not train_run:
-        train_run = latest_finished_run(experiment_id, "train", config_path)
-        say(f"register: using the latest train run {train_run}")
-    return train_run, train_run_with_model(train_run).data.tags[MODEL_URI_TAG]
-
-
 def _evaluate_run_of(experiment_id: str, train_run: str) -> str:
     found = newest_finished_run(
         experiment_id, "evaluate", f"tags.`{TRAIN_RUN_TAG}` = '{train_run}'"
@@ -60,7 +49,8 @@ def _evaluate_run_of(experiment_id: str, train_run: str) -> str:
     if found is None:
         raise ConfigError(
             f"train run {train_run} has no finished evaluate run: the gate needs its "
-            f"figures. Run `mlflow run . -e evaluate -P train_run={train_run}` first."
+            f"figures. Run `mlflow run . -e evaluate --env-manager local -P train_run={train_run}` "
+            "first."
         )
     return found.info.run_id
 
@@ -91,21 +81,26 @@ def _same_split(metrics: dict[str, float], tags: dict[str, str], metric: str) ->
 
 
 def register_step(
-    config: Config,
-    config_path: str,
-    train_run: str,
-    model_uri: str,
-    evaluate_run: str,
-    name: str,
+    config_path: str, train_run: str, model_uri: str, evaluate_run: str, name: str
 ) -> Registered:
-    """Register a model (default: the newest train run's); promote it only if the gate passes."""
+    """Register a model (default: the newest train run's); promote it only if the gate passes.
+
+    No config_path: the train run's (the run that logged model_uri)."""
     if train_run and model_uri:
         raise ConfigError("give one of -P train_run=<run id> or -P model_uri=<uri>, not both")
-    name = name or config.registry.model_name
-    policy = config.registry.gate
     with step_run("register") as this_run:
         experiment = this_run.info.experiment_id
-        train_run, model_uri = _model_and_train_run(experiment, config_path, train_run, model_uri)
+        if model_uri:
+            train_run = mlflow.models.get_model_info(model_uri).run_id
+            config_path = model_run_config("register", train_run, config_path)
+        else:
+            train_run, config_path = upstream_run(
+                this_run, "register", "train", train_run, config_path
+            )
+            model_uri = train_run_with_model(train_run).data.tags[MODEL_URI_TAG]
+        config = load_config(config_path)
+        name = name or config.registry.model_name
+        policy = config.registry.gate
         evaluate_run = evaluate_run or _evaluate_run_of(experiment, train_run)
         evaluated = get_run(evaluate_run).data
         metrics = evaluated.metrics
@@ -133,15 +128,14 @@ def register_step(
 
 
 @click.command()
-@config_option
+@recorded_config_option
 @click.option("--train-run", default="", help="Run id of a finished train step (default: newest).")
 @click.option("--model-uri", default="", help="Or a model URI (models:/..., runs:/...).")
 @click.option("--evaluate-run", default="", help="Its evaluate run (default: newest for it).")
 @click.option("--name", default="", help="Registered model name; empty = the config's.")
 @user_errors
 def main(config_path: str, train_run: str, model_uri: str, evaluate_run: str, name: str) -> None:
-    config = load_config(config_path)
-    registered = register_step(config, config_path, train_run, model_uri, evaluate_run, name)
+    registered = register_step(config_path, train_run, model_uri, evaluate_run, name)
     click.echo(f"register: {registered.summary()}")
 
 

@@ -1,6 +1,6 @@
 """retrain: validate -> monitor -> (on drift, degradation or force) retrain on reference + new data.
 
-    mlflow run . -e retrain -P new_data=<path or URL> [-P force=true] [-P epochs=3 ...]
+    mlflow run . -e retrain --env-manager local -P new_data=<path or URL> [-P force=true] [...]
 
 The new batch must carry labels. The reference data is what the current Production model was
 trained on (its preprocess run's splits, raw text); the combined file is logged on this run and
@@ -19,8 +19,13 @@ import click
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.cli import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
-from toxic_mlops.config import Config, load_config, parse_bool
+from toxic_mlops.cli import (
+    ACCEPT_EXTRA_OPTIONS,
+    extra_options,
+    recorded_config_option,
+    user_errors,
+)
+from toxic_mlops.config import Config, RegistryConfig, load_config, parse_bool
 from toxic_mlops.contract import (
     COMBINED_ARTIFACT,
     MONITOR_VERDICT_TAG,
@@ -32,6 +37,7 @@ from toxic_mlops.contract import (
 )
 from toxic_mlops.data.dataset import combine
 from toxic_mlops.mlflow_io.chain import StepRunner, train_to_registry
+from toxic_mlops.mlflow_io.configs import model_config, recorded_config
 from toxic_mlops.mlflow_io.inputs import read_batch, reference_splits
 from toxic_mlops.mlflow_io.lineage import ModelReference, model_reference
 from toxic_mlops.mlflow_io.logs import say
@@ -39,28 +45,33 @@ from toxic_mlops.mlflow_io.runs import step_run
 
 
 def retrain_step(
-    config: Config,
     config_path: str,
     new_data: str,
     forced: bool,
     model_name: str,
     train_overrides: Mapping[str, str],
 ) -> str:
-    """validate -> monitor -> (drift, degraded or forced) the chain on reference + new rows."""
-    name = model_name or config.registry.model_name
-    production = config.registry.production_uri(name)
-    base = {"config": config_path, "data": new_data, "model": production}
+    """validate -> monitor -> (drift, degraded or forced) the chain on reference + new rows.
+
+    No config_path: the one Production's train run used (its data is half of the new data)."""
     with step_run("retrain") as parent, tempfile.TemporaryDirectory() as tmp:
+        given = RegistryConfig().production_uri(model_name)
+        config_path = model_config("retrain", given, config_path)
+        config = load_config(config_path)
+        name = model_name or config.registry.model_name
+        production = config.registry.production_uri(name)
+        reference = model_reference(MlflowClient(), production)
+        _warn_on_other_config(reference, config_path)
+        base = {"config": config_path, "data": new_data, "model": production}
         # Always fresh (no cache): the data is new.
         runner = StepRunner(parent.info.experiment_id, parent.info.run_id, False, "retrain")
-        reference = model_reference(MlflowClient(), production)
         runner.run("validate", {**base, "require_labels": "true"})
         monitor = runner.run("monitor", base)
         verdict = MlflowClient().get_run(monitor).data.tags[MONITOR_VERDICT_TAG]
         mlflow.set_tag(RETRAIN_TAG_PREFIX + "verdict", verdict)
         if verdict == "ok" and not forced:
             mlflow.set_tag(RETRAIN_TAG_PREFIX + "decision", "skipped")
-            return "monitoring says ok; Production left as it is (force=true to retrain)"
+            return "monitoring says ok; Production left as it is (-P force=true retrains anyway)"
         combined = _log_combined(config, reference, new_data, Path(tmp), parent.info.run_id)
         say(
             f"retrain: {verdict}{' (forced)' if forced else ''}; training on "
@@ -81,6 +92,18 @@ def retrain_step(
     outcome = "promoted to Production" if promoted else "registered, NOT promoted"
     version, reason = (tags.get(REGISTRY_TAG_PREFIX + key) for key in ("version", "reason"))
     return f"{name} version {version} {outcome}: {reason}"
+
+
+def _warn_on_other_config(reference: ModelReference, config_path: str) -> None:
+    """The reference rows follow the config Production was trained with (e.g. its missing
+    labels allowed); another config may not accept them."""
+    recorded = recorded_config(reference.train_run)
+    if recorded and recorded != config_path:
+        version = reference.version
+        say(
+            f"retrain: warning: {version.name} version {version.version} was trained with "
+            f"config {recorded}; retraining on its data with {config_path}"
+        )
 
 
 @dataclass(frozen=True)
@@ -112,7 +135,7 @@ def _log_combined(
 
 
 @click.command(context_settings=ACCEPT_EXTRA_OPTIONS)
-@config_option
+@recorded_config_option
 @click.option("--new-data", required=True, help="Path, URL, hf:// or artifact URI, with labels.")
 @click.option("--force", default="false", help="true: retrain even when monitoring says ok.")
 @click.option("--model-name", default="", help="Registered model name; empty = the config's.")
@@ -122,8 +145,7 @@ def main(ctx: click.Context, config_path: str, new_data: str, force: str, model_
     """Extra -P settings (epochs=3 ...) are passed on to train."""
     train_overrides = extra_options(ctx.args)
     forced = parse_bool(force, "force")
-    config = load_config(config_path)
-    outcome = retrain_step(config, config_path, new_data, forced, model_name, train_overrides)
+    outcome = retrain_step(config_path, new_data, forced, model_name, train_overrides)
     click.echo(f"retrain: {outcome}")
 
 

@@ -10,7 +10,12 @@ from pathlib import Path
 import click
 import mlflow
 
-from toxic_mlops.cli import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
+from toxic_mlops.cli import (
+    ACCEPT_EXTRA_OPTIONS,
+    extra_options,
+    recorded_config_option,
+    user_errors,
+)
 from toxic_mlops.config import TUNABLE_SECTIONS, Config, ConfigError, load_config
 from toxic_mlops.contract import (
     LOSS_CURVE_ARTIFACT,
@@ -23,9 +28,9 @@ from toxic_mlops.contract import (
     TRAIN_ROC_PR_ARTIFACT,
 )
 from toxic_mlops.data.download import default_cache_dir
+from toxic_mlops.mlflow_io.configs import training_input
 from toxic_mlops.mlflow_io.inputs import (
     load_best_params,
-    preprocess_run_for,
     preprocessed_embeddings,
     preprocessed_inputs,
 )
@@ -53,14 +58,17 @@ def train_step(
     data_dir: str,
     params_from: str,
 ) -> LoggedModel:
-    """Fit the config's network (tuned params first, explicit -P settings win), log the model."""
+    """Fit the config's network (tuned params first, explicit -P settings win), log the model.
+
+    No config_path: the one the data was preprocessed with (configs.training_input)."""
     if preprocess_run and data_dir:
         raise ConfigError("give one of -P preprocess_run=<run id> or -P data_dir=<path>, not both")
     tuned = load_best_params(params_from) if params_from else {}
-    config = load_config(config_path, {**tuned, **overrides})
     with step_run("train") as run, tempfile.TemporaryDirectory() as tmp:
-        if not data_dir:
-            preprocess_run = preprocess_run_for(run, "train", config_path, preprocess_run)
+        preprocess_run, config_path = training_input(
+            run, "train", config_path, preprocess_run, data_dir, params_from
+        )
+        config = load_config(config_path, {**tuned, **overrides})
         splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, Path(tmp))
         embeddings = preprocessed_embeddings(
             preprocess_run, data_dir, config.model.pretrained_embeddings, Path(tmp)
@@ -104,7 +112,7 @@ def _log_trained(trained: TrainedModel, config: Config, tokenizer_file: Path, wo
 
 
 @click.command(context_settings=ACCEPT_EXTRA_OPTIONS)
-@config_option
+@recorded_config_option
 @click.option("--preprocess-run", default="", help="Run id of a finished preprocess step.")
 @click.option(
     "--data-dir", default="", help="Or a folder with {train,val,test}.parquet + tokenizer.json."

@@ -2,12 +2,14 @@
 
 TPE sampler, median pruner on each epoch's validation macro ROC-AUC, bounded by n_trials and a
 wall-clock timeout (a running trial finishes). The best params go to tune/best_params.json and
-`best.*` params on this run; `mlflow run . -e train -P params_from=<this run id>` uses them.
+`best.*` params on this run; `mlflow run . -e train --env-manager local -P params_from=<this run
+id>` trains with them on the same preprocess run (tagged here) and config.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -16,21 +18,29 @@ from typing import Any
 
 import click
 import mlflow
+from mlflow.tracking import MlflowClient
 
-from toxic_mlops.cli import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
-from toxic_mlops.config import TUNABLE_SECTIONS, load_config
+from toxic_mlops.cli import (
+    ACCEPT_EXTRA_OPTIONS,
+    extra_options,
+    recorded_config_option,
+    user_errors,
+)
+from toxic_mlops.config import TUNABLE_SECTIONS, ConfigError, load_config
 from toxic_mlops.contract import (
     BEST_PARAMS_ARTIFACT,
     ENTRY_POINT_TAG,
+    PREPROCESS_RUN_TAG,
     TRIALS_ARTIFACT,
     TUNE_HISTORY_ARTIFACT,
     TUNE_STATE_TAG,
     TUNE_TRIAL_ENTRY_POINT,
     TUNE_TRIAL_TAG,
 )
-from toxic_mlops.mlflow_io.inputs import preprocess_run_for, preprocessed_inputs
+from toxic_mlops.mlflow_io.configs import training_input
+from toxic_mlops.mlflow_io.inputs import preprocessed_inputs
 from toxic_mlops.mlflow_io.logs import log_epoch, log_figures, say
-from toxic_mlops.mlflow_io.runs import step_run
+from toxic_mlops.mlflow_io.runs import get_run, step_run
 from toxic_mlops.model.training import EpochResult
 from toxic_mlops.model.tuning import TuneResult, objective, run_study
 from toxic_mlops.plots import tuning_history
@@ -67,13 +77,23 @@ def tune_step(
     n_trials: int | None,
     timeout_minutes: float | None,
 ) -> tuple[TuneResult, str]:
-    """Optuna search, one nested run per trial; (result, this run's id) for train's params_from."""
-    config = load_config(config_path, overrides)
-    trials = n_trials or config.tune.n_trials
-    timeout = 60 * (timeout_minutes or config.tune.timeout_minutes)
+    """Optuna search, one nested run per trial; (result, this run's id) for train's params_from.
+
+    No config_path: the one the data was preprocessed with (configs.training_input)."""
     with step_run("tune") as run, tempfile.TemporaryDirectory() as tmp:
-        if not data_dir:
-            preprocess_run = preprocess_run_for(run, "tune", config_path, preprocess_run)
+        preprocess_run, config_path = training_input(
+            run, "tune", config_path, preprocess_run, data_dir
+        )
+        config = load_config(config_path, overrides)
+        if not config.tune.search_space:
+            raise ConfigError(
+                f"{config_path} has no tune.search_space to search: add one (configs/sample.yaml "
+                "and configs/toxic.yaml have one) or pass -P config=<a config with one>"
+            )
+        trials = n_trials or config.tune.n_trials
+        timeout = 60 * (timeout_minutes or config.tune.timeout_minutes)
+        # train -P params_from=<this run> reads the same data.
+        mlflow.set_tag(PREPROCESS_RUN_TAG, preprocess_run)
         splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, Path(tmp))
         # What every trial starts from, and the budget (named apart from the `mlflow run` params).
         mlflow.log_params(config.params(TUNABLE_SECTIONS))
@@ -82,6 +102,15 @@ def tune_step(
         result = run_study(config, trial_objective, trials, timeout)
         _log_study(result)
     return result, run.info.run_id
+
+
+def train_command(tune_run: str) -> str:
+    """The command that trains with a tune run's best params, on the data it searched on."""
+    experiment = MlflowClient().get_experiment(get_run(tune_run).info.experiment_id).name
+    return (
+        f"mlflow run . -e train --env-manager local --experiment-name {shlex.quote(experiment)} "
+        f"-P params_from={tune_run}"
+    )
 
 
 def _log_study(result: TuneResult) -> None:
@@ -100,7 +129,7 @@ def _log_study(result: TuneResult) -> None:
 
 
 @click.command(context_settings=ACCEPT_EXTRA_OPTIONS)
-@config_option
+@recorded_config_option
 @click.option("--preprocess-run", default="", help="Run id of a finished preprocess step.")
 @click.option("--data-dir", default="", help="Or a folder with the splits + tokenizer.json.")
 @click.option("--n-trials", default="", help="Empty = the config's tune.n_trials.")
@@ -127,7 +156,7 @@ def main(
     click.echo(
         f"tune: {result.complete} complete, {result.pruned} pruned; best val macro ROC-AUC "
         f"{result.study.best_value:.4f} with {json.dumps(result.study.best_params)}\n"
-        f"tune: train with it: mlflow run . -e train -P params_from={run_id}"
+        f"tune: train with it: {train_command(run_id)}"
     )
 
 

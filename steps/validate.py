@@ -14,10 +14,11 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.cli import config_option, user_errors
-from toxic_mlops.config import Config, load_config, parse_bool
+from toxic_mlops.cli import recorded_config_option, user_errors
+from toxic_mlops.config import Config, RegistryConfig, load_config, parse_bool
 from toxic_mlops.contract import VALIDATION_REFERENCE_TAG
 from toxic_mlops.errors import PipelineError
+from toxic_mlops.mlflow_io.configs import model_config
 from toxic_mlops.mlflow_io.inputs import read_batch, reference_splits
 from toxic_mlops.mlflow_io.lineage import model_reference
 from toxic_mlops.mlflow_io.logs import data_tags, log_validation, say
@@ -46,9 +47,18 @@ def _reference_train_split(config: Config, model: str, workdir: Path) -> pd.Data
     return reference_splits(found.preprocess_run, workdir)["train"]
 
 
-def validate_step(config: Config, data: str, model: str, require_labels: bool) -> ValidationReport:
-    """Check a batch against the schema and the reference model's training data."""
+def validate_step(
+    config_path: str, data: str, model: str, require_labels: bool
+) -> ValidationReport:
+    """Check a batch against the schema and the reference model's training data.
+
+    No config_path: the reference model's (default: Production's)."""
     with step_run("validate"), tempfile.TemporaryDirectory() as tmp:
+        referenced = "" if model.lower() == NO_REFERENCE else model
+        config_path = model_config(
+            "validate", referenced or RegistryConfig().production_uri(), config_path
+        )
+        config = load_config(config_path)
         work = Path(tmp)
         batch, files = read_batch(data, config.dataset, work)
         mlflow.set_tags(data_tags([data], files))
@@ -70,7 +80,7 @@ def validate_step(config: Config, data: str, model: str, require_labels: bool) -
 
 
 @click.command()
-@config_option
+@recorded_config_option
 @click.option("--data", required=True, help="Path, URL, hf:// or artifact URI of the batch.")
 @click.option(
     "--model", default="", help=f"Reference model URI; empty = Production, {NO_REFERENCE}."
@@ -79,7 +89,7 @@ def validate_step(config: Config, data: str, model: str, require_labels: bool) -
 @user_errors
 def main(config_path: str, data: str, model: str, require_labels: str) -> None:
     labels_required = parse_bool(require_labels, "require_labels")
-    validate_step(load_config(config_path), data, model, labels_required)
+    validate_step(config_path, data, model, labels_required)
 
 
 if __name__ == "__main__":

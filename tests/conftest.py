@@ -8,16 +8,19 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pytest
 import yaml
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.tracking import MlflowClient
 
 from tests.synthetic import make_comments
@@ -25,6 +28,8 @@ from toxic_mlops.serving.model_server import BIN
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = re.compile(r"Run \(ID '([0-9a-f]{32})'\) succeeded")
+VENV = Path(sys.executable).parent.parent  # the venv running the tests; make must not rebuild it
+COMMAND_TIMEOUT_S = 1800  # a safety net, not a speed check: minutes on an idle 2-core machine
 
 
 class DataServer:
@@ -276,3 +281,78 @@ def tiny_model(tiny_fitted):
     fitted, splits, _ = tiny_fitted
     spec = ModelSpec(fitted.network_config, LABELS, fitted.encoder.max_len, Normalizer())
     return Scorer(fitted.result.network, fitted.encoder, spec), splits
+
+
+def run_tree(
+    command: list[str], env: dict[str, str], cwd: Path = ROOT, timeout: int = COMMAND_TIMEOUT_S
+) -> subprocess.CompletedProcess:
+    """Run command; on timeout stop it with everything it started (make -> mlflow -> steps)."""
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate()
+        pytest.fail(f"{' '.join(command)} took over {timeout} s")
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def make(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """A make target; -o: the venv running the tests is installed, make must not rebuild it."""
+    return run_tree(["make", "-o", f"{VENV}/.installed", *args, f"VENV={VENV}"], env)
+
+
+@dataclass
+class Demo:
+    """`make demo` run once as a newcomer runs it, in a throwaway store (experiment `toxic`)."""
+
+    workdir: Path
+    env: dict[str, str]
+    done: subprocess.CompletedProcess  # make demo's own output
+    main_run: str
+    version: ModelVersion  # what it registered, as it left it
+    production_alias: str  # the version behind @production right after it
+
+    def make(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """A make target against the demo's store."""
+        return make(env or self.env, *args)
+
+    @property
+    def client(self) -> MlflowClient:
+        return MlflowClient(self.env["MLFLOW_TRACKING_URI"])
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The state `make demo` leaves, shared by tests/e2e/test_demo.py (what it made) and
+    tests/e2e/test_demo_day_two.py (every documented command after it)."""
+    workdir = tmp_path_factory.mktemp("demo")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # as with the venv activated
+        "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
+        "MLFLOW_EXPERIMENT_NAME": "toxic",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "HOME": str(workdir),  # no download cache or anything else from the user's home
+    }
+    # The experiment first, so its artifacts land in workdir; make demo then finds it.
+    init = [sys.executable, "-m", "toxic_mlops.mlflow_io", "init-tracking", "--experiment", "toxic"]
+    run_tree([*init, "--artifact-root", str(workdir / "mlartifacts")], env).check_returncode()
+    done = make(env, "demo")
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    (main,) = client.search_runs(
+        [client.get_experiment_by_name("toxic").experiment_id],
+        "tags.`mlflow.project.entryPoint` = 'main'",
+    )
+    (version,) = client.search_model_versions("name='toxic'")
+    alias = client.get_model_version_by_alias("toxic", "production").version
+    return Demo(workdir, env, done, main.info.run_id, version, alias)

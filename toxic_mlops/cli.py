@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 import click
 from mlflow.exceptions import MlflowException
 
+from toxic_mlops.config import DEFAULT_CONFIG_PATH
 from toxic_mlops.errors import PipelineError
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_CONFIG = "configs/toxic.yaml"
 # Lets `mlflow run -P epochs=3` through: MLflow passes undeclared parameters as `--epochs 3`.
 ACCEPT_EXTRA_OPTIONS = {"ignore_unknown_options": True, "allow_extra_args": True}
 
@@ -50,9 +50,20 @@ def extra_options(args: list[str]) -> dict[str, str]:
 
 
 def config_option(command: F) -> F:
-    return click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True)(
+    return click.option("--config", "config_path", default=DEFAULT_CONFIG_PATH, show_default=True)(
         command
     )
+
+
+# The steps that read a run or a model: by default, the config that made it
+# (toxic_mlops/mlflow_io/configs.py).
+recorded_config_option = click.option(
+    "--config",
+    "config_path",
+    default="",
+    help="YAML config; empty: the one recorded on the run or model this step reads "
+    f"(none recorded: {DEFAULT_CONFIG_PATH}).",
+)
 
 
 def split_list(value: str) -> list[str]:

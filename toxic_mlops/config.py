@@ -20,6 +20,8 @@ from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig
 from pyfunc.text import Normalizer
 from toxic_mlops.errors import PipelineError
 
+# What a step uses when it is given no config and none is recorded where it reads from.
+DEFAULT_CONFIG_PATH = "configs/toxic.yaml"
 # The sections a train (or tune) run may override with -P name=value.
 TUNABLE_SECTIONS = ("model", "training", "robustness")
 TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes"}, {"false", "0", "no"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 ENTRY_POINT_TAG = "mlflow.project.entryPoint"
 PARENT_RUN_TAG = "mlflow.parentRunId"
 CODE_VERSION_TAG = "toxic.code_version"
+CONFIG_TAG = "toxic.config"  # the config file the step used (given, or taken from its input)
 MODEL_URI_TAG = "toxic.model_uri"  # train run -> its logged pyfunc model
 PREPROCESS_RUN_TAG = "toxic.preprocess_run"  # train run -> preprocess run ("" from a data_dir)
 DOWNLOAD_RUN_TAG = "toxic.download_run"  # preprocess run -> download run ("" from raw_data)

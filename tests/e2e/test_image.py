@@ -26,8 +26,7 @@ import torch
 import yaml
 from mlflow.pyfunc.scoring_server import predictions_to_json
 
-from tests.conftest import ROOT
-from tests.e2e.conftest import Demo, make
+from tests.conftest import ROOT, Demo, make
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +74,7 @@ def image(engine: None, demo: Demo) -> Iterator[str]:
     tag = f"toxic-serving:test-{os.getpid()}"
     # The user's home, not the demo's: base.sh's cache and docker's settings live there.
     env = {**os.environ, "MLFLOW_TRACKING_URI": demo.env["MLFLOW_TRACKING_URI"]}
-    done = make("image", env, f"MODEL={MODEL}", f"IMAGE={tag}", f"BASE_IMAGE={base.stdout.strip()}")
+    done = make(env, "image", f"MODEL={MODEL}", f"IMAGE={tag}", f"BASE_IMAGE={base.stdout.strip()}")
     assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     yield tag
     docker("rmi", tag)

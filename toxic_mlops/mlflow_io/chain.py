@@ -5,14 +5,15 @@ Shared by the two steps that run others: main (the whole chain) and retrain (fro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import mlflow
-from mlflow.exceptions import ExecutionException
+from mlflow.entities import Run
+from mlflow.exceptions import ExecutionException, MlflowException
 from mlflow.tracking import MlflowClient
 
-from toxic_mlops.contract import PARENT_RUN_TAG
+from toxic_mlops.contract import PARENT_RUN_TAG, REGISTRY_TAG_PREFIX
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.mlflow_io.logs import say
 from toxic_mlops.mlflow_io.runs import PROJECT_ROOT, code_version, find_finished_run
@@ -27,14 +28,20 @@ class StepRunner:
     use_cache: bool
     caller: str  # the step that runs the chain, for its progress lines
 
-    def run(self, entry_point: str, parameters: Mapping[str, str], cache: bool = True) -> str:
-        """Run one entry point, or reuse an equal finished run (same code version); its id."""
+    def run(
+        self,
+        entry_point: str,
+        parameters: Mapping[str, str],
+        reusable: Callable[[Run], bool] = lambda run: True,
+    ) -> str:
+        """Run one entry point, or reuse an equal finished run (same code version) that is
+        `reusable`; its id."""
         parameters = {key: str(value) for key, value in parameters.items()}
-        if self.use_cache and cache:
+        if self.use_cache:
             previous = find_finished_run(
                 self.experiment_id, entry_point, parameters, code_version()
             )
-            if previous is not None:
+            if previous is not None and reusable(previous):
                 say(f"{self.caller}: reusing finished {entry_point} run {previous.info.run_id}")
                 return previous.info.run_id
         say(f"{self.caller}: running {entry_point} {parameters}")
@@ -67,7 +74,8 @@ def train_to_registry(
         "train", {**config, "preprocess_run": runs["preprocess"], **train_overrides}
     )
     runs["evaluate"] = runner.run("evaluate", {**config, "train_run": runs["train"]})
-    # Registering is an action, not a result to reuse: it always runs.
+    # The same model is not registered twice: an equal register run is reused while the version
+    # it registered is still there (so `make demo` twice leaves one version).
     runs["register"] = runner.run(
         "register",
         {
@@ -76,6 +84,18 @@ def train_to_registry(
             "evaluate_run": runs["evaluate"],
             "name": model_name,
         },
-        cache=False,
+        reusable=_version_still_registered,
     )
     return runs
+
+
+def _version_still_registered(register_run: Run) -> bool:
+    tags = register_run.data.tags
+    name, version = (tags.get(REGISTRY_TAG_PREFIX + key) for key in ("model", "version"))
+    if not name or not version:
+        return False
+    try:
+        MlflowClient().get_model_version(name, version)
+    except MlflowException:
+        return False
+    return True

@@ -25,13 +25,7 @@ from toxic_mlops.data.dataset import TEXT, load_splits, standardize
 from toxic_mlops.data.download import FetchedFile, default_cache_dir, load_sources
 from toxic_mlops.data.embeddings import INFO_FILE, MATRIX_FILE, load_matrix
 from toxic_mlops.errors import PipelineError
-from toxic_mlops.mlflow_io.logs import say
-from toxic_mlops.mlflow_io.runs import (
-    download_run_artifacts,
-    get_run,
-    latest_finished_run,
-    local_copy,
-)
+from toxic_mlops.mlflow_io.runs import download_run_artifacts, get_run, local_copy
 
 
 def read_batch(
@@ -45,15 +39,6 @@ def read_batch(
     frame, files = load_sources([source], [], default_cache_dir())
     frame, _ = standardize(frame, dataset)
     return frame, files
-
-
-def preprocess_run_for(run: Run, entry_point: str, config_path: str, preprocess_run: str) -> str:
-    """The preprocess run a step reads: the one given, else the newest for this config."""
-    if preprocess_run:
-        return preprocess_run
-    found = latest_finished_run(run.info.experiment_id, "preprocess", config_path)
-    say(f"{entry_point}: using the latest preprocess run {found}")
-    return found
 
 
 def train_run_with_model(train_run: str) -> Run:

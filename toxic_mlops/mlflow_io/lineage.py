@@ -31,6 +31,7 @@ from toxic_mlops.contract import (
 from toxic_mlops.errors import PipelineError
 
 MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<ref>[^/]+)|@(?P<alias>[^/]+))$")
+PER_LABEL_TEST_AUC = "test_roc_auc_"
 RUNS_URI = re.compile(r"^runs:/(?P<run_id>[0-9a-f]{32})/")
 
 
@@ -64,8 +65,8 @@ def resolve_model_version(client: MlflowClient, model_uri: str) -> ModelVersion:
     if not versions:
         raise PipelineError(
             f"{model_uri}: model {name!r} has no version in stage {ref!r}. Nothing promoted yet? "
-            "Run the pipeline (make pipeline); if the gate refused a version, its "
-            "promotion.reason tag says why"
+            "Run the pipeline (`make demo` offline, or `make pipeline`); if the gate refused a "
+            "version, its promotion.reason tag says why"
         )
     return versions[0]
 
@@ -105,7 +106,9 @@ def _run_text(run: Run, role: str) -> str:
     tags, metrics = run.data.tags, run.data.metrics
     text = f"{role} run {run.info.run_id} [{run.info.status}, code {tags.get(CODE_VERSION_TAG)}]"
     if "test_macro_roc_auc" in metrics:
-        text += f" test macro ROC-AUC {metrics['test_macro_roc_auc']:.4f}"
+        # The same name as the monitor report's, which says over which labels its macro is.
+        labels = [k for k in metrics if k.startswith(PER_LABEL_TEST_AUC) and "_ci_" not in k]
+        text += f" test macro ROC-AUC {metrics['test_macro_roc_auc']:.4f} ({len(labels)} labels)"
     datasets = _datasets(run)
     return f"{text}: {datasets}" if datasets else text
 

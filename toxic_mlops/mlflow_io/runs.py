@@ -81,15 +81,13 @@ def download_run_artifacts(run_id: str, artifact_path: str, destination: Path) -
 
 
 def finished_runs(
-    experiment_id: str, entry_point: str, extra_filter: str, max_results: int = 1000
+    experiment_id: str, entry_point: str, extra_filter: str = "", max_results: int = 1000
 ) -> list[Run]:
     """FINISHED runs of entry_point matching extra_filter (MLflow search syntax), newest first."""
+    wanted = f"tags.`{ENTRY_POINT_TAG}` = '{entry_point}' and attributes.status = 'FINISHED'"
     return MlflowClient().search_runs(
         [experiment_id],
-        filter_string=(
-            f"tags.`{ENTRY_POINT_TAG}` = '{entry_point}' and attributes.status = 'FINISHED' "
-            f"and {extra_filter}"
-        ),
+        filter_string=f"{wanted} and {extra_filter}" if extra_filter else wanted,
         order_by=["attributes.start_time DESC"],
         max_results=max_results,
     )
@@ -111,18 +109,6 @@ def find_finished_run(
 def newest_finished_run(experiment_id: str, entry_point: str, extra_filter: str) -> Run | None:
     runs = finished_runs(experiment_id, entry_point, extra_filter, max_results=1)
     return runs[0] if runs else None
-
-
-def latest_finished_run(experiment_id: str, entry_point: str, config_path: str) -> str:
-    """Id of the newest finished run of entry_point with this config in the experiment."""
-    run = newest_finished_run(experiment_id, entry_point, f"params.config = '{config_path}'")
-    if run is None:
-        raise PipelineError(
-            f"no finished {entry_point} run with config {config_path} in experiment "
-            f"{experiment_id}: run `mlflow run . -e {entry_point}` first, pass its run id, "
-            "or run the whole chain with `mlflow run . -e main`"
-        )
-    return run.info.run_id
 
 
 def local_copy(path_or_uri: str, destination: Path) -> Path:

@@ -183,8 +183,9 @@ def _concept_checks(
                 "auc drop",
                 test_auc - batch_auc,
                 policy.max_auc_drop,
-                f"macro ROC-AUC {batch_auc:.4f} on the batch vs {test_auc:.4f} logged on test "
-                f"({', '.join(scored)})",
+                f"macro ROC-AUC over the {len(scored)} labels with {policy.min_positives}+ "
+                f"positives and negatives in the batch ({', '.join(scored)}): {batch_auc:.4f} "
+                f"on the batch vs {test_auc:.4f} on the model's test split",
                 status=DEGRADED,
             )
         )
