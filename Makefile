@@ -84,8 +84,7 @@ tune: experiment
 	$(RUN) -e tune $(CONFIG_P) $(if $(TRIALS),-P n_trials=$(TRIALS))
 
 serve: install
-	@$(VENV)/bin/python -m toxic_mlops.mlflow_io lineage --model $(MODEL) > /dev/null  # a clear error if no such model
-	mlflow models serve -m $(MODEL) --env-manager local --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
+	$(VENV)/bin/python -m toxic_mlops.serving serve --model $(MODEL) --host 127.0.0.1 --port $(PORT) --workers $(WORKERS)
 
 # The page to try the model: http://127.0.0.1:$(PAGE_PORT)/, talking to `make serve` (docs/page.md).
 page: install
