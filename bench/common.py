@@ -147,9 +147,18 @@ def requests_of(texts: list[str], batch: int) -> list[list[str]]:
     return [texts[start : start + batch] for start in range(0, len(texts), batch)]
 
 
-def post(session: requests.Session, url: str, texts: list[str]) -> float:
+def post(
+    session: requests.Session, url: str, texts: list[str] | bytes, timeout: float | None = 120
+) -> float:
+    """Seconds until the server answered 200 to {"inputs": texts}, or to a JSON body already
+    encoded (bytes: a large request, not re-encoded at every send)."""
+    sent = (
+        {"data": texts, "headers": {"Content-Type": "application/json"}}
+        if isinstance(texts, bytes)
+        else {"json": {"inputs": texts}}
+    )
     started = time.perf_counter()
-    response = session.post(f"{url}/invocations", json={"inputs": texts}, timeout=120)
+    response = session.post(f"{url}/invocations", timeout=timeout, **sent)
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
         raise RuntimeError(f"HTTP {response.status_code}: {response.text[:300]}")

@@ -38,6 +38,15 @@ def load_texts(count: int, seed: int = 0) -> tuple[list[str], str]:
     return [texts[i] for i in rng.integers(0, len(texts), size=count)], source
 
 
+def long_comments(rows: int, chars: int) -> list[str]:
+    """rows comments of chars characters each: windows over real comments joined end to end
+    (drawn as load_texts draws them), the huge requests the memory benchmarks send."""
+    texts, _ = load_texts(4 * rows)
+    joined = " ".join(texts)
+    step = max(1, (len(joined) - chars) // rows)
+    return [joined[i * step : i * step + chars] for i in range(rows)]
+
+
 def sampled_comments(count: int, path: Path = POSTS) -> tuple[list[str], str]:
     """count distinct real comments (seed 0), the request the span benchmarks time."""
     texts, source = comments(path)

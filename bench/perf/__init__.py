@@ -5,6 +5,8 @@ BENCHMARKS = {
     "serve_ab": "A/B of an environment setting on two model servers of the same model",
     "server_layers": "what each layer between predict and the HTTP server costs, in-process",
     "load": "concurrent good and malformed requests against the real server: no 5xx, no drops",
+    "serve_memory": "the server's RSS before, during and after huge requests",
+    "serve_overhead": "what the serving hardening costs: proxy without keep-alive, slices, guard",
     "forward": "bare forward of the reference-size network on fixed-length batches",
     "quantize": "dynamic int8 vs fp32: speed and test ROC-AUC of a registered model",
     "batch_score": "Spark batch scoring (spark_udf) vs in-process predict, comments/s",

@@ -1,6 +1,6 @@
 """Benchmark: the model server's memory before, during and after huge requests.
 
-    python -m bench.serve_memory --model-uri models:/toxic/Production [--requests 3] \
+    python -m bench.perf.serve_memory --model-uri models:/toxic/Production [--requests 3] \
         [--rows 10000] [--chars 3000] [NAME=VALUE ...]
 
 Starts `mlflow models serve` (one worker; NAME=VALUE settings in its environment), scores a few
@@ -12,7 +12,6 @@ still holds 3 s after them and after the small ones.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import threading
@@ -21,7 +20,9 @@ from pathlib import Path
 
 import requests
 
-from bench.common import load_texts, record
+from bench.cli import bench_parser
+from bench.common import Summary, figure, post, record
+from bench.data import load_texts, long_comments
 from toxic_mlops.serving.model_server import ModelServer
 
 MB = 1 << 20
@@ -52,7 +53,7 @@ def uvicorn_pid(parent: int) -> int:
 
 
 class Sampler:
-    """The RSS of a process every 10 ms in a thread; `peak` since the last reset."""
+    """The peak RSS of a process, sampled every 10 ms in a thread while in the `with` block."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self.stop = pid, 0.0, threading.Event()
@@ -62,12 +63,13 @@ class Sampler:
         while not self.stop.wait(0.01):
             self.peak = max(self.peak, rss_mb(self.pid))
 
+    def __enter__(self) -> Sampler:
+        self.thread.start()
+        return self
 
-def long_comments(rows: int, chars: int) -> list[str]:
-    texts, _ = load_texts(4 * rows)
-    joined = " ".join(texts)
-    step = max(1, (len(joined) - chars) // rows)
-    return [joined[i * step : i * step + chars] for i in range(rows)]
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def settle(pid: int, seconds: float = 3) -> float:
@@ -76,8 +78,7 @@ def settle(pid: int, seconds: float = 3) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser = bench_parser(__doc__, model_uri="models:/toxic/Production")
     parser.add_argument("--requests", type=int, default=3)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--chars", type=int, default=3_000)
@@ -86,8 +87,8 @@ def main() -> None:
 
     settings = dict(setting.split("=", 1) for setting in args.settings)
     small, _ = load_texts(256, seed=1)
+    small_body = json.dumps({"inputs": small}).encode()
     huge = json.dumps({"inputs": long_comments(args.rows, args.chars)}).encode()
-    headers = {"Content-Type": "application/json"}
     with (
         ModelServer(args.model_uri, env={**os.environ, **settings}) as server,
         requests.Session() as session,
@@ -95,23 +96,16 @@ def main() -> None:
         pid = uvicorn_pid(server.process.pid)
 
         def score(body: bytes) -> float:
-            started = time.perf_counter()
-            answer = session.post(f"{server.url}/invocations", data=body, headers=headers)
-            if answer.status_code != 200:
-                raise RuntimeError(f"HTTP {answer.status_code}: {answer.text[:300]}")
-            return round(time.perf_counter() - started, 2)
+            return round(post(session, server.url, body, timeout=None), 2)
 
-        small_body = json.dumps({"inputs": small}).encode()
         for _ in range(3):
             score(small_body)
         idle = settle(pid)
-        sampler = Sampler(pid)
-        sampler.thread.start()
         seconds, after_each = [], []
-        for _ in range(args.requests):
-            seconds.append(score(huge))
-            after_each.append(settle(pid))
-        sampler.stop.set()
+        with Sampler(pid) as sampler:
+            for _ in range(args.requests):
+                seconds.append(score(huge))
+                after_each.append(settle(pid))
         small_seconds = [score(small_body) for _ in range(5)]
         after_small = settle(pid)
     record(
@@ -134,6 +128,24 @@ def main() -> None:
             "small_request_seconds": small_seconds,
         },
     )
+
+
+def summarize(report: dict) -> Summary:
+    """The server's RSS idle, at its peak, after each huge request and after small ones."""
+    rss, huge = report["rss_mb"], report["huge_request"]
+    rows = [
+        ("idle before", rss["idle_before"], ""),
+        ("peak during the huge requests", rss["peak_during"], ""),
+        ("3 s after each huge request", rss["after_each_huge"], report["huge_request_seconds"]),
+        ("after the small requests", rss["after_small_ones"], report["small_request_seconds"]),
+    ]
+    sentence = (
+        f"{len(report['huge_request_seconds'])} requests of {huge['rows']:,} comments × "
+        f"{huge['chars']:,} characters ({figure(huge['mb'])} MB each) to one worker of "
+        f"`{report['model_uri']}`: the RSS peaks at "
+        f"{figure(rss['peak_during'] / rss['idle_before'], 3)} times idle."
+    )
+    return Summary(sentence, ("RSS of the server", "MB", "seconds per request"), rows)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: what the serving hardening costs per request.
 
-    python -m bench.serve_overhead --model-uri models:/toxic/Production [--rounds 5]
+    python -m bench.perf.serve_overhead --model-uri models:/toxic/Production [--rounds 5]
 
 1. nginx to the model server without keep-alive over a unix socket (now) against keep-alive over
    loopback TCP (before): the same uvicorn stand-in (tests/e2e/failing_app.py) behind both
@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import subprocess
@@ -25,8 +24,9 @@ import mlflow
 import requests
 
 import toxic_mlops.serving.proxy as proxy
-from bench.common import ROOT, load_texts, record
-from bench.serve_memory import long_comments
+from bench.cli import bench_parser
+from bench.common import ROOT, Summary, figure, record
+from bench.data import load_texts, long_comments
 from pyfunc import http_guard
 from toxic_mlops.serving.model_server import BIN, free_port
 
@@ -57,8 +57,11 @@ def proxy_cost(rounds: int, folder: Path) -> dict[str, float]:
         )
         for where in (["--uds", str(socket)], ["--port", str(port)])
     ]
-    old_template = proxy.TEMPLATE.read_text()
+    template = proxy.TEMPLATE
+    old_template = template.read_text()
     for now, before in KEEPALIVE.items():
+        if now not in old_template:
+            raise SystemExit(f"{template.name} no longer holds {now.strip()!r}: update KEEPALIVE")
         old_template = old_template.replace(now, before)
     (folder / "before.template").write_text(old_template)
     limits = {**LIMITS, "timeout": 30}
@@ -77,6 +80,7 @@ def proxy_cost(rounds: int, folder: Path) -> dict[str, float]:
                     times["unix_no_keepalive"].append(ping_ms(now.url, 500))
                     times["tcp_keepalive"].append(ping_ms(before.url, 500))
     finally:
+        proxy.TEMPLATE = template
         for server in servers:
             server.terminate()
             server.wait()
@@ -120,8 +124,7 @@ def guard_ms(count: int = 100_000) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-uri", default="models:/toxic/Production")
+    parser = bench_parser(__doc__, model_uri="models:/toxic/Production")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
@@ -130,11 +133,30 @@ def main() -> None:
         "serve_overhead",
         {
             "model_uri": args.model_uri,
+            "rounds": args.rounds,
             "nginx_ms_per_request": nginx,
             **slicing_and_trim_cost(args.model_uri, args.rounds),
             "guard_ms": guard_ms(),
         },
     )
+
+
+def summarize(report: dict) -> Summary:
+    """Each hardening's cost against the way before it, per request or per call."""
+    nginx = report["nginx_ms_per_request"]
+    rows = [
+        ("nginx to the server, ms per /ping", nginx["unix_no_keepalive"], nginx["tcp_keepalive"]),
+        ("scoring 10,000 comments, s", report["score_10000_now_s"], report["score_10000_before_s"]),
+        ("`malloc_trim(0)` after 1,000 long comments, ms", report["malloc_trim_ms"], "none"),
+        ("the guard around `invocations`, ms", report["guard_ms"], "none"),
+    ]
+    sentence = (
+        f"Through nginx, a /ping takes {figure(nginx['unix_no_keepalive'])} ms over a unix socket "
+        f"without keep-alive against {figure(nginx['tcp_keepalive'])} ms kept alive over TCP; "
+        f"10,000 comments score in {figure(report['score_10000_now_s'])} s in slices against "
+        f"{figure(report['score_10000_before_s'])} s at once; medians of {report['rounds']} rounds."
+    )
+    return Summary(sentence, ("cost", "now", "before"), rows)
 
 
 if __name__ == "__main__":
