@@ -233,22 +233,39 @@ def main() -> None:
 
 def summarize(report: dict) -> Summary:
     """Per attack family: the shipped model's (the last variant's) ROC-AUC against clean
-    negatives with the share of its clean flagged share still flagged, and each baseline's
-    ROC-AUC; the other variants' worst family and the false positives in the sentence."""
+    negatives with the share of its clean flagged share still flagged, the first variant's
+    (the model before) and each baseline's ROC-AUC. The families the shipped model reads as
+    clean text share one row (each scorer's lowest over them); the worst family of every
+    scorer and the false positives are in the sentence."""
     scorers = report["scorers"]
-    model = list(scorers)[-1]
-    baselines = [name for name in scorers if name.startswith("TF-IDF")]
-    others = [name for name in scorers if name not in (model, *baselines)]
-    columns = ("attack", f"{model}: ROC-AUC (kept)", *baselines)
-    rows = []
-    for family in ["clean", *report["families"]]:
-        ours = scorers[model]["figures"]
-        kept = 1.0 if family == "clean" else ours[f"{family}_retained"]
+    model, *_ = names = [*list(scorers)[-1:], *list(scorers)[:-1]]
+    shown = [name for name in names if name != model][:1] + [
+        name for name in names if name.startswith("TF-IDF")
+    ]
+    ours = scorers[model]["figures"]
+
+    def aucs(families: list[str]) -> list[str]:
+        return [
+            figure(min(scorers[name]["figures"][f"{f}_auc"] for f in families), 3) for name in shown
+        ]
+
+    as_clean = [
+        f
+        for f in report["families"]
+        if ours[f"{f}_retained"] >= 0.995 and ours[f"{f}_auc"] >= ours["clean_auc"] - 0.001
+    ]
+    rows = [("clean", f"{figure(ours['clean_auc'], 3)} (1)", *aucs(["clean"]))]
+    if as_clean:
+        label = "read as clean: " + ", ".join(f.replace("_", " ") for f in as_clean)
+        lowest = min(ours[f"{f}_auc"] for f in as_clean)
+        rows.append((label, f"{figure(lowest, 3)} (1)", *aucs(as_clean)))
+    for family in (f for f in report["families"] if f not in as_clean):
+        kept = figure(ours[f"{family}_retained"], 2)
         rows.append(
             (
                 family.replace("_", " "),
-                f"{figure(ours[f'{family}_auc'], 3)} ({figure(kept, 2)})",
-                *(figure(scorers[b]["figures"][f"{family}_auc"], 3) for b in baselines),
+                f"{figure(ours[f'{family}_auc'], 3)} ({kept})",
+                *aucs([family]),
             )
         )
 
@@ -257,16 +274,16 @@ def summarize(report: dict) -> Summary:
         family = min(report["families"], key=lambda f: figures[f"{f}_auc"])
         return f"{name} {figure(figures[f'{family}_auc'], 3)} ({family})"
 
-    ours = scorers[model]["figures"]
     most_fp = max(ours[f"{f}_fp"] for f in report["families"])
     sentence = (
         f"{report['toxic_attacked']:,} toxic test comments of {report['source']}, each "
         f"toxic-looking word disguised, against {report['negatives']:,} clean ones "
         f"({report['label']}; docs/evasion.md). Lowest ROC-AUC: "
-        f"{'; '.join(worst(n) for n in [model, *others, *baselines])}. False positives of "
-        f"{model}: {figure(ours['clean_fp'], 2)} on clean text, at most "
-        f"{figure(most_fp, 2)} with words disguised."
+        f"{'; '.join(worst(n) for n in names)}. False positives of {model}: "
+        f"{figure(ours['clean_fp'], 2)} on clean text, at most {figure(most_fp, 2)} with words "
+        "disguised."
     )
+    columns = ("attack", f"{model}: ROC-AUC (kept)", *shown)
     return Summary(sentence, columns, rows)
 
 
