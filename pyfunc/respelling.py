@@ -20,6 +20,8 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
+from pyfunc.deobfuscation import LEET
+
 Rewrite = Callable[[re.Match[str]], str]
 # (pattern, rewrite of a match, whether the text may have a match the rewrite changes): the
 # normaliser skips the pass when it may not, which most texts never do (a cheap look first).
@@ -105,6 +107,10 @@ class Respeller:
         word = match[0]
         # No mask, or mostly masks ("m@573r", "4*5": leetspeak's to read, or nothing to read).
         if word.isalpha() or len(word) < 3 or 2 * sum(c.isalpha() for c in word) < len(word):
+            return word
+        # Leetspeak that reads as a word the tokenizer knows is that word ("wh3r3" is where,
+        # not a mask of whore; "7h3" is the): left to the leetspeak pass.
+        if "".join(LEET.get(char, char) for char in word) in self.known:
             return word
         return self._masked(word, minimum=3) or word
 

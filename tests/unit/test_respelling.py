@@ -96,6 +96,13 @@ def test_masks_are_read_before_leetspeak(text: str, expected: str) -> None:
     assert read(text) == expected
 
 
+def test_leetspeak_of_a_known_word_is_that_word_not_a_mask() -> None:
+    reader = Respeller(["whore", "tht"], frozenset({"where", "the", "that"}))
+    normalizer = Normalizer(undo_leetspeak=True)
+    assert normalizer("wh3r3 is 7h3 d0g", reader) == "where is 7h3 dog"
+    assert normalizer("wh*r3 is th@t", reader) == "whore is that"  # a mask stays a mask
+
+
 def test_keyboard_neighbours_are_the_keys_around() -> None:
     assert NEIGHBOURS["o"] == {"i", "p", "k", "l"}
     assert NEIGHBOURS["a"] == {"q", "w", "s", "z"}
