@@ -11,8 +11,11 @@ import click
 import mlflow
 
 from toxic_mlops.cli import ACCEPT_EXTRA_OPTIONS, config_option, extra_options, user_errors
-from toxic_mlops.config import TUNABLE_SECTIONS, Config, ConfigError, load_config
+from toxic_mlops.config import TRAIN_SECTIONS, Config, ConfigError, load_config
 from toxic_mlops.contract import (
+    DISTRIBUTED_ARTIFACT,
+    DISTRIBUTED_BACKEND_PARAM,
+    DISTRIBUTED_MASTER_PARAM,
     LOSS_CURVE_ARTIFACT,
     MODEL_URI_TAG,
     NB_SCALED_LABELS_PARAM,
@@ -21,6 +24,8 @@ from toxic_mlops.contract import (
     SPANS_REPORT_ARTIFACT,
     THRESHOLDS_ARTIFACT,
     TRAIN_ROC_PR_ARTIFACT,
+    TRAINED_DEVICE_PARAM,
+    TRAINED_PRECISION_PARAM,
 )
 from toxic_mlops.data.download import default_cache_dir
 from toxic_mlops.mlflow_io.inputs import (
@@ -57,7 +62,7 @@ def train_step(
     if preprocess_run and data_dir:
         raise ConfigError("give one of -P preprocess_run=<run id> or -P data_dir=<path>, not both")
     tuned = load_best_params(params_from) if params_from else {}
-    config = load_config(config_path, {**tuned, **overrides})
+    config = load_config(config_path, {**tuned, **overrides}, TRAIN_SECTIONS)
     with step_run("train") as run, tempfile.TemporaryDirectory() as tmp:
         if not data_dir:
             preprocess_run = preprocess_run_for(run, "train", config_path, preprocess_run)
@@ -65,7 +70,7 @@ def train_step(
         embeddings = preprocessed_embeddings(
             preprocess_run, data_dir, config.model.pretrained_embeddings, Path(tmp)
         )
-        mlflow.log_params(config.params(TUNABLE_SECTIONS))
+        mlflow.log_params(config.params(TRAIN_SECTIONS))
         fitted = fit(config, splits, tokenizer_file, log_epoch, embeddings)
         trained, spans = with_spans(assess(fitted, config), config, default_cache_dir())
         if spans is not None:
@@ -89,6 +94,19 @@ def _log_trained(trained: TrainedModel, config: Config, tokenizer_file: Path, wo
     result = trained.fitted.result
     mlflow.log_metrics(trained.metrics)
     mlflow.log_param(NB_SCALED_LABELS_PARAM, ",".join(result.nb_scaled_labels))
+    mlflow.log_params(
+        {TRAINED_DEVICE_PARAM: result.device, TRAINED_PRECISION_PARAM: result.precision}
+    )
+    if result.distributed is not None:
+        say(f"train: {result.distributed.sentence()}")
+        mlflow.log_params(
+            {
+                DISTRIBUTED_MASTER_PARAM: result.distributed.master,
+                DISTRIBUTED_BACKEND_PARAM: result.distributed.backend,
+            }
+        )
+        mlflow.log_metrics(result.distributed.metrics())
+        mlflow.log_dict(result.distributed.to_dict(), DISTRIBUTED_ARTIFACT)
     mlflow.log_dict(trained.spec.thresholds, THRESHOLDS_ARTIFACT)
     test_targets = trained.fitted.encoded["test"].targets
     log_figures(
@@ -118,6 +136,7 @@ def main(
     """Any model/training setting can be overridden: -P epochs=2 -P hidden_size=64 ...
 
     With -P params_from=<tune run>, its best params apply first; explicit -P settings still win.
+    -P processes=2 [-P master=spark://host:7077] trains the deep network in 2 DDP processes.
     """
     overrides = extra_options(ctx.args)
     logged = train_step(config_path, overrides, preprocess_run, data_dir, params_from)
