@@ -2,8 +2,9 @@
 
 The test starts a Spark master and two workers of one core each on 127.0.0.1 (pyspark's own
 `spark-class`), trains on the e2e pipeline's preprocessed data with 2 DDP processes (one Spark
-task on each worker), then evaluates, registers and serves that model. The cluster is stopped by
-PID whatever happens.
+task on each worker), checks that model's validation AUC against the bootstrap interval of the
+pipeline's single-process model (same data, settings and epochs), then evaluates, registers and
+serves it. The cluster is stopped by PID whatever happens.
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
+import numpy as np
+import pandas as pd
 import pyspark
 import pytest
 import requests
 import yaml
 from mlflow.tracking import MlflowClient
 
-from tests.conftest import Project, tiny_config
+from tests.conftest import PIPELINE_EPOCHS, Project, tiny_config
 from tests.e2e.test_e2e import CLEAN, TOXIC
 from tests.synthetic import LABELS
+from toxic_mlops.config import build_config
+from toxic_mlops.data.dataset import TEXT
+from toxic_mlops.evaluation.bootstrap import intervals, resampled_macro_auc
+from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
 from toxic_mlops.serving.model_server import ModelServer, free_port
 
 pytestmark = [
@@ -130,6 +138,28 @@ def config(project: Project) -> str:
     return str(path)
 
 
+def validation_aucs(
+    project: Project, preprocess_run: str, train_runs: list[str]
+) -> tuple[list[float], dict[str, float]]:
+    """Each train run's model's validation macro ROC-AUC, scored here through its pyfunc, and
+    the bootstrap interval (evaluation settings of the config) of the first one's."""
+    client = MlflowClient(project.env["MLFLOW_TRACKING_URI"])
+    val = pd.read_parquet(
+        client.download_artifacts(preprocess_run, "data/val.parquet", str(project.workdir))
+    )
+    targets = val[LABELS].to_numpy(np.float32)
+    config = build_config(tiny_config())
+    threshold, rows = config.dataset.positive_threshold, config.serving.max_rows
+    scores = []
+    for run in train_runs:
+        model = mlflow.pyfunc.load_model(f"runs:/{run}/model")
+        parts = [model.predict(val[[TEXT]].iloc[i : i + rows]) for i in range(0, len(val), rows)]
+        scores.append(pd.concat(parts)[LABELS].to_numpy())
+    aucs = [macro(roc_auc_per_label(targets, s, LABELS, threshold)) for s in scores]
+    resampled = resampled_macro_auc(targets, scores[:1], LABELS, threshold, config.evaluation)
+    return aucs, intervals({"auc": resampled[0]}, config.evaluation.confidence)
+
+
 def test_train_on_a_spark_cluster_then_evaluate_register_and_serve(
     project: Project, pipeline: dict[str, str], cluster: Cluster, config: str
 ) -> None:
@@ -138,10 +168,11 @@ def test_train_on_a_spark_cluster_then_evaluate_register_and_serve(
         "train",
         config=config,
         preprocess_run=pipeline["preprocess"],
-        epochs="3",
+        epochs=PIPELINE_EPOCHS,
         processes="2",
         master=cluster.url,
     )
+    seconds = time.monotonic() - started
     assert f"train: 2 DDP processes on {cluster.url} (gloo, cpu fp32)" in output
     # The job ran on the cluster's executors, one on each worker.
     assert "Registered app toxic-mlops train (DDP)" in cluster.log("master")
@@ -158,13 +189,21 @@ def test_train_on_a_spark_cluster_then_evaluate_register_and_serve(
     assert (params["trained.device"], params["trained.precision"]) == ("cpu", "fp32")
     assert metrics["ddp_processes"] == 2 and metrics["ddp_rows_per_s_per_process"] > 0
     assert 0 < metrics["ddp_communication_share"] < 1
-    assert len(client.get_metric_history(train, "epoch_val_loss")) == 4  # epoch 0 + 3
-    # The single-process pipeline's model scores 0.85+ on the same data (test_e2e.py).
-    assert metrics["val_macro_roc_auc"] > 0.85
+    assert len(client.get_metric_history(train, "epoch_val_loss")) == 1 + int(PIPELINE_EPOCHS)
     shares = client.download_artifacts(train, "distributed/processes.json", str(project.workdir))
     processes = json.loads(Path(shares).read_text())["processes"]
     assert [p["rank"] for p in processes] == [0, 1] and all(p["rows"] > 0 for p in processes)
-    print(f"distributed train step: {time.monotonic() - started:.0f} s")
+
+    # The same data, settings and epochs as the pipeline's single-process train run.
+    (alone, shared), interval = validation_aucs(
+        project, pipeline["preprocess"], [pipeline["train"], train]
+    )
+    print(
+        f"val macro ROC-AUC: 1 process {alone:.4f} (95% bootstrap {interval['auc_ci_low']:.4f}"
+        f"-{interval['auc_ci_high']:.4f}), 2 DDP processes {shared:.4f}; "
+        f"distributed train step {seconds:.0f} s"
+    )
+    assert interval["auc_ci_low"] <= shared <= interval["auc_ci_high"]
 
     project.step("evaluate", config=config, train_run=train)
     _, output = project.step("register", config=config, train_run=train)

@@ -106,15 +106,14 @@ class DistributedJob:
     def of(
         cls,
         network: ToxicityNet,
-        encoder: TextEncoder,
         train_split: EncodedSplit,
-        val_split: EncodedSplit,
-        labels: list[str],
+        validation: Validation,
         settings: TrainingConfig,
-        positive_threshold: float,
         offsets: np.ndarray | None,
         history: tuple[EpochResult, ...],
     ) -> DistributedJob:
+        """The deep epochs of `train` as a job; the encoder is the validation's."""
+        encoder = validation.encoder
         return cls(
             network.config,
             {k: v.detach().cpu().numpy() for k, v in network.state_dict().items()},
@@ -123,10 +122,10 @@ class DistributedJob:
             encoder.normalizer,
             encoder.max_len,
             PackedSplit.of(train_split),
-            PackedSplit.of(val_split),
-            labels,
+            PackedSplit.of(validation.split),
+            validation.labels,
             settings,
-            positive_threshold,
+            validation.positive_threshold,
             offsets,
             history,
         )

@@ -24,7 +24,6 @@ from toxic_mlops.model.distributed import DistributedJob, train_distributed
 from toxic_mlops.model.epochs import (
     DeepEpochs,
     EpochResult,
-    Shard,
     TrainingStep,
     TrainResult,
     Validation,
@@ -78,24 +77,16 @@ def train(
         keep(result, epoch_zero, on_epoch)
     if distributed is not None and distributed.processes > 0:
         network.to("cpu")
-        job = DistributedJob.of(
-            network,
-            encoder,
-            train_split,
-            val_split,
-            labels,
-            settings,
-            positive_threshold,
-            offsets,
-            tuple(result.history),
-        )
+        history = tuple(result.history)
+        job = DistributedJob.of(network, train_split, validation, settings, offsets, history)
         train_distributed(job, distributed).adopt_into(result, on_epoch)
     else:
         precision = resolve_precision(settings.precision, device)
         result.device, result.precision = str(device), precision.name
+        # One process: the default Shard, every row of every batch.
         step = TrainingStep(network)
         epochs = DeepEpochs(
-            step, network, encoder, train_split, settings, precision, Shard(), offsets
+            step, network, encoder, train_split, settings, precision, offsets=offsets
         )
         epochs.run(validation, result, on_epoch)
     assert result.best_state is not None, "epochs must be >= 1"
