@@ -30,6 +30,7 @@ from tests.conftest import PIPELINE_EPOCHS, Project, tiny_config
 from tests.e2e.test_e2e import CLEAN, TOXIC
 from tests.synthetic import LABELS
 from toxic_mlops.config import build_config
+from toxic_mlops.contract import MODEL_URI_TAG
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.bootstrap import intervals, resampled_macro_auc
 from toxic_mlops.evaluation.metrics import macro, roc_auc_per_label
@@ -138,12 +139,20 @@ def config(project: Project) -> str:
     return str(path)
 
 
+@pytest.fixture
+def store(project: Project) -> Iterator[str]:
+    """This process's mlflow on the project's store (a models:/ URI resolves there)."""
+    mlflow.set_tracking_uri(project.env["MLFLOW_TRACKING_URI"])
+    yield project.env["MLFLOW_TRACKING_URI"]
+    mlflow.set_tracking_uri(None)
+
+
 def validation_aucs(
-    project: Project, preprocess_run: str, train_runs: list[str]
+    project: Project, store: str, preprocess_run: str, train_runs: list[str]
 ) -> tuple[list[float], dict[str, float]]:
     """Each train run's model's validation macro ROC-AUC, scored here through its pyfunc, and
     the bootstrap interval (evaluation settings of the config) of the first one's."""
-    client = MlflowClient(project.env["MLFLOW_TRACKING_URI"])
+    client = MlflowClient(store)
     val = pd.read_parquet(
         client.download_artifacts(preprocess_run, "data/val.parquet", str(project.workdir))
     )
@@ -152,16 +161,19 @@ def validation_aucs(
     threshold, rows = config.dataset.positive_threshold, config.serving.max_rows
     scores = []
     for run in train_runs:
-        model = mlflow.pyfunc.load_model(f"runs:/{run}/model")
-        parts = [model.predict(val[[TEXT]].iloc[i : i + rows]) for i in range(0, len(val), rows)]
-        scores.append(pd.concat(parts)[LABELS].to_numpy())
+        model = mlflow.pyfunc.load_model(client.get_run(run).data.tags[MODEL_URI_TAG])
+        texts = val[TEXT].tolist()
+        # At most serving.max_rows a call, each its own frame (the signature wants a 0-based index).
+        chunks = [pd.DataFrame({TEXT: texts[i : i + rows]}) for i in range(0, len(texts), rows)]
+        parts = [model.predict(chunk) for chunk in chunks]
+        scores.append(pd.concat(parts, ignore_index=True)[LABELS].to_numpy())
     aucs = [macro(roc_auc_per_label(targets, s, LABELS, threshold)) for s in scores]
     resampled = resampled_macro_auc(targets, scores[:1], LABELS, threshold, config.evaluation)
     return aucs, intervals({"auc": resampled[0]}, config.evaluation.confidence)
 
 
 def test_train_on_a_spark_cluster_then_evaluate_register_and_serve(
-    project: Project, pipeline: dict[str, str], cluster: Cluster, config: str
+    project: Project, pipeline: dict[str, str], cluster: Cluster, config: str, store: str
 ) -> None:
     started = time.monotonic()
     train, output = project.step(
@@ -196,7 +208,7 @@ def test_train_on_a_spark_cluster_then_evaluate_register_and_serve(
 
     # The same data, settings and epochs as the pipeline's single-process train run.
     (alone, shared), interval = validation_aucs(
-        project, pipeline["preprocess"], [pipeline["train"], train]
+        project, store, pipeline["preprocess"], [pipeline["train"], train]
     )
     print(
         f"val macro ROC-AUC: 1 process {alone:.4f} (95% bootstrap {interval['auc_ci_low']:.4f}"
