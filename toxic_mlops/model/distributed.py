@@ -140,6 +140,10 @@ class DistributedJob:
     def encoder(self) -> TextEncoder:
         return TextEncoder(Tokenizer.from_str(self.tokenizer), self.normalizer, self.max_len)
 
+    def validation(self, encoder: TextEncoder) -> Validation:
+        split, batch_size = self.val.unpacked(), self.settings.batch_size
+        return Validation(encoder, split, self.labels, batch_size, self.positive_threshold)
+
 
 @dataclass(frozen=True)
 class ProcessStats:
@@ -239,6 +243,11 @@ class _Traffic:
     calls: int = 0
     bytes: int = 0
 
+    def stats(self, rank: int, shard: Shard, train_seconds: float) -> ProcessStats:
+        """This process's figures, with the shard's rows and steps."""
+        rows, steps = shard.rows_trained, shard.steps
+        return ProcessStats(rank, rows, steps, train_seconds, self.seconds, self.calls, self.bytes)
+
 
 def _timed_allreduce(traffic: _Traffic, bucket):
     """DDP's default all-reduce (mean of a gradient bucket), run synchronously and timed.
@@ -279,63 +288,75 @@ def _say(epoch: EpochResult) -> None:
     )
 
 
-def ddp_worker(job: DistributedJob) -> DistributedOutcome | None:
-    """One DDP process (torchrun's env: RANK, WORLD_SIZE, MASTER_ADDR...); rank 0 answers."""
-    settings = job.settings
-    device = resolve_device(settings.device, local_rank())
+def _join(job: DistributedJob) -> tuple[torch.device, str]:
+    """This process's device and DDP backend, once it has joined the process group."""
+    device = resolve_device(job.settings.device, local_rank())
     backend = job.backend if job.backend != "auto" else "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if backend == "gloo":
         _keep_gloo_on_loopback()
     dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
+    return device, backend
+
+
+def _ddp_step(network: ToxicityNet, device: torch.device, traffic: _Traffic | None) -> Any:
+    """The network's TrainingStep wrapped in DDP; its all-reduces timed into traffic, if any."""
+    step = torch.nn.parallel.DistributedDataParallel(
+        TrainingStep(network),
+        device_ids=[device.index] if device.type == "cuda" else None,
+        # The span tagger's head gets no gradient from the label loss.
+        find_unused_parameters=network.span_tagger is not None,
+    )
+    if traffic is not None:
+        step.register_comm_hook(traffic, _timed_allreduce)
+    return step
+
+
+def _outcome(
+    job: DistributedJob, result: TrainResult, stats: list[ProcessStats], summary: DistributedSummary
+) -> DistributedOutcome:
+    """The first process's answer: the deep epochs and the best one's trainable weights."""
+    trained = None
+    if result.best_state is not None:
+        names = {n for n, p in result.network.named_parameters() if p.requires_grad}
+        trained = {n: v.cpu().numpy() for n, v in result.best_state.items() if n in names}
+    deep = result.history[len(job.history) :]
+    return DistributedOutcome(deep, result.best_epoch, trained, replace(summary, processes=stats))
+
+
+def _train(job: DistributedJob, device: torch.device, backend: str) -> DistributedOutcome | None:
+    """This process's share of the deep epochs; the outcome in the first process only."""
+    settings = job.settings
+    rank, world = dist.get_rank(), dist.get_world_size()
+    torch.set_num_threads(settings.num_threads if settings.num_threads > 0 else job.threads)
+    network = job.network().to(device)
+    precision = resolve_precision(settings.precision, device)
+    traffic = _Traffic(world)
+    step = _ddp_step(network, device, traffic if job.time_communication else None)
+    seed_everything(settings.seed + rank)  # dropout differs by process, reproducibly
+    shard, encoder = Shard(rank, world), job.encoder()
+    # Only the first process scores and keeps epochs.
+    validation = job.validation(encoder) if rank == 0 else None
+    result = TrainResult(network, best_epoch=0, history=list(job.history))
+    epochs = DeepEpochs(
+        step, network, encoder, job.train.unpacked(), settings, precision, shard, job.offsets
+    )
+    seconds = sum(epochs.run(validation, result, _say))
+    mine = traffic.stats(rank, shard, seconds)
+    everyone: list[Any] = [None] * world
+    dist.all_gather_object(everyone, mine)
+    if rank != 0:
+        return None
+    summary = DistributedSummary("", [], str(device), precision.name, backend)
+    return _outcome(job, result, everyone, summary)
+
+
+def ddp_worker(job: DistributedJob) -> DistributedOutcome | None:
+    """One DDP process (torchrun's env: RANK, WORLD_SIZE, MASTER_ADDR...); rank 0 answers."""
+    device, backend = _join(job)
     try:
-        rank, world = dist.get_rank(), dist.get_world_size()
-        torch.set_num_threads(settings.num_threads if settings.num_threads > 0 else job.threads)
-        network = job.network().to(device)
-        encoder = job.encoder()
-        precision = resolve_precision(settings.precision, device)
-        step = torch.nn.parallel.DistributedDataParallel(
-            TrainingStep(network),
-            device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=network.span_tagger is not None,
-        )
-        traffic = _Traffic(world)
-        if job.time_communication:
-            step.register_comm_hook(traffic, _timed_allreduce)
-        seed_everything(settings.seed + rank)  # dropout differs by process, reproducibly
-        shard = Shard(rank, world)
-        train_split, val_split = job.train.unpacked(), job.val.unpacked()
-        validation = None
-        if rank == 0:
-            validation = Validation(
-                encoder, val_split, job.labels, settings.batch_size, job.positive_threshold
-            )
-        result = TrainResult(network, best_epoch=0, history=list(job.history))
-        epochs = DeepEpochs(
-            step, network, encoder, train_split, settings, precision, shard, job.offsets
-        )
-        seconds = epochs.run(validation, result, _say)
-        mine = ProcessStats(
-            rank,
-            shard.rows_trained,
-            shard.steps,
-            sum(seconds),
-            traffic.seconds,
-            traffic.calls,
-            traffic.bytes,
-        )
-        everyone: list[Any] = [None] * world
-        dist.all_gather_object(everyone, mine)
-        if rank != 0:
-            return None
-        summary = DistributedSummary("", everyone, str(device), precision.name, backend)
-        trained = None
-        if result.best_state is not None:
-            names = {n for n, p in network.named_parameters() if p.requires_grad}
-            trained = {n: v.cpu().numpy() for n, v in result.best_state.items() if n in names}
-        deep = result.history[len(job.history) :]
-        return DistributedOutcome(deep, result.best_epoch, trained, summary)
+        return _train(job, device, backend)
     finally:
         dist.destroy_process_group()
 
