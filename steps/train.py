@@ -16,8 +16,11 @@ from toxic_mlops.cli import (
     recorded_config_option,
     user_errors,
 )
-from toxic_mlops.config import TUNABLE_SECTIONS, Config, ConfigError, load_config
+from toxic_mlops.config import TRAIN_SECTIONS, Config, ConfigError, load_config
 from toxic_mlops.contract import (
+    DISTRIBUTED_ARTIFACT,
+    DISTRIBUTED_BACKEND_PARAM,
+    DISTRIBUTED_MASTER_PARAM,
     LOSS_CURVE_ARTIFACT,
     MODEL_URI_TAG,
     NB_SCALED_LABELS_PARAM,
@@ -26,6 +29,8 @@ from toxic_mlops.contract import (
     SPANS_REPORT_ARTIFACT,
     THRESHOLDS_ARTIFACT,
     TRAIN_ROC_PR_ARTIFACT,
+    TRAINED_DEVICE_PARAM,
+    TRAINED_PRECISION_PARAM,
 )
 from toxic_mlops.data.download import default_cache_dir
 from toxic_mlops.mlflow_io.configs import training_input
@@ -68,12 +73,12 @@ def train_step(
         preprocess_run, config_path = training_input(
             run, "train", config_path, preprocess_run, data_dir, params_from
         )
-        config = load_config(config_path, {**tuned, **overrides})
+        config = load_config(config_path, {**tuned, **overrides}, TRAIN_SECTIONS)
         splits, tokenizer_file = preprocessed_inputs(preprocess_run, data_dir, Path(tmp))
         embeddings = preprocessed_embeddings(
             preprocess_run, data_dir, config.model.pretrained_embeddings, Path(tmp)
         )
-        mlflow.log_params(config.params(TUNABLE_SECTIONS))
+        mlflow.log_params(config.params(TRAIN_SECTIONS))
         fitted = fit(config, splits, tokenizer_file, log_epoch, embeddings)
         trained, spans = with_spans(assess(fitted, config), config, default_cache_dir())
         if spans is not None:
@@ -97,6 +102,19 @@ def _log_trained(trained: TrainedModel, config: Config, tokenizer_file: Path, wo
     result = trained.fitted.result
     mlflow.log_metrics(trained.metrics)
     mlflow.log_param(NB_SCALED_LABELS_PARAM, ",".join(result.nb_scaled_labels))
+    mlflow.log_params(
+        {TRAINED_DEVICE_PARAM: result.device, TRAINED_PRECISION_PARAM: result.precision}
+    )
+    if result.distributed is not None:
+        say(f"train: {result.distributed.sentence()}")
+        mlflow.log_params(
+            {
+                DISTRIBUTED_MASTER_PARAM: result.distributed.master,
+                DISTRIBUTED_BACKEND_PARAM: result.distributed.backend,
+            }
+        )
+        mlflow.log_metrics(result.distributed.metrics())
+        mlflow.log_dict(result.distributed.to_dict(), DISTRIBUTED_ARTIFACT)
     mlflow.log_dict(trained.spec.thresholds, THRESHOLDS_ARTIFACT)
     test_targets = trained.fitted.encoded["test"].targets
     log_figures(
@@ -126,6 +144,7 @@ def main(
     """Any model/training setting can be overridden: -P epochs=2 -P hidden_size=64 ...
 
     With -P params_from=<tune run>, its best params apply first; explicit -P settings still win.
+    -P processes=2 [-P master=spark://host:7077] trains the deep network in 2 DDP processes.
     """
     overrides = extra_options(ctx.args)
     logged = train_step(config_path, overrides, preprocess_run, data_dir, params_from)

@@ -193,6 +193,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     server.httpd.server_close()
 
 
+# The pipeline's train run's epochs; tests/e2e/test_distributed.py trains as many in DDP.
+PIPELINE_EPOCHS = "5"
+
+
 @pytest.fixture(scope="session")
 def pipeline(project: Project) -> dict[str, str]:
     """Every entry point, one by one, as a user would run them; returns the run ids."""
@@ -217,8 +221,10 @@ def pipeline(project: Project) -> dict[str, str]:
     assert "e2e" in init.stdout
     download, _ = project.step("download", config=config)
     preprocess, _ = project.step("preprocess", config=config, download_run=download)
-    train, output = project.step("train", config=config, preprocess_run=preprocess, epochs="5")
-    assert "epoch 5:" in output
+    train, output = project.step(
+        "train", config=config, preprocess_run=preprocess, epochs=PIPELINE_EPOCHS
+    )
+    assert f"epoch {PIPELINE_EPOCHS}:" in output
     evaluate, _ = project.step("evaluate", config=config, train_run=train)
     register, output = project.step("register", config=config)  # finds the newest train run
     assert f"using the latest train run {train}" in output

@@ -7,6 +7,7 @@ and raises one ConfigError naming every problem. Everything else takes the typed
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,8 @@ from toxic_mlops.errors import PipelineError
 DEFAULT_CONFIG_PATH = "configs/toxic.yaml"
 # The sections a train (or tune) run may override with -P name=value.
 TUNABLE_SECTIONS = ("model", "training", "robustness")
+# ... and a train run also where it trains (-P processes=2 -P master=spark://host:7077).
+TRAIN_SECTIONS = (*TUNABLE_SECTIONS, "distributed")
 TRUE_WORDS, FALSE_WORDS = {"true", "1", "yes"}, {"false", "0", "no"}
 SEARCH_KINDS = ("int", "float", "categorical")
 
@@ -197,7 +200,12 @@ class TrainingConfig:
     max_len: int = 100
     seed: int = 42
     num_threads: int = 0
+    # auto: CUDA when torch sees a GPU, else the CPU; or cpu, cuda, cuda:N.
     device: str = "auto"
+    # Arithmetic of the training steps (toxic_mlops/model/device.py): auto is mixed precision on
+    # CUDA (bf16 where the GPU has it, else fp16 with a gradient scaler) and fp32 on the CPU;
+    # or fp32, fp16 (CUDA only), bf16. The weights stay fp32: the served model does not change.
+    precision: str = "auto"
     # Identity-bias mitigation of the training rows (toxic_mlops/model/mitigation.py): none,
     # swap (counterfactual copies) or balance (identity-balanced repeats); terms from `bias`.
     bias_mitigation: str = "none"
@@ -217,7 +225,58 @@ class TrainingConfig:
         )
         mitigation = f"training.bias_mitigation must be one of {BIAS_MITIGATIONS}"
         return [f"training: need {', '.join(failed)}; got {self}"] * bool(failed) + broken(
-            {mitigation: self.bias_mitigation in BIAS_MITIGATIONS}
+            {
+                mitigation: self.bias_mitigation in BIAS_MITIGATIONS,
+                "training.device must be auto, cpu, cuda or cuda:<index>": bool(
+                    DEVICE_PATTERN.fullmatch(self.device)
+                ),
+                f"training.precision must be one of {PRECISIONS}": self.precision in PRECISIONS,
+                "training.precision fp16 needs CUDA (training.device auto or cuda)": not (
+                    self.precision == "fp16" and self.device == "cpu"
+                ),
+            }
+        )
+
+
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+DISTRIBUTED_BACKENDS = ("auto", "gloo", "nccl")
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    """Where the deep network trains (section `distributed`, docs/distributed.md).
+
+    processes 0: in the train step's own process. N >= 1: N PyTorch DDP processes started by
+    Spark's TorchDistributor as barrier tasks on `master`; the wide path is still fitted in the
+    train step, which keeps the MLflow run and logs the model once.
+    """
+
+    processes: int = 0
+    # spark.master: local[N], spark://host:7077, yarn, k8s://...; "" = SPARK_MASTER, else
+    # local[processes].
+    master: str = ""
+    # The DDP backend: auto is nccl on CUDA and gloo on the CPU.
+    backend: str = "auto"
+    # The address executors reach this process (Spark's driver) at; this machine's address
+    # for a remote cluster.
+    driver_host: str = "127.0.0.1"
+    # Zip toxic_mlops/ and pyfunc/ to the executors (sc.addPyFile) so that nothing of this
+    # project needs installing there; false: they must import it themselves (PYTHONPATH).
+    ship_code: bool = True
+    # Time every gradient all-reduce (a synchronous DDP communication hook): the communication
+    # share is logged, at the cost of overlapping it with the backward pass.
+    time_communication: bool = True
+    spark_conf: dict[str, str] = field(default_factory=dict)  # any other spark.* setting
+
+    def problems(self) -> list[str]:
+        return broken(
+            {
+                "distributed.processes must be >= 0 (0: no DDP)": self.processes >= 0,
+                f"distributed.backend must be one of {DISTRIBUTED_BACKENDS}": (
+                    self.backend in DISTRIBUTED_BACKENDS
+                ),
+            }
         )
 
 
@@ -574,6 +633,7 @@ class Config:
     monitor: MonitorPolicy = MonitorPolicy()
     tune: TuneSettings = TuneSettings()
     batch: BatchConfig = BatchConfig()
+    distributed: DistributedConfig = DistributedConfig()
     proxy: ProxyConfig = ProxyConfig()
     bias: BiasConfig = BiasConfig()
 
@@ -741,7 +801,10 @@ def config_problems(config: Config) -> list[str]:
             "training.ngram_c > 0 needs model.ngram_buckets > 0 and model.ngram_weighting: tfidf": (
                 training.ngram_c <= 0
                 or (model.ngram_buckets > 0 and model.ngram_weighting == "tfidf")
-            )
+            ),
+            "distributed.backend nccl needs CUDA (training.device auto or cuda)": not (
+                config.distributed.backend == "nccl" and training.device == "cpu"
+            ),
         }
     )
     return problems + search_space_problems(config)

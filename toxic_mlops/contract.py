@@ -68,6 +68,12 @@ PROBE_AUC_METRIC = "probe_roc_auc"  # evaluate: identity template probe (the bia
 # --- Params read across runs ----------------------------------------------------------------
 # train: the labels whose wide path was fitted NB-scaled (comma-separated; "" = none)
 NB_SCALED_LABELS_PARAM = "wide.nb_scaled_labels"
+# train: where the deep epochs ran and in which arithmetic (training.device/precision resolved)
+TRAINED_DEVICE_PARAM = "trained.device"
+TRAINED_PRECISION_PARAM = "trained.precision"
+# train with distributed.processes > 0: the Spark master and DDP backend actually used
+DISTRIBUTED_MASTER_PARAM = "distributed.master_used"
+DISTRIBUTED_BACKEND_PARAM = "distributed.backend_used"
 
 # --- Artifact paths --------------------------------------------------------------------------
 RAW_ARTIFACT = "data/raw.parquet"  # download: the sampled rows
@@ -80,6 +86,7 @@ PROFILE_ARTIFACT = "profile.json"  # preprocess
 MODEL_ARTIFACT = "model"  # train: the pyfunc model
 THRESHOLDS_ARTIFACT = "thresholds.json"  # train
 SPANS_REPORT_ARTIFACT = "spans/report.json"  # train, with span data: held-out char F1, examples
+DISTRIBUTED_ARTIFACT = "distributed/processes.json"  # train with DDP: each process's figures
 BATCH_SUMMARY_ARTIFACT = "batch/summary.json"  # batch_score: counts, throughput, output path
 BATCH_HISTOGRAM_ARTIFACT = "plots/batch_score_histograms.png"  # batch_score
 LOSS_CURVE_ARTIFACT = "plots/loss_curve.png"  # train

@@ -7,6 +7,7 @@ import pytest
 from pyfunc.network import NetworkConfig
 from tests.conftest import ROOT, tiny_config
 from toxic_mlops.config import (
+    TRAIN_SECTIONS,
     Config,
     ConfigError,
     TrainingConfig,
@@ -135,3 +136,45 @@ def test_the_memory_growth_limit_reaches_the_gate_and_must_be_positive() -> None
         raw["registry"]["max_memory_growth"] = bad
         with pytest.raises(ConfigError, match="registry.max_memory_growth must be > 0"):
             build_config(raw)
+
+
+def test_a_train_run_may_say_where_it_trains() -> None:
+    config = build_config(
+        tiny_config(), {"processes": "2", "master": "spark://127.0.0.1:7077"}, TRAIN_SECTIONS
+    )
+    assert (config.distributed.processes, config.distributed.master) == (
+        2,
+        "spark://127.0.0.1:7077",
+    )
+    assert config.params(TRAIN_SECTIONS)["distributed.processes"] == 2
+    assert build_config(tiny_config()).distributed.processes == 0  # one process unless asked
+    with pytest.raises(ConfigError, match="unknown parameter 'processes'"):
+        build_config(tiny_config(), {"processes": "2"})  # a tune trial trains where tune runs
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"precision": "fp8"}, "training.precision must be one of"),
+        ({"device": "gpu"}, "training.device must be auto, cpu, cuda or cuda:<index>"),
+        ({"device": "cpu", "precision": "fp16"}, "fp16 needs CUDA"),
+        ({"processes": "-1"}, "distributed.processes must be >= 0"),
+        ({"backend": "mpi"}, "distributed.backend must be one of"),
+        ({"device": "cpu", "backend": "nccl"}, "backend nccl needs CUDA"),
+    ],
+)
+def test_device_precision_and_backend_are_checked(overrides: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        build_config(tiny_config(), overrides, TRAIN_SECTIONS)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"device": "cuda:1", "precision": "fp16"}, {"device": "cpu", "precision": "bf16"}, {}],
+)
+def test_devices_and_precisions_a_config_may_name(overrides: dict) -> None:
+    config = build_config(tiny_config(), overrides, TRAIN_SECTIONS)
+    assert (config.training.device, config.training.precision) == (
+        overrides.get("device", "auto"),
+        overrides.get("precision", "auto"),
+    )

@@ -48,12 +48,20 @@ def length_batches(
     return batches
 
 
-def masked_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean BCE-with-logits over known (non-NaN) targets; fractional targets used as they are."""
+def masked_bce(
+    logits: torch.Tensor, targets: torch.Tensor, known_in_batch: int | None = None
+) -> torch.Tensor:
+    """Mean BCE-with-logits over known (non-NaN) targets; fractional targets used as they are.
+
+    known_in_batch: the known targets of the whole batch when these rows are one process's part
+    of it (DDP), so that the parts' losses add up to the batch's mean.
+    """
     known = ~torch.isnan(targets)
     losses = torch.nn.functional.binary_cross_entropy_with_logits(
         logits, torch.nan_to_num(targets), reduction="none"
     )
+    if known_in_batch is not None:
+        return (losses * known).sum() / max(known_in_batch, 1)
     return (losses * known).sum() / known.sum().clamp(min=1)
 
 

@@ -12,9 +12,7 @@ complete, so a failed job leaves the previous output (or nothing), never a parti
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -33,6 +31,7 @@ from pyfunc.model import NUM_THREADS_KEY
 from toxic_mlops.config import BatchConfig, DatasetConfig
 from toxic_mlops.data.download import default_cache_dir, load_sources, read_table
 from toxic_mlops.errors import PipelineError
+from toxic_mlops.spark import spark_session as started_session
 
 STATUS = "status"
 ROW_ID = "row_id"  # added when the table has no id column: unique and increasing, not contiguous
@@ -83,25 +82,14 @@ def threads_per_task(serving_threads: int) -> int:
 
 def spark_session(batch: BatchConfig, master: str, threads: int) -> Any:
     """A Spark session whose Python workers run this interpreter (the project's venv)."""
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    os.environ.setdefault("SPARK_LOCAL_IP", batch.driver_host)  # Spark's own services too
-    from pyspark.sql import SparkSession
-
     settings = {
-        "spark.driver.host": batch.driver_host,
-        "spark.driver.bindAddress": batch.driver_host,
-        "spark.ui.enabled": str(batch.ui).lower(),
         "spark.task.cpus": str(threads),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(batch.arrow_batch_rows),
         "spark.python.worker.reuse": "true",
         **batch.spark_conf,
     }
-    builder = SparkSession.builder.master(master).appName("toxic-mlops batch_score")
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
+    return started_session(master, "toxic-mlops batch_score", batch.driver_host, batch.ui, settings)
 
 
 def _read_pandas(source: str, workdir: Path) -> pd.DataFrame:
