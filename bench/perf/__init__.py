@@ -14,4 +14,5 @@ BENCHMARKS = {
     "tokenizer_determinism": "whether each tokenizer trainer gives the same vocabulary every run",
     "monitor": "validate and monitor on real batches against a registered model, timed",
     "image": "the serving image: size, time to ready, answers, CUDA-free pip resolution",
+    "scale": "the chain's stages at growing row counts: wall time, peak RSS, growth exponents",
 }
