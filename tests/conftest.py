@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -311,9 +311,15 @@ def run_tree(
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
+def as_in_a_shell(env: Mapping[str, str]) -> dict[str, str]:
+    """env as a user's shell has it: without the variables of the `make test` that may run the
+    suite (a nested make prints "make[1]: Entering directory" lines a user never sees)."""
+    return {k: v for k, v in env.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+
+
 def make(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """A make target; -o: the venv running the tests is installed, make must not rebuild it."""
-    return run_tree(["make", "-o", f"{VENV}/.installed", *args, f"VENV={VENV}"], env)
+    return run_tree(["make", "-o", f"{VENV}/.installed", *args, f"VENV={VENV}"], as_in_a_shell(env))
 
 
 @dataclass
@@ -342,7 +348,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     tests/e2e/test_demo_day_two.py (every documented command after it)."""
     workdir = tmp_path_factory.mktemp("demo")
     env = {
-        **os.environ,
+        **as_in_a_shell(os.environ),
         "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # as with the venv activated
         "MLFLOW_TRACKING_URI": f"sqlite:///{workdir / 'mlflow.db'}",
         "MLFLOW_EXPERIMENT_NAME": "toxic",
