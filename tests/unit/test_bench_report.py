@@ -95,7 +95,7 @@ def test_floats_are_rounded_to_four_significant_digits(tmp_path):
 
 
 def test_no_absolute_path_is_ever_printed(tmp_path):
-    elsewhere = "/tmp/runs/toxic.yaml"
+    elsewhere = "/opt/another-project/runs/toxic.yaml"  # outside the clone and its parent
     beside = ROOT.parent / "shared" / "data" / "davidson_train.csv"
     inside = ROOT / "data" / "jigsaw_wiki_sample.csv.gz"
     write_result(
