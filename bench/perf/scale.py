@@ -30,6 +30,7 @@ and n-grams: the large sizes' quality figures mean nothing, only their cost does
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -259,11 +260,11 @@ def curve(runs: list[dict[str, Any]], target: int, epochs: int) -> dict[str, Any
             "peak_rss_gb": [p["peak_rss_gb"] for _, p in points],
             "time_exponents": [
                 exponent(n1, a["seconds"], n2, b["seconds"])
-                for (n1, a), (n2, b) in zip(points, points[1:])
+                for (n1, a), (n2, b) in itertools.pairwise(points)
             ],
             "rss_exponents": [
                 exponent(n1, a["peak_rss_gb"], n2, b["peak_rss_gb"])
-                for (n1, a), (n2, b) in zip(points, points[1:])
+                for (n1, a), (n2, b) in itertools.pairwise(points)
             ],
         }
         if len(points) >= 2:
@@ -304,7 +305,9 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
         rows = [n for n, _ in points]
         axes[0].plot(rows, [max(p["seconds"], 0.01) for _, p in points], "o-", label=name)
         axes[1].plot(rows, [p["peak_rss_gb"] for _, p in points], "o-", label=name)
-    for axis, title in zip(axes, ("wall time per stage (s)", "peak RSS per stage (GiB)")):
+    for axis, title in zip(
+        axes, ("wall time per stage (s)", "peak RSS per stage (GiB)"), strict=True
+    ):
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("rows")
@@ -345,9 +348,7 @@ def configured(args: Any) -> Config:
 
 
 def main() -> None:
-    parser = bench_parser(
-        __doc__, config="configs/jigsaw_wiki.yaml", source=True, params=True
-    )
+    parser = bench_parser(__doc__, config="configs/jigsaw_wiki.yaml", source=True, params=True)
     parser.add_argument("--spans", default="", help="span annotations (SemEval CSV) for spans")
     parser.add_argument("--sizes", default="25000,100000", help="rows, comma-separated")
     parser.add_argument("--target", type=int, default=TARGET_ROWS, help="rows to extrapolate to")

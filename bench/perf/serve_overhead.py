@@ -3,7 +3,7 @@
     python -m bench.perf.serve_overhead --model-uri models:/toxic/Production [--rounds 5]
 
 1. nginx to the model server without keep-alive over a unix socket (now) against keep-alive over
-   loopback TCP (before): the same uvicorn stand-in (tests/e2e/failing_app.py) behind both
+   loopback TCP (before): the same uvicorn stand-in (bench/failing_server.py) behind both
    configurations, 500 GETs of /ping per round each, alternated; median ms per request.
 2. Scoring 10,000 real comments, encoded ENCODE_ROWS at a time into int32 arrays (now) against
    all at once into lists (before), in process, alternated: median seconds.
@@ -50,7 +50,7 @@ def proxy_cost(rounds: int, folder: Path) -> dict[str, float]:
     socket, port = proxy.socket_folder() / "stand-in.sock", free_port()
     servers = [
         subprocess.Popen(
-            [str(BIN / "uvicorn"), *where, "tests.e2e.failing_app:app"],
+            [str(BIN / "uvicorn"), *where, "bench.failing_server:app"],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -175,7 +175,7 @@ def failing_upstream(tmp_path_factory) -> Nginx:
     """nginx, as the proxy runs it, in front of uvicorn serving an app whose errors escape it."""
     socket = socket_folder() / "model.sock"
     server = subprocess.Popen(
-        [str(BIN / "uvicorn"), "--uds", str(socket), "tests.e2e.failing_app:app"],
+        [str(BIN / "uvicorn"), "--uds", str(socket), "bench.failing_server:app"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

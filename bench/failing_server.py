@@ -7,7 +7,7 @@ connections alive has taken that one back after the complete 500 and sends the n
 it; uvicorn starts on it, and the close kills it while it is being scored: "connection reset by
 peer" and a 502 for an innocent client. Here the time uvicorn spends logging is a fixed 50 ms and
 scoring a request (a body that is JSON, answered 200) takes 100 ms, so that window is there on
-every try. tests/e2e/test_proxy.py puts nginx in front of it.
+every try. tests/e2e/test_proxy.py and bench.perf.serve_overhead put nginx in front of it.
 """
 
 import asyncio
