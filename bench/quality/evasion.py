@@ -238,7 +238,8 @@ def summarize(report: dict) -> Summary:
     clean text share one row (each scorer's lowest over them); the worst family of every
     scorer and the false positives are in the sentence."""
     scorers = report["scorers"]
-    model, *_ = names = [*list(scorers)[-1:], *list(scorers)[:-1]]
+    *earlier, model = scorers
+    names = [model, *earlier]
     shown = [name for name in names if name != model][:1] + [
         name for name in names if name.startswith("TF-IDF")
     ]
