@@ -56,7 +56,7 @@ def start(image: str) -> tuple[str, str, dict[str, float]]:
             if requests.get(f"{url}/ping", timeout=1).status_code == 200:
                 ready = time.perf_counter() - started
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:  # refused, or accepted but not answering yet
             time.sleep(0.05)
     else:
         raise RuntimeError(f"no /ping in 300 s:\n{docker('logs', container)}")

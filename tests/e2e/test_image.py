@@ -111,7 +111,7 @@ def container(image: str) -> Iterator[Container]:
 def ping(url: str) -> bool:
     try:
         return requests.get(f"{url}/ping", timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # refused, or accepted but not answering yet
         return False
 
 

@@ -144,7 +144,7 @@ class Nginx:
             try:
                 if requests.get(f"{self.url}/ping", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # refused, or accepted but not answering yet
                 pass
             time.sleep(0.2)
         raise ProxyError(f"nginx did not answer {self.url}/ping in {timeout:.0f} s")
