@@ -2,7 +2,8 @@
 
 The normaliser undoes what has an exact inverse (pyfunc/deobfuscation.py). A letter masked by a
 symbol or a digit, two letters swapped, one dropped, one added, one typed with its keyboard
-neighbour, a letter held, a dot or a space inside the word have none: "f*ck", "idi@t", "st8pid",
+neighbour or misread as a letter that looks like it (what OCR and a hurried eye confuse: "fock",
+"rnoron"), a letter held, a dot or a space inside the word have none: "f*ck", "idi@t", "st8pid",
 "stpuid", "idot", "idiiot", "idipt", "idiiiiot", "id.iot", "idi ot". They are read back when
 the word is not one the tokenizer knows as a whole word and is one such edit from a word of the
 model's lexicon (its training split's most toxic-looking words, kept in model_config.json). Any
@@ -60,6 +61,13 @@ NEIGHBOURS = {
     for row, keys in enumerate(_ROWS)
     for col, key in enumerate(keys)
 }
+
+# Letters that look alike in print or a scan, each way: a letter read as its look-alike
+# ("fock", "idiat" is not one: a and o differ to the eye), and the pairs of letters that pass
+# for one ("rn" for m, "cl" for d, "vv" for w).
+LOOKALIKES = [("o", "u"), ("u", "v"), ("c", "e"), ("r", "k"), ("n", "m"), ("g", "q"), ("i", "l")]
+LOOKALIKES += [("rn", "m"), ("cl", "d"), ("vv", "w")]
+LOOKALIKES += [(b, a) for a, b in LOOKALIKES]
 
 
 def known_words(vocabulary: Iterable[str], word_start: str = "▁") -> frozenset[str]:
@@ -162,6 +170,11 @@ class Respeller:
             for at, typed in enumerate(form)
             for key in NEIGHBOURS.get(typed, ())
         ]
+        edits += [  # one read as its look-alike
+            form[:at] + read + form[at + len(seen) :]
+            for seen, read in LOOKALIKES
+            for at in _places(form, seen)
+        ]
         found = [edit for edit in edits if edit in self.rank]
         return min(found, key=self.rank.__getitem__) if found else None
 
@@ -173,6 +186,10 @@ class Respeller:
         return next(
             (w for w in self.everything if len(w) >= minimum and pattern.fullmatch(w)), None
         )
+
+
+def _places(word: str, part: str) -> list[int]:
+    return [at for at in range(len(word) - len(part) + 1) if word.startswith(part, at)]
 
 
 def _held_readings(word: str) -> list[str]:

@@ -35,6 +35,11 @@ READER = Respeller(LEXICON, KNOWN)
         ("mo-ron", "moron"),
         ("idipt", "idiot"),  # a keyboard neighbour typed
         ("stupod", "stupid"),
+        ("fock", "fuck"),  # a letter read as its look-alike
+        ("idlot", "idiot"),
+        ("stupld", "stupid"),
+        ("rnoron", "moron"),  # two letters read as one
+        ("shlt", "shit"),
         ("fck", "fuck"),  # a letter left out leaves three
         ("sht", "shit"),
         ("fuk", "fuck"),
@@ -55,7 +60,9 @@ def test_one_edit_disguises_are_read_back(disguised: str, word: str) -> None:
         "sit",  # shit less a letter, but a known word
         "fnu",  # three letters: only a left-out letter is read back
         "stud",
-        "idiok",  # o and t are no neighbours
+        "idiok",  # o and t are no neighbours, nor look alike
+        "idiat",  # nor do a and o
+        "fork",  # fock's k read as r, but a known word
         "end.the",  # a missing space is no disguise
         "idiot",
         "***",

@@ -13,6 +13,7 @@ trained them itself (it alone logs to MLflow). docs/distributed.md: how to run i
 
 from __future__ import annotations
 
+import faulthandler
 import ipaddress
 import os
 import socket
@@ -354,6 +355,8 @@ def _train(job: DistributedJob, device: torch.device, backend: str) -> Distribut
 
 def ddp_worker(job: DistributedJob) -> DistributedOutcome | None:
     """One DDP process (torchrun's env: RANK, WORLD_SIZE, MASTER_ADDR...); rank 0 answers."""
+    # A process that gloo's C++ aborts (SIGABRT) says where its Python was, not just its signal.
+    faulthandler.enable()
     device, backend = _join(job)
     try:
         outcome = _train(job, device, backend)
