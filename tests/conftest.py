@@ -199,7 +199,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 SHARED_STATE = {"demo": "demo", "project": "pipeline"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         used = getattr(item, "fixturenames", ())
