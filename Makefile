@@ -129,10 +129,8 @@ stack-up: install
 stack-down:
 	@$(VENV)/bin/python -m toxic_mlops.stack down --dir $(STACK_DIR)
 
-# Two workers: the tests that share `make demo` on one, those that share the tiny pipeline on the
-# other, the rest wherever there is room (tests/conftest.py); about 25 min on 2 cores.
 test: install
-	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
+	$(VENV)/bin/python -m pytest
 
 # Everything but the end-to-end tests (tests/e2e): unit, data, model behaviour, MLflow adapters.
 test-fast: install

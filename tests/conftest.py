@@ -193,20 +193,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     server.httpd.server_close()
 
 
-# The tests that share one of these session fixtures run on one pytest-xdist worker (`make test`
-# runs two, --dist loadgroup), in file order: each worker would build its own copy, and these
-# take minutes (`make demo`; the tiny pipeline's every step, in the project's store).
-SHARED_STATE = {"demo": "demo", "project": "pipeline"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        used = getattr(item, "fixturenames", ())
-        groups = [group for fixture, group in SHARED_STATE.items() if fixture in used]
-        if groups:
-            item.add_marker(pytest.mark.xdist_group(groups[0]))
-
-
 # The pipeline's train run's epochs; tests/e2e/test_distributed.py trains as many in DDP.
 PIPELINE_EPOCHS = "5"
 
