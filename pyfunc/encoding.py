@@ -10,10 +10,8 @@ from tokenizers import Tokenizer
 
 from pyfunc.respelling import Respeller, known_words
 from pyfunc.text import Normalizer
+from pyfunc.vocabulary import PAD_TOKEN, UNK_TOKEN
 
-PAD_TOKEN = "[PAD]"
-UNK_TOKEN = "[UNK]"
-SPECIAL_TOKENS = [PAD_TOKEN, UNK_TOKEN]
 # Text past this many characters per token slot cannot reach the first max_len tokens, so it is cut
 # before normalising: a 1 MB comment costs the same as a long normal one. A served model may cut
 # shorter (serving.max_chars).

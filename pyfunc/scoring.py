@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from pyfunc.encoding import TextEncoder
-from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.network import ToxicityNet
+from pyfunc.network_config import NetworkConfig
 from pyfunc.spans import SpanSettings
 from pyfunc.text import Normalizer
 

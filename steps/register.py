@@ -23,8 +23,7 @@ from toxic_mlops.contract import (
     REGISTRY_TAG_PREFIX,
     TRAIN_RUN_TAG,
 )
-from toxic_mlops.evaluation.bias import bias_gate_checks
-from toxic_mlops.evaluation.gate import Decision, Figures
+from toxic_mlops.evaluation.gate import Decision, Figures, bias_gate_checks
 from toxic_mlops.mlflow_io.configs import model_run_config, upstream_run
 from toxic_mlops.mlflow_io.inputs import train_run_with_model
 from toxic_mlops.mlflow_io.registry import SameSplit, register_and_gate, version_description

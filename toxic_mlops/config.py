@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig
+from pyfunc.network_config import NGRAM_WEIGHTINGS, NetworkConfig
 from pyfunc.text import Normalizer
 from toxic_mlops.errors import PipelineError
 
@@ -129,7 +129,7 @@ class TokenizerConfig:
         )
 
 
-# The `model` section: the network's sizes, i.e. pyfunc.network.NetworkConfig without what the
+# The `model` section: the network's sizes, i.e. pyfunc.network_config.NetworkConfig without what
 # data decides. Derived from it, so a setting and its default are defined once, where it is used.
 # Plus where the embedding layer starts from, which training needs and the served network not:
 # pretrained_embeddings, a GloVe/fastText text file (path or URL, .gz too; "" = random) whose

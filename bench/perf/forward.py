@@ -13,7 +13,8 @@ import torch
 
 from bench.cli import bench_parser
 from bench.common import Summary, figure, record
-from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.network import ToxicityNet
+from pyfunc.network_config import NetworkConfig
 
 
 def main() -> None:

@@ -24,7 +24,8 @@ from sklearn.metrics import roc_auc_score
 from bench.cli import bench_parser
 from bench.common import Summary, record
 from pyfunc.encoding import TextEncoder
-from pyfunc.network import NGRAM_WEIGHTINGS, NetworkConfig, ToxicityNet
+from pyfunc.network import ToxicityNet
+from pyfunc.network_config import NGRAM_WEIGHTINGS, NetworkConfig
 from toxic_mlops.config import load_config
 from toxic_mlops.contract import SPLITS_ARTIFACT, TOKENIZER_ARTIFACT
 from toxic_mlops.data.dataset import TEXT

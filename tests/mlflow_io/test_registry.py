@@ -12,7 +12,8 @@ import pandas as pd
 import torch
 from mlflow.tracking import MlflowClient
 
-from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.network import ToxicityNet
+from pyfunc.network_config import NetworkConfig
 from pyfunc.scoring import ModelSpec, Scorer
 from pyfunc.text import Normalizer
 from tests.synthetic import LABELS

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from pyfunc.encoding import TextEncoder
-from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.network import ToxicityNet
+from pyfunc.network_config import NetworkConfig
 from pyfunc.text import Normalizer
 from tests.conftest import tiny_config
 from tests.synthetic import LABELS, make_comments

@@ -75,6 +75,23 @@ def test_importing_the_whole_core_loads_no_mlflow() -> None:
     assert done.stdout.strip() == "[]"
 
 
+# Steps that neither build a network nor load a model: every `mlflow run` of one starts a Python
+# process, and torch, scikit-learn and matplotlib would add seconds to each (CI starts ~80).
+LIGHT_STEPS = ("main", "download", "preprocess", "validate", "register", "retrain")
+
+
+@pytest.mark.parametrize("step", LIGHT_STEPS)
+def test_light_steps_start_without_torch_sklearn_or_matplotlib(step: str) -> None:
+    code = (
+        f"import sys, steps.{step}\n"
+        "print(sorted({k.split('.')[0] for k in sys.modules} & {'torch', 'sklearn', 'matplotlib'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("path", files("pyfunc"), ids=lambda p: p.name)
 def test_pyfunc_imports_nothing_from_training(path: Path) -> None:
     assert not {n for n in imported_modules(path) if n.split(".")[0] in {"toxic_mlops", "steps"}}

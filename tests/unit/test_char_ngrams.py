@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.network import ToxicityNet
+from pyfunc.network_config import NetworkConfig
 from tests.conftest import tiny_config
 from toxic_mlops.config import ConfigError, build_config
 from toxic_mlops.model.wide import (

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pyfunc.network import NetworkConfig
+from pyfunc.network_config import NetworkConfig
 from tests.conftest import ROOT, tiny_config
 from toxic_mlops.config import (
     TRAIN_SECTIONS,

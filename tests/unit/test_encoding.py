@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from pyfunc.encoding import CHARS_PER_TOKEN_BUDGET, PAD_TOKEN, UNK_TOKEN, TextEncoder
-from pyfunc.network import NetworkConfig
+from pyfunc.encoding import CHARS_PER_TOKEN_BUDGET, TextEncoder
+from pyfunc.network_config import NetworkConfig
 from pyfunc.scoring import ModelSpec
 from pyfunc.text import Normalizer
+from pyfunc.vocabulary import PAD_TOKEN, UNK_TOKEN
 from tests.synthetic import make_comments
 from toxic_mlops.data.tokenizer import train_tokenizer
 

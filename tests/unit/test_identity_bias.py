@@ -17,11 +17,10 @@ from toxic_mlops.config import (
 )
 from toxic_mlops.evaluation.bias import (
     bias_card_section,
-    bias_gate_checks,
     identity_bias,
     term_bias,
 )
-from toxic_mlops.evaluation.gate import Figures, decide_promotion
+from toxic_mlops.evaluation.gate import Figures, bias_gate_checks, decide_promotion
 from toxic_mlops.evaluation.identity import TermMatcher, flat_terms, identity_mentions
 from toxic_mlops.evaluation.probe import (
     NON_TOXIC_TEMPLATES,

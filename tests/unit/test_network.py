@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from pyfunc.network import NetworkConfig, SpatialDropout, ToxicityNet
+from pyfunc.network import SpatialDropout, ToxicityNet
+from pyfunc.network_config import NetworkConfig
 
 CONFIG = NetworkConfig(vocab_size=50, num_labels=6, embedding_dim=8, hidden_size=4)
 

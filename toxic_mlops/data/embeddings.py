@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from pyfunc.encoding import PAD_TOKEN, SPECIAL_TOKENS
+from pyfunc.vocabulary import PAD_TOKEN, SPECIAL_TOKENS
 from toxic_mlops.config import ConfigError
 from toxic_mlops.data.download import DownloadError, fetch
 from toxic_mlops.errors import PipelineError

@@ -9,8 +9,8 @@ from tokenizers.models import BPE
 from tokenizers.pre_tokenizers import BertPreTokenizer, Metaspace, Sequence
 from tokenizers.trainers import BpeTrainer
 
-from pyfunc.encoding import SPECIAL_TOKENS, UNK_TOKEN
 from pyfunc.text import Normalizer
+from pyfunc.vocabulary import SPECIAL_TOKENS, UNK_TOKEN
 
 
 def train_tokenizer(

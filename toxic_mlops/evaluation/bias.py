@@ -11,7 +11,6 @@ from sklearn.metrics import roc_auc_score
 
 from pyfunc.text import Normalizer
 from toxic_mlops.config import BiasConfig
-from toxic_mlops.contract import BASELINE_METRIC_PREFIX
 from toxic_mlops.evaluation.identity import TermMatcher, flat_terms
 from toxic_mlops.evaluation.probe import (
     NON_TOXIC_TEMPLATES,
@@ -187,30 +186,3 @@ def bias_card_section(found: Mapping[str, IdentityBias], label: str, worst: int 
         flagged = ", ".join(f"{r.term} {r.fpr:.2f}" for r in table.itertuples())
         lines.append(f"\nMost flagged non-toxic probe terms, {name} (FPR): {flagged}.")
     return lines
-
-
-def bias_gate_checks(
-    metrics: Mapping[str, float], production: float | None, settings: BiasConfig
-) -> list[tuple[bool, str]]:
-    """The gate's bias rules (bias.gate): no worse than the baseline ("baseline"), and than
-    Production scored on the same split ("production"); none when "none"."""
-    if settings.gate == "none":
-        return []
-    metric = settings.gate_metric
-    score = metrics.get(metric, float("nan"))
-    if score != score:
-        return [(False, f"bias {metric}: not measured for the candidate")]
-    references = {"TF-IDF baseline": metrics.get(BASELINE_METRIC_PREFIX + metric, float("nan"))}
-    if settings.gate == "production" and production is not None:
-        references["Production"] = production
-    # Lower is better for a false-positive rate, higher for an AUC or the bias metric.
-    lower_is_better = "fpr" in metric
-    better = "lower" if lower_is_better else "higher"
-    checks = []
-    for name, reference in references.items():
-        ok = reference != reference or (
-            score <= reference if lower_is_better else score >= reference
-        )
-        text = f"bias {metric} {score:.4f} vs {name} {reference:.4f} ({better} is better)"
-        checks.append((ok, text))
-    return checks

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from toxic_mlops.config import GatePolicy
+from toxic_mlops.config import BiasConfig, GatePolicy
 from toxic_mlops.contract import (
+    BASELINE_METRIC_PREFIX,
     BASELINE_WIN_PROBABILITY_METRIC,
     GATE_TAG_PREFIX,
     PEAK_RSS_METRIC,
@@ -141,7 +142,7 @@ def decide_promotion(
     extra_checks: Sequence[tuple[bool, str]] = (),
 ) -> Decision:
     """Every rule is checked and reported; promotion needs all of them to pass. extra_checks:
-    (passed, reason) of rules decided elsewhere (evaluation.bias.bias_gate_checks).
+    (passed, reason) of rules decided elsewhere (bias_gate_checks).
 
     Better means better with probability at least policy.min_win_probability, so a gain inside
     the noise of the validation split is not called an improvement.
@@ -168,3 +169,30 @@ def decide_promotion(
         passed_text = f"; passed: {'; '.join(passed)}" if passed else ""
         return Decision(False, f"FAILED: {'; '.join(failed)}{passed_text}")
     return Decision(True, "; ".join(passed))
+
+
+def bias_gate_checks(
+    metrics: Mapping[str, float], production: float | None, settings: BiasConfig
+) -> list[tuple[bool, str]]:
+    """The gate's bias rules (bias.gate): no worse than the baseline ("baseline"), and than
+    Production scored on the same split ("production"); none when "none"."""
+    if settings.gate == "none":
+        return []
+    metric = settings.gate_metric
+    score = metrics.get(metric, float("nan"))
+    if score != score:
+        return [(False, f"bias {metric}: not measured for the candidate")]
+    references = {"TF-IDF baseline": metrics.get(BASELINE_METRIC_PREFIX + metric, float("nan"))}
+    if settings.gate == "production" and production is not None:
+        references["Production"] = production
+    # Lower is better for a false-positive rate, higher for an AUC or the bias metric.
+    lower_is_better = "fpr" in metric
+    better = "lower" if lower_is_better else "higher"
+    checks = []
+    for name, reference in references.items():
+        ok = reference != reference or (
+            score <= reference if lower_is_better else score >= reference
+        )
+        text = f"bias {metric} {score:.4f} vs {name} {reference:.4f} ({better} is better)"
+        checks.append((ok, text))
+    return checks

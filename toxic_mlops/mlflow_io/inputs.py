@@ -6,13 +6,13 @@ import json
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.entities import Run
 
-from pyfunc.scoring import Scorer
 from toxic_mlops.config import ConfigError, DatasetConfig
 from toxic_mlops.contract import (
     BEST_PARAMS_ARTIFACT,
@@ -26,6 +26,9 @@ from toxic_mlops.data.download import FetchedFile, default_cache_dir, load_sourc
 from toxic_mlops.data.embeddings import INFO_FILE, MATRIX_FILE, load_matrix
 from toxic_mlops.errors import PipelineError
 from toxic_mlops.mlflow_io.runs import download_run_artifacts, get_run, local_copy
+
+if TYPE_CHECKING:  # torch: only the steps that load a model import it
+    from pyfunc.scoring import Scorer
 
 
 def read_batch(

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
-from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from toxic_mlops.contract import (
@@ -19,9 +18,15 @@ from toxic_mlops.contract import (
     VALIDATION_STATUS_TAG,
 )
 from toxic_mlops.data.download import FetchedFile
-from toxic_mlops.model.training import EpochResult
 from toxic_mlops.monitoring.reports import Report
 from toxic_mlops.monitoring.validation import ValidationReport
+
+# Types only: every step imports this module, and most of them neither plot nor train (torch,
+# scikit-learn and matplotlib are seconds of start-up for each `mlflow run` step).
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from toxic_mlops.model.training import EpochResult
 
 
 def say(message: str) -> None:
@@ -53,6 +58,8 @@ def log_dataset(frame: pd.DataFrame, name: str, context: str, source: str | None
 
 
 def log_figures(figures: dict[str, Figure]) -> None:
+    import matplotlib.pyplot as plt  # only the steps that plot pay for it
+
     for path, figure in figures.items():
         mlflow.log_figure(figure, path)
     plt.close("all")

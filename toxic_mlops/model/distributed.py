@@ -32,7 +32,8 @@ import torch.distributed as dist
 from tokenizers import Tokenizer
 
 from pyfunc.encoding import TextEncoder
-from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.network import ToxicityNet
+from pyfunc.network_config import NetworkConfig
 from pyfunc.text import Normalizer
 from toxic_mlops.config import DistributedConfig, TrainingConfig
 from toxic_mlops.errors import PipelineError

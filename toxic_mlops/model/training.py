@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from pyfunc.encoding import TextEncoder
-from pyfunc.network import NetworkConfig, ToxicityNet
+from pyfunc.network import ToxicityNet
+from pyfunc.network_config import NetworkConfig
 from toxic_mlops.config import Config, DistributedConfig, ModelConfig, TrainingConfig
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.data.download import default_cache_dir
