@@ -179,6 +179,23 @@ def test_fitted_wide_path_is_the_logistic_regression() -> None:
         np.testing.assert_allclose(probabilities[:, label], expected, atol=1e-4)
 
 
+def test_ngram_matrix_rows_are_the_splits_rows_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Built in chunks of rows of similar length; each row is still its own text's n-grams."""
+    from toxic_mlops.model import wide
+
+    monkeypatch.setattr(wide, "WIDE_FIT_CHUNK_ROWS", 50)  # several chunks
+    network, encoder, encoded = _wide_setup()
+    split = encoded["train"]
+    set_ngram_idf(network, encoder, split)
+    features = ngram_matrix(network, encoder, split)
+    assert features.shape == (len(split), 4096) and features.dtype == np.float32
+    for row in range(0, len(split), 37):
+        alone = EncodedSplit([split.sequences[row]], split.targets[row : row + 1])
+        # Padded with other rows or alone, the same n-grams; L2 norms summed in another order.
+        expected = ngram_matrix(network, encoder, alone).toarray()
+        np.testing.assert_allclose(features[row].toarray(), expected, rtol=1e-5, err_msg=str(row))
+
+
 def test_log_count_ratios_compare_an_ngrams_rates_among_positives_and_negatives() -> None:
     from scipy import sparse
 
