@@ -404,3 +404,19 @@ def test_the_char_ngram_table_drops_identity_stems_only_under_blind(
     assert not np.array_equal(blind, full)  # the synthetic vocabulary has identity words
     table = fitted.result.network.token_char_ngrams.numpy()
     np.testing.assert_array_equal(table, blind if mitigation == "blind" else full)
+
+
+def test_padded_chunks_hold_every_row_once_within_both_budgets() -> None:
+    from toxic_mlops.model.batches import padded_chunks
+
+    encoder, encoded = _encoded_synthetic(300, seed=3, max_len=40)
+    split = encoded["train"]
+    chunks = list(padded_chunks(encoder, split, max_rows=64, max_tokens=600))
+    rows = np.concatenate([rows for rows, _, _ in chunks])
+    assert sorted(rows.tolist()) == list(range(len(split)))
+    longest = [max(len(split.sequences[i]) for i in rows) for rows, _, _ in chunks]
+    assert longest == sorted(longest, reverse=True)  # longest first
+    for (rows, token_ids, _), width in zip(chunks, longest, strict=True):
+        assert token_ids.shape == (len(rows), width)
+        assert len(rows) <= 64 and (len(rows) == 1 or len(rows) * width <= 600)
+    assert len(chunks) > len(split) / 64  # the token budget cut some chunks short

@@ -74,11 +74,18 @@ def batch_tensors(
 
 
 def padded_chunks(
-    encoder: TextEncoder, split: EncodedSplit, rows_per_chunk: int
+    encoder: TextEncoder, split: EncodedSplit, max_rows: int, max_tokens: int
 ) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
-    """(rows, token_ids, lengths) for a whole split, in chunks of similar length."""
-    for rows in length_batches([len(s) for s in split.sequences], rows_per_chunk, rng=None):
+    """(rows, token_ids, lengths) for a whole split, longest first: chunks of at most max_rows
+    rows and max_tokens padded tokens (rows x the chunk's longest), one row at the least."""
+    lengths = np.array([len(s) for s in split.sequences])
+    order = np.argsort(-lengths, kind="stable")
+    start = 0
+    while start < len(order):
+        longest = max(int(lengths[order[start]]), 1)
+        rows = order[start : start + min(max_rows, max(1, max_tokens // longest))]
         yield rows, *encoder.pad([split.sequences[i] for i in rows])
+        start += len(rows)
 
 
 @torch.inference_mode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +18,12 @@ from pyfunc.encoding import TextEncoder
 from pyfunc.network import ToxicityNet
 from toxic_mlops.model.batches import EncodedSplit, masked_bce, padded_chunks
 
-# Rows per chunk when a whole split goes through the wide path (memory, not maths).
+# A whole split goes through the wide path in chunks (memory, not maths) of at most this many
+# rows and this many n-gram entries (rows x longest text x n-gram columns per token). An entry
+# costs ~40 bytes on the way (int64 id, its sort order, weight, masks): with char n-grams (~50
+# columns a token) 1,024 rows of 1,024 tokens were 52 M entries, a 2 GB peak at any data size.
 WIDE_FIT_CHUNK_ROWS = 1024
+WIDE_FIT_CHUNK_ENTRIES = 4_000_000
 # Char n-grams kept per token at most (a long piece's first ones): bounds the wide path's input.
 MAX_CHAR_NGRAMS_PER_TOKEN = 48
 WORD_START = "▁"  # the tokenizer's word-start mark (Metaspace)
@@ -67,11 +72,18 @@ def char_ngram_table(
     return table
 
 
+def _chunks(
+    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit
+) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+    columns = 2 + (network.config.char_ngram_slots if network.config.char_ngrams else 0)
+    return padded_chunks(encoder, split, WIDE_FIT_CHUNK_ROWS, WIDE_FIT_CHUNK_ENTRIES // columns)
+
+
 def set_ngram_idf(network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit) -> None:
     """The wide path's inverse document frequencies from a split (smoothed, as scikit-learn's)."""
     buckets = network.config.ngram_buckets
     document_frequency = torch.zeros(buckets, dtype=torch.long)
-    for rows, token_ids, lengths in padded_chunks(encoder, split, WIDE_FIT_CHUNK_ROWS):
+    for rows, token_ids, lengths in _chunks(network, encoder, split):
         ids, present = network.ngram_ids(token_ids, lengths)
         row_ids = torch.arange(len(rows))[:, None] * buckets + ids  # one entry per (row, bucket)
         document_frequency += torch.bincount(
@@ -89,7 +101,7 @@ def ngram_matrix(
     Built as one CSR matrix per chunk and stacked: at its peak about twice the result, where one
     COO matrix of the whole split (int64 coordinates, then converted) took five to six times."""
     chunks, order = [], []
-    for rows, token_ids, lengths in padded_chunks(encoder, split, WIDE_FIT_CHUNK_ROWS):
+    for rows, token_ids, lengths in _chunks(network, encoder, split):
         with torch.no_grad():
             ids, weights = network.ngram_features(token_ids, lengths)
         nonzero = (weights > 0).numpy()
