@@ -80,16 +80,23 @@ def test_importing_the_whole_core_loads_no_mlflow() -> None:
 LIGHT_STEPS = ("main", "download", "preprocess", "validate", "register", "retrain")
 
 
-@pytest.mark.parametrize("step", LIGHT_STEPS)
-def test_light_steps_start_without_torch_sklearn_or_matplotlib(step: str) -> None:
+def test_light_steps_start_without_torch_sklearn_or_matplotlib() -> None:
+    """One interpreter imports them in turn (six would add seconds to every test run) and
+    names the step that first brought in a heavy package."""
     code = (
-        f"import sys, steps.{step}\n"
-        "print(sorted({k.split('.')[0] for k in sys.modules} & {'torch', 'sklearn', 'matplotlib'}))"
+        "import importlib, json, sys\n"
+        "heavy = {'torch', 'sklearn', 'matplotlib'}\n"
+        "found = {}\n"
+        f"for step in {LIGHT_STEPS!r}:\n"
+        "    importlib.import_module('steps.' + step)\n"
+        "    loaded = sorted(heavy & {k.split('.')[0] for k in sys.modules})\n"
+        "    found.update({p: step for p in loaded if p not in found})\n"
+        "print(json.dumps(found))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == "[]"
+    assert done.stdout.strip() == "{}", f"heavy package -> the step that imports it: {done.stdout}"
 
 
 @pytest.mark.parametrize("path", files("pyfunc"), ids=lambda p: p.name)
