@@ -31,6 +31,7 @@ from toxic_mlops.contract import (
     TRAIN_ROC_PR_ARTIFACT,
     TRAINED_DEVICE_PARAM,
     TRAINED_PRECISION_PARAM,
+    WIDE_SOLVER_PARAM,
 )
 from toxic_mlops.data.download import default_cache_dir
 from toxic_mlops.mlflow_io.configs import training_input
@@ -101,9 +102,13 @@ def _log_trained(trained: TrainedModel, config: Config, tokenizer_file: Path, wo
     labels, threshold = config.dataset.label_columns, config.dataset.positive_threshold
     result = trained.fitted.result
     mlflow.log_metrics(trained.metrics)
-    mlflow.log_param(NB_SCALED_LABELS_PARAM, ",".join(result.nb_scaled_labels))
     mlflow.log_params(
-        {TRAINED_DEVICE_PARAM: result.device, TRAINED_PRECISION_PARAM: result.precision}
+        {
+            NB_SCALED_LABELS_PARAM: ",".join(result.nb_scaled_labels),
+            WIDE_SOLVER_PARAM: result.wide_solver,
+            TRAINED_DEVICE_PARAM: result.device,
+            TRAINED_PRECISION_PARAM: result.precision,
+        }
     )
     if result.distributed is not None:
         say(f"train: {result.distributed.sentence()}")

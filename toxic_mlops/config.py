@@ -196,6 +196,12 @@ class TrainingConfig:
     # ... for the labels whose train split has at least this many positive and negative rows
     # (rater fractions summed); rarer labels are fitted unscaled: their ratios would be noise.
     ngram_nb_min_rows: int = 500
+    # How that regression is fitted (toxic_mlops/model/wide.py, docs/distributed.md): liblinear,
+    # the TF-IDF baseline's solver, which copies the rows it fits (~30 bytes a non-zero); lbfgs,
+    # on the n-gram matrix as it is (8 bytes a non-zero, folds as masks); auto: liblinear up to
+    # ngram_liblinear_max_rows training rows, lbfgs above.
+    ngram_solver: str = "auto"
+    ngram_liblinear_max_rows: int = 200_000
     lr_decay: float = 0.6
     max_len: int = 100
     seed: int = 42
@@ -210,6 +216,12 @@ class TrainingConfig:
     # swap (counterfactual copies) or balance (identity-balanced repeats); terms from `bias`.
     bias_mitigation: str = "none"
 
+    def wide_solver(self, rows: int) -> str:
+        """The solver the wide path's regression takes on this many training rows."""
+        if self.ngram_solver != "auto":
+            return self.ngram_solver
+        return "liblinear" if rows <= self.ngram_liblinear_max_rows else "lbfgs"
+
     def problems(self) -> list[str]:
         failed = broken(
             {
@@ -221,6 +233,7 @@ class TrainingConfig:
                 "ngram_c >= 0": self.ngram_c >= 0,
                 "ngram_folds 0 or >= 2": self.ngram_folds == 0 or self.ngram_folds >= 2,
                 "ngram_nb_min_rows >= 1": self.ngram_nb_min_rows >= 1,
+                "ngram_liblinear_max_rows >= 0": self.ngram_liblinear_max_rows >= 0,
             }
         )
         mitigation = f"training.bias_mitigation must be one of {BIAS_MITIGATIONS}"
@@ -231,6 +244,9 @@ class TrainingConfig:
                     DEVICE_PATTERN.fullmatch(self.device)
                 ),
                 f"training.precision must be one of {PRECISIONS}": self.precision in PRECISIONS,
+                f"training.ngram_solver must be one of {NGRAM_SOLVERS}": (
+                    self.ngram_solver in NGRAM_SOLVERS
+                ),
                 "training.precision fp16 needs CUDA (training.device auto or cuda)": not (
                     self.precision == "fp16" and self.device == "cpu"
                 ),
@@ -240,6 +256,7 @@ class TrainingConfig:
 
 DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+NGRAM_SOLVERS = ("auto", "liblinear", "lbfgs")
 DISTRIBUTED_BACKENDS = ("auto", "gloo", "nccl")
 
 

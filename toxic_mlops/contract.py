@@ -68,6 +68,7 @@ PROBE_AUC_METRIC = "probe_roc_auc"  # evaluate: identity template probe (the bia
 # --- Params read across runs ----------------------------------------------------------------
 # train: the labels whose wide path was fitted NB-scaled (comma-separated; "" = none)
 NB_SCALED_LABELS_PARAM = "wide.nb_scaled_labels"
+WIDE_SOLVER_PARAM = "wide.solver"  # train: training.ngram_solver resolved ("" = not fitted first)
 # train: where the deep epochs ran and in which arithmetic (training.device/precision resolved)
 TRAINED_DEVICE_PARAM = "trained.device"
 TRAINED_PRECISION_PARAM = "trained.precision"

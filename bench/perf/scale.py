@@ -1,6 +1,6 @@
 """Benchmark: what the chain costs as the data grows: wall time and peak RSS per stage.
 
-    nice python -m bench.perf.scale --config configs/jigsaw_wiki.yaml \
+    nice python -m bench.perf.scale --config configs/jigsaw_wiki.yaml [--through "wide fits"] \
         --source ../shared/data/jigsaw_wiki_train.csv \
         --spans ../shared/data/toxic_spans_train.csv --sizes 25000,100000,400000
 
@@ -164,8 +164,14 @@ def write_shards(frame: pd.DataFrame, folder: Path) -> list[Path]:
 # -- one size, in its own process --------------------------------------------------------------
 
 
-def measure(config: Config, source: Path, rows: int, work: Path) -> dict[str, Any]:
-    """Every stage of the chain on `rows` rows, in this process."""
+class _WideFitsDone(Exception):
+    """--through "wide fits": the stages after it are not run."""
+
+
+def measure(
+    config: Config, source: Path, rows: int, work: Path, through: str = "evaluate"
+) -> dict[str, Any]:
+    """Every stage of the chain on `rows` rows, in this process (up to `through`)."""
     import torch
 
     from toxic_mlops.data import preprocessing
@@ -203,35 +209,44 @@ def measure(config: Config, source: Path, rows: int, work: Path) -> dict[str, An
     stages.before(wide, "set_ngram_idf", "wide features")
     stages.after(wide, "ngram_matrix", "wide fits", lambda m: {"wide_nnz": int(m.nnz)})
     epochs = config.training.epochs
+    facts = {**prepared.cleaning, "torch_threads": torch.get_num_threads()}
 
     def on_epoch(epoch: Any) -> None:
+        if epoch.epoch == 0:
+            facts["wide_path_val_macro_roc_auc"] = round(epoch.val_macro_roc_auc, 4)
+            if through == "wide fits":
+                raise _WideFitsDone
         if epoch.epoch < epochs:
             stages.start(f"epoch {epoch.epoch + 1}")
 
-    fitted = fit(config, prepared.splits, tokenizer_file, on_epoch)
+    def found(**more: Any) -> dict[str, Any]:
+        stages.start(None)
+        return {
+            "rows": rows,
+            "base_rss_gb": round(base_rss / GIB, 3),
+            "process_peak_rss_gb": max(s["peak_rss_gb"] for s in stages.found.values()),
+            "stages": stages.found,
+            "facts": {**stages.facts, **facts, **more},
+        }
+
+    try:
+        fitted = fit(config, prepared.splits, tokenizer_file, on_epoch)
+    except _WideFitsDone:
+        return found()
     stages.start("assess")
     trained = assess(fitted, config)
     stages.start("spans")
     trained, _ = with_spans(trained, config, work)
     stages.start("evaluate")
     evaluation = evaluate(prepared.splits, scorer(trained).predict_proba, config)
-    stages.start(None)
     lengths = [len(s) for s in fitted.encoded["train"].sequences]
-    return {
-        "rows": rows,
-        "base_rss_gb": round(base_rss / GIB, 3),
-        "process_peak_rss_gb": max(s["peak_rss_gb"] for s in stages.found.values()),
-        "stages": stages.found,
-        "facts": {
-            **stages.facts,
-            **prepared.cleaning,
-            "rows_train_encoded": len(fitted.encoded["train"]),
-            "tokens_train": int(sum(lengths)),
-            "torch_threads": torch.get_num_threads(),
-            "val_macro_roc_auc": round(fitted.result.best.val_macro_roc_auc, 4),
-            "test_macro_roc_auc": round(evaluation.test["model"]["macro_roc_auc"], 4),
-        },
-    }
+    return found(
+        rows_train_encoded=len(fitted.encoded["train"]),
+        tokens_train=int(sum(lengths)),
+        wide_solver=fitted.result.wide_solver,
+        val_macro_roc_auc=round(fitted.result.best.val_macro_roc_auc, 4),
+        test_macro_roc_auc=round(evaluation.test["model"]["macro_roc_auc"], 4),
+    )
 
 
 # -- the curve ---------------------------------------------------------------------------------
@@ -323,7 +338,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
 
 def child(args: Any, config: Config) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        found = measure(config, Path(args.source), args.child, Path(tmp))
+        found = measure(config, Path(args.source), args.child, Path(tmp), args.through)
     Path(args.out).write_text(json.dumps(found, indent=2))
 
 
@@ -353,6 +368,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="25000,100000", help="rows, comma-separated")
     parser.add_argument("--target", type=int, default=TARGET_ROWS, help="rows to extrapolate to")
     parser.add_argument("--plot", default=DEFAULT_PLOT, help="the log-log PNG ('' = none)")
+    parser.add_argument(
+        "--through",
+        choices=["evaluate", "wide fits"],
+        default="evaluate",
+        help="the last stage run (wide fits: the wide path's cost alone)",
+    )
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -368,6 +389,7 @@ def main() -> None:
         "config": portable(args.config),
         "source": Path(args.source).name,
         "overrides": overrides(args, **DEFAULTS),
+        "through": args.through,
         "load_average": list(os.getloadavg()),
         "runs": runs,
         "curve": curve(done, args.target, load_config(args.config).training.epochs),
@@ -400,12 +422,17 @@ def summarize(report: dict) -> Summary:
             )
         )
     target = found["target"]
+    settings = ", ".join(f"{k}={v}" for k, v in report.get("overrides", {}).items())
     sentence = (
         f"The chain's stages at {', '.join(f'{n:,}' for n in sizes)} rows of recombined real "
-        f"comments ({report['source']}); extrapolated to {report['target_rows']:,} rows: peak "
-        f"RSS {figure(target.get('target_peak_rss_gb'))} GB, "
-        f"{figure(target.get('target_hours_with_config_epochs'))} h with the config's epochs."
+        f"comments ({report['source']}; {settings}); extrapolated to "
+        f"{report['target_rows']:,} rows: peak RSS {figure(target.get('target_peak_rss_gb'))} GB"
     )
+    if report.get("through", "evaluate") == "evaluate":
+        hours = figure(target.get("target_hours_with_config_epochs"))
+        sentence += f", {hours} h with the config's epochs."
+    else:
+        sentence += f" (the stages up to the {report['through']} only)."
     columns = (
         "stage",
         "seconds",

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.metrics import roc_auc_score
 
 from pyfunc.encoding import TextEncoder
 from pyfunc.network import ToxicityNet
@@ -246,7 +247,8 @@ def test_nb_scaled_wide_path_is_nbsvm_with_the_ratios_folded_in() -> None:
     np.testing.assert_allclose(probabilities[:, label], plain_expected, atol=1e-4)
 
 
-def test_nb_scaled_fit_leaves_unknown_targets_out_of_the_ratios_and_the_fit() -> None:
+@pytest.mark.parametrize("solver", ["liblinear", "lbfgs"])
+def test_nb_scaled_fit_leaves_unknown_targets_out_of_the_ratios_and_the_fit(solver: str) -> None:
     """Rows whose label is unknown (NaN) change nothing: as if they were not there."""
     network, encoder, encoded = _wide_setup()
     train_split, test = encoded["train"], encoded["test"]
@@ -256,23 +258,26 @@ def test_nb_scaled_fit_leaves_unknown_targets_out_of_the_ratios_and_the_fit() ->
     unknown[::3] = True
     masked = train_split.targets.copy()
     masked[unknown, label] = np.nan
-    fit_wide_path(network, encoder, EncodedSplit(train_split.sequences, masked), 4.0, nb_min_rows=1)
+    masked_split = EncodedSplit(train_split.sequences, masked)
+    fit_wide_path(network, encoder, masked_split, 4.0, nb_min_rows=1, solver=solver)
     _, with_unknown = predict_split(network, encoder, test, 64, torch.device("cpu"))
     known = EncodedSplit(
         [seq for seq, gone in zip(train_split.sequences, unknown, strict=True) if not gone],
         train_split.targets[~unknown],
     )
-    fit_wide_path(network, encoder, known, 4.0, nb_min_rows=1)
+    fit_wide_path(network, encoder, known, 4.0, nb_min_rows=1, solver=solver)
     _, without = predict_split(network, encoder, test, 64, torch.device("cpu"))
     np.testing.assert_allclose(with_unknown[:, label], without[:, label], atol=1e-4)
 
 
-def test_wide_path_fits_fractional_targets_by_bce() -> None:
-    """At liblinear's optimum, C x X^T (sigmoid(Xw + b) - y) + [w, b] = 0 with y fractional."""
+@pytest.mark.parametrize("solver", ["liblinear", "lbfgs"])
+def test_wide_path_fits_fractional_targets_by_bce(solver: str) -> None:
+    """At the optimum, C x X^T (sigmoid(Xw + b) - y) + [w, b] = 0 with y fractional (L-BFGS
+    leaves the bias unpenalised: + [w, 0])."""
     network, encoder, encoded = _wide_setup(buckets=257)
     split = encoded["train"]
     set_ngram_idf(network, encoder, split)
-    fit_wide_path(network, encoder, split, c=2.0)
+    fit_wide_path(network, encoder, split, c=2.0, solver=solver)
     features = ngram_matrix(network, encoder, split).toarray()
     label = LABELS.index("toxicity")
     targets = split.targets[:, label]
@@ -280,8 +285,76 @@ def test_wide_path_fits_fractional_targets_by_bce() -> None:
     w = network.ngrams.weight[:, label].detach().double().numpy()
     b = network.heads.bias[label].item()
     residual = 1 / (1 + np.exp(-(features @ w + b))) - targets
-    gradient = 2.0 * np.append(features.T @ residual, residual.sum()) + np.append(w, b)
+    penalty = np.append(w, b if solver == "liblinear" else 0.0)
+    gradient = 2.0 * np.append(features.T @ residual, residual.sum()) + penalty
     assert np.abs(gradient).max() < 0.05 * np.abs(np.append(w, b)).max()
+
+
+def test_lbfgs_fits_the_regression_liblinear_fits() -> None:
+    """Both solvers, NB-scaled, on the same features: the same scores up to the bias penalty
+    liblinear adds (and L-BFGS does not); the run says which solver fitted it."""
+    import copy
+
+    network, encoder, encoded = _wide_setup()
+    train_split, test = encoded["train"], encoded["test"]
+    set_ngram_idf(network, encoder, train_split)
+    torch.nn.init.zeros_(network.heads.weight)
+    scores = {}
+    for solver in ("liblinear", "lbfgs"):
+        fitted_network = copy.deepcopy(network)
+        fitted = fit_wide_path(
+            fitted_network, encoder, train_split, 4.0, nb_min_rows=1, solver=solver
+        )
+        assert fitted.solver == solver and fitted.nb_scaled
+        _, scores[solver] = predict_split(fitted_network, encoder, test, 64, torch.device("cpu"))
+    np.testing.assert_allclose(scores["lbfgs"], scores["liblinear"], atol=0.03)
+
+
+def _planted_features(rows: int, per_row: int, buckets: int) -> tuple[object, np.ndarray]:
+    """A float32 CSR matrix of random TF-IDF-like rows and targets from a planted linear model."""
+    from scipy import sparse
+
+    rng = np.random.default_rng(0)
+    columns = rng.integers(0, buckets, rows * per_row).astype(np.int32)
+    values = rng.random(rows * per_row, dtype=np.float32)
+    pointers = np.arange(0, rows * per_row + 1, per_row)
+    features = sparse.csr_matrix((values, columns, pointers), shape=(rows, buckets))
+    features.sum_duplicates()
+    planted = rng.normal(size=buckets)
+    targets = (features @ planted > np.median(features @ planted)).astype(np.float64)
+    targets[::7] = np.nan  # some unknown
+    return features, targets
+
+
+def test_lbfgs_fits_folds_without_copying_the_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out-of-fold fits by L-BFGS allocate a small share of the n-gram matrix (folds are masks,
+    products run on the float32 values in place); liblinear copies it (float64) to fit."""
+    import tracemalloc
+
+    from toxic_mlops.model import wide
+
+    features, targets = _planted_features(rows=20_000, per_row=100, buckets=1 << 12)
+    matrix_bytes = features.data.nbytes + features.indices.nbytes
+    monkeypatch.setattr(wide, "MARGIN_CHUNK_ENTRIES", features.nnz // 16)
+    peaks = {}
+    for solver in ("lbfgs", "liblinear"):
+        tracemalloc.start()
+        logits = wide._out_of_fold_logits(features, targets, 1.0, 3, 0, True, wide.SOLVERS[solver])
+        peaks[solver] = tracemalloc.get_traced_memory()[1] / matrix_bytes
+        tracemalloc.stop()
+        known = ~np.isnan(targets)
+        assert roc_auc_score(targets[known], logits[known]) > 0.8, solver  # it learned
+    assert peaks["lbfgs"] < 0.3 < 1.0 < peaks["liblinear"], peaks
+
+
+def test_the_training_loop_fits_the_wide_path_by_the_configured_solver() -> None:
+    network, encoder, encoded = _wide_setup()
+    settings = TrainingConfig(
+        epochs=1, batch_size=32, ngram_c=4.0, ngram_folds=3, ngram_liblinear_max_rows=10
+    )
+    result = train(network, encoder, encoded["train"], encoded["val"], LABELS, settings, 0.5)
+    assert result.wide_solver == "lbfgs"  # auto, above 10 rows
+    assert result.history[0].val_macro_roc_auc > 0.85
 
 
 def test_prefitted_wide_path_is_epoch_zero_and_stays_frozen() -> None:
@@ -303,16 +376,26 @@ def test_prefitted_wide_path_is_epoch_zero_and_stays_frozen() -> None:
 
 
 # nb_min_rows 1: NB scaling on every label; its ratios, too, must come from the other folds only.
-@pytest.mark.parametrize("nb_min_rows", [None, 1])
-def test_out_of_fold_offsets_score_each_row_by_a_fit_that_never_saw_it(nb_min_rows) -> None:
+@pytest.mark.parametrize(
+    ("nb_min_rows", "solver"), [(None, "liblinear"), (1, "liblinear"), (1, "lbfgs")]
+)
+def test_out_of_fold_offsets_score_each_row_by_a_fit_that_never_saw_it(nb_min_rows, solver) -> None:
     network, encoder, encoded = _wide_setup()
     split = encoded["train"]
     set_ngram_idf(network, encoder, split)
 
     def out_of_fold_logits(targets: np.ndarray) -> tuple[np.ndarray, float]:
         fitted = fit_wide_path(
-            network, encoder, EncodedSplit(split.sequences, targets), 4.0, 3, 0, nb_min_rows
+            network,
+            encoder,
+            EncodedSplit(split.sequences, targets),
+            4.0,
+            3,
+            0,
+            nb_min_rows,
+            solver,
         )
+        assert fitted.solver == solver
         assert fitted.offsets is not None and fitted.offsets.shape == targets.shape
         bias = network.heads.bias.detach().numpy()
         return fitted.offsets + bias, fitted.train_loss

@@ -161,6 +161,8 @@ def test_a_train_run_may_say_where_it_trains() -> None:
         ({"processes": "-1"}, "distributed.processes must be >= 0"),
         ({"backend": "mpi"}, "distributed.backend must be one of"),
         ({"device": "cpu", "backend": "nccl"}, "backend nccl needs CUDA"),
+        ({"ngram_solver": "saga"}, "training.ngram_solver must be one of"),
+        ({"ngram_liblinear_max_rows": "-1"}, "ngram_liblinear_max_rows >= 0"),
     ],
 )
 def test_device_precision_and_backend_are_checked(overrides: dict, message: str) -> None:
@@ -178,3 +180,11 @@ def test_devices_and_precisions_a_config_may_name(overrides: dict) -> None:
         overrides.get("device", "auto"),
         overrides.get("precision", "auto"),
     )
+
+
+def test_the_wide_solver_is_liblinear_up_to_the_row_limit_then_lbfgs() -> None:
+    auto = build_config(tiny_config(), {"ngram_liblinear_max_rows": "1000"}).training
+    assert [auto.wide_solver(n) for n in (10, 1000, 1001)] == ["liblinear", "liblinear", "lbfgs"]
+    for named in ("liblinear", "lbfgs"):
+        chosen = build_config(tiny_config(), {"ngram_solver": named}).training
+        assert {chosen.wide_solver(n) for n in (10, 10**7)} == {named}

@@ -60,6 +60,7 @@ class TrainResult:
     history: list[EpochResult] = field(default_factory=list)
     best_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
     nb_scaled_labels: list[str] = field(default_factory=list)  # wide path fitted NB-scaled
+    wide_solver: str = ""  # the solver that fitted it ("": not fitted first)
     device: str = "cpu"  # where the deep epochs ran, and in which arithmetic
     precision: str = "fp32"
     distributed: DistributedSummary | None = None  # how the DDP processes went, if any

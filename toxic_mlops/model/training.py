@@ -68,12 +68,14 @@ def train(
         settings.ngram_folds,
         settings.seed,
         settings.ngram_nb_min_rows if settings.ngram_nb else None,
+        settings.wide_solver(len(train_split)),
     )
     device = resolve_device(settings.device)
     network.to(device)
     offsets = prefit.offsets if prefit is not None else None
     if prefit is not None:
         result.nb_scaled_labels = [labels[i] for i in prefit.nb_scaled]
+        result.wide_solver = prefit.solver
         epoch_zero = validation.epoch_result(network, 0, prefit.train_loss, prefit.started, 0.0)
         keep(result, epoch_zero, on_epoch)
     if distributed is not None and distributed.processes > 0:
