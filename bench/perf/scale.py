@@ -239,10 +239,9 @@ def measure(
     trained, _ = with_spans(trained, config, work)
     stages.start("evaluate")
     evaluation = evaluate(prepared.splits, scorer(trained).predict_proba, config)
-    lengths = [len(s) for s in fitted.encoded["train"].sequences]
     return found(
         rows_train_encoded=len(fitted.encoded["train"]),
-        tokens_train=int(sum(lengths)),
+        tokens_train=int(fitted.encoded["train"].tokens.size),
         wide_solver=fitted.result.wide_solver,
         val_macro_roc_auc=round(fitted.result.best.val_macro_roc_auc, 4),
         test_macro_roc_auc=round(evaluation.test["model"]["macro_roc_auc"], 4),

@@ -1,5 +1,6 @@
 """Model behaviour: the training loop learns the synthetic signal and keeps its best epoch."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +128,7 @@ def test_fit_lets_the_wide_path_read_further_than_the_lstm(tmp_path) -> None:
     config = build_config(tiny_config(), overrides)
     fitted = fit(config, splits, tokenizer_file)
     assert fitted.encoder.max_len == 30 and fitted.network_config.deep_max_len == 6
-    assert max(len(s) for s in fitted.encoded["train"].sequences) > 6
+    assert fitted.encoded["train"].lengths.max() > 6
     without_wide = build_config(tiny_config(), {**overrides, "ngram_buckets": "0", "ngram_c": "0"})
     fitted = fit(without_wide, splits, tokenizer_file)
     assert fitted.encoder.max_len == 6 and fitted.network_config.deep_max_len == 0
@@ -148,7 +149,7 @@ def _wide_setup(buckets: int = 4096) -> tuple[ToxicityNet, TextEncoder, dict]:
 
 def test_idf_is_smoothed_document_frequency() -> None:
     network, encoder, _ = _wide_setup()
-    split = EncodedSplit([[5, 6], [5], [7, 7, 7]], np.zeros((3, len(LABELS)), dtype=np.float32))
+    split = EncodedSplit.of([[5, 6], [5], [7, 7, 7]], np.zeros((3, len(LABELS))))
     set_ngram_idf(network, encoder, split)
     idf = network.ngram_idf
     # As scikit-learn's smooth IDF: ln((1 + n) / (1 + df)) + 1, counting documents, not tokens.
@@ -164,7 +165,7 @@ def test_fitted_wide_path_is_the_logistic_regression() -> None:
     network, encoder, encoded = _wide_setup()
     train_split = encoded["train"]
     set_ngram_idf(network, encoder, train_split)
-    binary = EncodedSplit(train_split.sequences, (train_split.targets >= 0.5).astype(np.float32))
+    binary = replace(train_split, targets=(train_split.targets >= 0.5).astype(np.float32))
     fit_wide_path(network, encoder, binary, c=4.0)
     torch.nn.init.zeros_(network.heads.weight)  # silence the deep network: logits = wide + bias
     test = encoded["test"]
@@ -191,7 +192,7 @@ def test_ngram_matrix_rows_are_the_splits_rows_in_order(monkeypatch: pytest.Monk
     features = ngram_matrix(network, encoder, split)
     assert features.shape == (len(split), 4096) and features.dtype == np.float32
     for row in range(0, len(split), 37):
-        alone = EncodedSplit([split.sequences[row]], split.targets[row : row + 1])
+        alone = EncodedSplit.of(split.rows([row]), split.targets[row : row + 1])
         # Padded with other rows or alone, the same n-grams; L2 norms summed in another order.
         expected = ngram_matrix(network, encoder, alone).toarray()
         np.testing.assert_allclose(features[row].toarray(), expected, rtol=1e-5, err_msg=str(row))
@@ -222,7 +223,7 @@ def test_nb_scaled_wide_path_is_nbsvm_with_the_ratios_folded_in() -> None:
     network, encoder, encoded = _wide_setup()
     train_split, test = encoded["train"], encoded["test"]
     set_ngram_idf(network, encoder, train_split)
-    binary = EncodedSplit(train_split.sequences, (train_split.targets >= 0.5).astype(np.float32))
+    binary = replace(train_split, targets=(train_split.targets >= 0.5).astype(np.float32))
     scaled = fit_wide_path(network, encoder, binary, c=4.0, nb_min_rows=1).nb_scaled
     torch.nn.init.zeros_(network.heads.weight)
     _, probabilities = predict_split(network, encoder, test, 64, torch.device("cpu"))
@@ -254,16 +255,15 @@ def test_nb_scaled_fit_leaves_unknown_targets_out_of_the_ratios_and_the_fit(solv
     train_split, test = encoded["train"], encoded["test"]
     set_ngram_idf(network, encoder, train_split)
     label = LABELS.index("toxicity")
-    unknown = np.zeros(len(train_split.sequences), dtype=bool)
+    unknown = np.zeros(len(train_split), dtype=bool)
     unknown[::3] = True
     masked = train_split.targets.copy()
     masked[unknown, label] = np.nan
-    masked_split = EncodedSplit(train_split.sequences, masked)
+    masked_split = replace(train_split, targets=masked)
     fit_wide_path(network, encoder, masked_split, 4.0, nb_min_rows=1, solver=solver)
     _, with_unknown = predict_split(network, encoder, test, 64, torch.device("cpu"))
-    known = EncodedSplit(
-        [seq for seq, gone in zip(train_split.sequences, unknown, strict=True) if not gone],
-        train_split.targets[~unknown],
+    known = EncodedSplit.of(
+        train_split.rows(np.flatnonzero(~unknown)), train_split.targets[~unknown]
     )
     fit_wide_path(network, encoder, known, 4.0, nb_min_rows=1, solver=solver)
     _, without = predict_split(network, encoder, test, 64, torch.device("cpu"))
@@ -388,7 +388,7 @@ def test_out_of_fold_offsets_score_each_row_by_a_fit_that_never_saw_it(nb_min_ro
         fitted = fit_wide_path(
             network,
             encoder,
-            EncodedSplit(split.sequences, targets),
+            replace(split, targets=targets),
             4.0,
             3,
             0,
@@ -497,7 +497,7 @@ def test_padded_chunks_hold_every_row_once_within_both_budgets() -> None:
     chunks = list(padded_chunks(encoder, split, max_rows=64, max_tokens=600))
     rows = np.concatenate([rows for rows, _, _ in chunks])
     assert sorted(rows.tolist()) == list(range(len(split)))
-    longest = [max(len(split.sequences[i]) for i in rows) for rows, _, _ in chunks]
+    longest = [int(split.lengths[rows].max()) for rows, _, _ in chunks]
     assert longest == sorted(longest, reverse=True)  # longest first
     for (rows, token_ids, _), width in zip(chunks, longest, strict=True):
         assert token_ids.shape == (len(rows), width)

@@ -16,7 +16,6 @@ from toxic_mlops.model.distributed import (
     CODE_ZIP,
     PROJECT,
     DistributedSummary,
-    PackedSplit,
     ProcessStats,
     _session_settings,
     _zip_code,
@@ -56,12 +55,13 @@ def test_the_parts_losses_add_up_to_the_batch_mean() -> None:
     torch.testing.assert_close(sum(parts), masked_bce(logits, targets))
 
 
-def test_a_packed_split_unpacks_to_the_same_sequences() -> None:
-    split = EncodedSplit([[5, 6, 7], [1], [9, 9]], np.array([[1.0], [0.0], [np.nan]], np.float32))
-    unpacked = PackedSplit.of(split).unpacked()
-    assert unpacked.sequences == split.sequences
-    np.testing.assert_array_equal(unpacked.targets, split.targets)
-    assert PackedSplit.of(split).tokens.dtype == np.int32
+def test_an_encoded_split_is_flat_arrays_that_give_back_each_sequence() -> None:
+    sequences = [[5, 6, 7], [1], [9, 9]]
+    split = EncodedSplit.of(sequences, np.array([[1.0], [0.0], [np.nan]]))
+    assert [row.tolist() for row in split.rows([2, 0, 1])] == [[9, 9], [5, 6, 7], [1]]
+    assert split.lengths.tolist() == [3, 1, 2] and len(split) == 3
+    assert split.tokens.dtype == np.int32 and split.targets.dtype == np.float32
+    assert len(EncodedSplit.of([], np.zeros((0, 1)))) == 0
 
 
 def test_the_master_comes_from_the_config_then_spark_master_then_local(

@@ -63,27 +63,6 @@ class DistributedError(PipelineError):
 
 
 @dataclass(frozen=True)
-class PackedSplit:
-    """An encoded split as two flat arrays: cheap to pickle, unlike a list of lists."""
-
-    tokens: np.ndarray  # int32, every sequence one after another
-    bounds: np.ndarray  # int64 [rows + 1]: sequence i is tokens[bounds[i]:bounds[i + 1]]
-    targets: np.ndarray
-
-    @classmethod
-    def of(cls, split: EncodedSplit) -> PackedSplit:
-        lengths = np.fromiter((len(s) for s in split.sequences), np.int64, len(split.sequences))
-        bounds = np.concatenate([[0], np.cumsum(lengths)])
-        tokens = np.fromiter((t for s in split.sequences for t in s), np.int32, int(bounds[-1]))
-        return cls(tokens, bounds, split.targets)
-
-    def unpacked(self) -> EncodedSplit:
-        tokens = self.tokens.tolist()
-        starts, ends = self.bounds[:-1].tolist(), self.bounds[1:].tolist()
-        return EncodedSplit([tokens[a:b] for a, b in zip(starts, ends, strict=True)], self.targets)
-
-
-@dataclass(frozen=True)
 class DistributedJob:
     """Everything a DDP process needs, picklable, nothing of MLflow."""
 
@@ -93,8 +72,8 @@ class DistributedJob:
     tokenizer: str  # tokenizer JSON: the processes pad, never encode
     normalizer: Normalizer
     max_len: int
-    train: PackedSplit
-    val: PackedSplit
+    train: EncodedSplit  # flat arrays: cheap to pickle
+    val: EncodedSplit
     labels: list[str]
     settings: TrainingConfig
     positive_threshold: float
@@ -123,8 +102,8 @@ class DistributedJob:
             encoder.tokenizer.to_str(),
             encoder.normalizer,
             encoder.max_len,
-            PackedSplit.of(train_split),
-            PackedSplit.of(validation.split),
+            train_split,
+            validation.split,
             validation.labels,
             settings,
             validation.positive_threshold,
@@ -143,8 +122,8 @@ class DistributedJob:
         return TextEncoder(Tokenizer.from_str(self.tokenizer), self.normalizer, self.max_len)
 
     def validation(self, encoder: TextEncoder) -> Validation:
-        split, batch_size = self.val.unpacked(), self.settings.batch_size
-        return Validation(encoder, split, self.labels, batch_size, self.positive_threshold)
+        batch_size = self.settings.batch_size
+        return Validation(encoder, self.val, self.labels, batch_size, self.positive_threshold)
 
 
 @dataclass(frozen=True)
@@ -341,9 +320,7 @@ def _train(job: DistributedJob, device: torch.device, backend: str) -> Distribut
     # Only the first process scores and keeps epochs.
     validation = job.validation(encoder) if rank == 0 else None
     result = TrainResult(network, best_epoch=0, history=list(job.history))
-    epochs = DeepEpochs(
-        step, network, encoder, job.train.unpacked(), settings, precision, shard, job.offsets
-    )
+    epochs = DeepEpochs(step, network, encoder, job.train, settings, precision, shard, job.offsets)
     seconds = sum(epochs.run(validation, result, _say))
     mine = traffic.stats(rank, shard, seconds)
     everyone: list[Any] = [None] * world

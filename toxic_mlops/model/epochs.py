@@ -205,7 +205,7 @@ class DeepEpochs:
         optimizer, scheduler = optimizer_for(self.network, settings)
         scaler = self.precision.scaler()
         rng = np.random.default_rng(settings.seed)
-        lengths = [len(s) for s in self.split.sequences]
+        lengths = self.split.lengths
         seconds = []
         for epoch in range(1, settings.epochs + 1):
             started, rate = time.perf_counter(), optimizer.param_groups[0]["lr"]
