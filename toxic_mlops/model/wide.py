@@ -100,14 +100,10 @@ def set_ngram_idf(network: ToxicityNet, encoder: TextEncoder, split: EncodedSpli
     network.ngram_idf.copy_(idf.float())
 
 
-def ngram_matrix(
+def _chunk_matrices(
     network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit
-) -> sparse.csr_matrix:
-    """The wide path's input for a split: [rows, buckets], the network's own n-gram weights.
-
-    Built as one CSR matrix per chunk and stacked: at its peak about twice the result, where one
-    COO matrix of the whole split (int64 coordinates, then converted) took five to six times."""
-    chunks, order = [], []
+) -> Iterator[tuple[np.ndarray, sparse.csr_matrix]]:
+    """(rows, their n-gram matrix) chunk by chunk, the same chunks every time."""
     for rows, token_ids, lengths in _chunks(network, encoder, split):
         with torch.no_grad():
             ids, weights = network.ngram_features(token_ids, lengths)
@@ -115,12 +111,32 @@ def ngram_matrix(
         positions = np.broadcast_to(np.arange(len(rows))[:, None], nonzero.shape)[nonzero]
         coordinates = (positions, ids.numpy()[nonzero])
         shape = (len(rows), network.config.ngram_buckets)
-        chunks.append(sparse.csr_matrix((weights.numpy()[nonzero], coordinates), shape=shape))
-        order.append(rows)
-    stacked = sparse.vstack(chunks, format="csr")
-    del chunks
-    # The chunks group rows of similar length: back to the split's order.
-    return stacked[np.argsort(np.concatenate(order), kind="stable")]
+        yield rows, sparse.csr_matrix((weights.numpy()[nonzero], coordinates), shape=shape)
+
+
+def ngram_matrix(
+    network: ToxicityNet, encoder: TextEncoder, split: EncodedSplit
+) -> sparse.csr_matrix:
+    """The wide path's input for a split: [rows, buckets], the network's own n-gram weights.
+
+    Computed twice, chunk by chunk: once to count each row's entries, once to write them in
+    place. At its peak: the result and one chunk. Keeping the chunks to copy them in place took
+    2.3 times the result at 100k rows; stacking them and reordering the rows, 3.4 times."""
+    row_entries = np.zeros(len(split), dtype=np.int64)
+    for rows, chunk in _chunk_matrices(network, encoder, split):
+        row_entries[rows] = np.diff(chunk.indptr)
+    entries = int(row_entries.sum())
+    index_type = np.int32 if entries < np.iinfo(np.int32).max else np.int64
+    pointers = np.concatenate([[0], np.cumsum(row_entries)]).astype(index_type)
+    values = np.empty(entries, dtype=np.float32)
+    columns = np.empty(entries, dtype=index_type)
+    for rows, chunk in _chunk_matrices(network, encoder, split):
+        # The chunks group rows of similar length: each row goes to its place in the split.
+        counts = np.diff(chunk.indptr)
+        places = np.repeat(pointers[rows] - chunk.indptr[:-1], counts) + np.arange(chunk.nnz)
+        values[places], columns[places] = chunk.data, chunk.indices
+    shape = (len(split), network.config.ngram_buckets)
+    return _sharing(sparse.csr_matrix, (values, columns, pointers), shape)
 
 
 def _sharing(
