@@ -120,8 +120,8 @@ def ngram_matrix(
     """The wide path's input for a split: [rows, buckets], the network's own n-gram weights.
 
     Computed twice, chunk by chunk: once to count each row's entries, once to write them in
-    place. At its peak: the result and one chunk. Keeping the chunks to copy them in place took
-    2.3 times the result at 100k rows; stacking them and reordering the rows, 3.4 times."""
+    place. At its peak: the result and one chunk. Stacking the chunks and putting the rows back
+    in order peaked at 2.4 times the result at 100k rows (docs/distributed.md)."""
     row_entries = np.zeros(len(split), dtype=np.int64)
     for rows, chunk in _chunk_matrices(network, encoder, split):
         row_entries[rows] = np.diff(chunk.indptr)
