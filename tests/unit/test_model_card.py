@@ -10,7 +10,7 @@ from pyfunc.text import Normalizer
 from tests.conftest import synthetic_training_inputs, tiny_config
 from tests.synthetic import LABELS
 from toxic_mlops.config import Config, build_config
-from toxic_mlops.contract import NB_SCALED_LABELS_PARAM
+from toxic_mlops.contract import NB_SCALED_LABELS_PARAM, WIDE_SOLVER_PARAM
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.baseline import TfidfBaseline
 from toxic_mlops.evaluation.evaluate import (
@@ -108,6 +108,17 @@ def test_nb_scaling_is_named_only_when_it_was_used() -> None:
     # Trained jointly by Adam (ngram_c 0), there is no regression to scale: not claimed.
     joint = replace(scaled, training=replace(scaled.training, ngram_c=0.0))
     assert "Naive-Bayes" not in write(joint, 0)
+
+
+def test_the_card_says_when_the_wide_path_was_fitted_by_lbfgs() -> None:
+    params = {key: str(value) for key, value in jigsaw_like().params().items()}
+
+    def described(solver: str) -> str:
+        facts = ModelFacts.from_run({**params, WIDE_SOLVER_PARAM: solver}, {"best_epoch": 0})
+        return "\n".join(describe_model(facts))
+
+    assert "with C = 30 by L-BFGS, then frozen" in described("lbfgs")
+    assert "with C = 30, then frozen" in described("liblinear")  # the TF-IDF baseline's solver
 
 
 def test_the_card_names_the_labels_nb_scaling_reached() -> None:

@@ -9,7 +9,12 @@ from typing import Any
 
 from pyfunc.text import Normalizer
 from toxic_mlops.config import Config, EvaluationConfig
-from toxic_mlops.contract import LOAD_RSS_METRIC, NB_SCALED_LABELS_PARAM, PEAK_RSS_METRIC
+from toxic_mlops.contract import (
+    LOAD_RSS_METRIC,
+    NB_SCALED_LABELS_PARAM,
+    PEAK_RSS_METRIC,
+    WIDE_SOLVER_PARAM,
+)
 from toxic_mlops.spans.metrics import card_section
 
 TOO_FEW = "too few positives to rank"
@@ -55,6 +60,7 @@ class ModelFacts:
     ngram_nb: bool  # that regression was to be fitted on NB-scaled features (NBSVM) ...
     ngram_nb_min_rows: int  # ... for labels with at least this many rows of each class
     nb_scaled_labels: list[str] | None  # the labels that were (None: not recorded by the run)
+    wide_solver: str  # liblinear or lbfgs ("": not recorded by the run)
     char_ngram_max: int  # > 0: the wide path also reads each token's char 2..N-grams
     embedding_dim: int
     hidden_size: int
@@ -78,6 +84,7 @@ class ModelFacts:
                 if NB_SCALED_LABELS_PARAM not in params
                 else [label for label in params[NB_SCALED_LABELS_PARAM].split(",") if label]
             ),
+            wide_solver=params.get(WIDE_SOLVER_PARAM, ""),
             char_ngram_max=int(params.get("model.char_ngram_max", 0)),
             embedding_dim=int(params["model.embedding_dim"]),
             hidden_size=int(params["model.hidden_size"]),
@@ -122,8 +129,10 @@ def _nb_scaling(model: ModelFacts) -> str:
 
 def _wide(model: ModelFacts) -> str:
     scaled = _nb_scaling(model) if model.ngram_nb else ""
+    solver = " by L-BFGS" if model.wide_solver == "lbfgs" else ""  # else as TF-IDF + LR's
     how = (
-        f"fitted first by logistic regression{scaled} with C = {model.ngram_c:g}, then frozen"
+        f"fitted first by logistic regression{scaled} with C = {model.ngram_c:g}{solver}, "
+        "then frozen"
         if model.ngram_c > 0
         else "trained jointly with the deep network"
     )

@@ -260,7 +260,7 @@ def _fit_label_liblinear(
 
 LBFGS_MAX_ITERATIONS = 1000
 # Stop when an iteration lowers the loss by less than this share of it. scipy's default, 2.2e-9,
-# took 1.4-2x the iterations on Jigsaw 25k for the same validation AUCs (docs/distributed.md).
+# took 1.3-1.6x the iterations on Jigsaw 25k for the same validation AUCs (docs/distributed.md).
 LBFGS_RELATIVE_TOLERANCE = 1e-6
 
 
