@@ -32,6 +32,7 @@ class TextEncoder:
         max_len: int,
         lexicon: Sequence[str] = (),
         max_chars: int = 0,
+        misread_letters: int = 1,
     ) -> None:
         if max_len < 1 or max_chars < 0:
             raise ValueError(f"need max_len >= 1 and max_chars >= 0, got {max_len}, {max_chars}")
@@ -39,8 +40,11 @@ class TextEncoder:
         self.normalizer = normalizer
         self.max_len = max_len
         self.lexicon = list(lexicon)
+        self.misread_letters = misread_letters
         self.respeller = (
-            Respeller(self.lexicon, known_words(tokenizer.get_vocab())) if self.lexicon else None
+            Respeller(self.lexicon, known_words(tokenizer.get_vocab()), misread_letters)
+            if self.lexicon
+            else None
         )
         self.pad_id = self._token_id(PAD_TOKEN)
         self.unk_id = self._token_id(UNK_TOKEN)
@@ -55,8 +59,10 @@ class TextEncoder:
         max_len: int,
         lexicon: Sequence[str] = (),
         max_chars: int = 0,
+        misread_letters: int = 1,
     ) -> TextEncoder:
-        return cls(Tokenizer.from_file(str(path)), normalizer, max_len, lexicon, max_chars)
+        tokenizer = Tokenizer.from_file(str(path))
+        return cls(tokenizer, normalizer, max_len, lexicon, max_chars, misread_letters)
 
     def _token_id(self, token: str) -> int:
         token_id = self.tokenizer.token_to_id(token)

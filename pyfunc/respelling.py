@@ -66,6 +66,8 @@ NEIGHBOURS = {
 # ("fock", "idiat" is not one: a and o differ to the eye), and the pairs of letters that pass
 # for one ("rn" for m, "cl" for d, "vv" for w).
 LOOKALIKES = [("o", "u"), ("u", "v"), ("c", "e"), ("r", "k"), ("n", "m"), ("g", "q"), ("i", "l")]
+# Capitals that a scan confuses, read after lower-casing ("FUGK", "BASTAKD", "NIGGBR").
+LOOKALIKES += [("c", "g"), ("o", "d"), ("o", "q"), ("e", "f"), ("e", "b"), ("p", "r"), ("h", "b")]
 LOOKALIKES += [("rn", "m"), ("cl", "d"), ("vv", "w")]
 LOOKALIKES += [(b, a) for a, b in LOOKALIKES]
 
@@ -82,8 +84,11 @@ def known_words(vocabulary: Iterable[str], word_start: str = "▁") -> frozenset
 class Respeller:
     """Reads disguised words back to the lexicon word they are one edit from (see the module)."""
 
-    def __init__(self, lexicon: Sequence[str], known: frozenset[str]) -> None:
+    def __init__(
+        self, lexicon: Sequence[str], known: frozenset[str], misread_letters: int = 1
+    ) -> None:
         self.everything = list(lexicon)  # most toxic first
+        self.misread_letters = misread_letters
         self.lexicon = [w for w in lexicon if len(w) >= MIN_LENGTH]
         self.rank = {word: index for index, word in enumerate(self.lexicon)}
         self.known = known
@@ -147,8 +152,14 @@ class Respeller:
             return None
         if sum(c.isalpha() for c in word) < max(2, len(letters) // 2):
             return None  # mostly digits or masks: a number, a code, not a disguised word
-        for form in _held_readings(word):
+        forms = _held_readings(word)
+        for form in forms:
             if found := self._one_edit(form):
+                return found
+        if self.misread_letters < 2 or len(letters) < MIN_LENGTH:
+            return None
+        for form in forms:
+            if found := self._two_misread(form):
                 return found
         return None
 
@@ -170,13 +181,22 @@ class Respeller:
             for at, typed in enumerate(form)
             for key in NEIGHBOURS.get(typed, ())
         ]
-        edits += [  # one read as its look-alike
-            form[:at] + read + form[at + len(seen) :]
-            for seen, read in LOOKALIKES
-            for at in _places(form, seen)
-        ]
+        edits += _lookalike_readings(form)  # one read as its look-alike
         found = [edit for edit in edits if edit in self.rank]
         return min(found, key=self.rank.__getitem__) if found else None
+
+    def _two_misread(self, form: str) -> str | None:
+        """The most toxic lexicon word two letters of form misread: each a look-alike or a
+        mask ("focr", "8topid": what OCR makes of a word)."""
+        found: list[str | None] = []
+        for first in _lookalike_readings(form):
+            masks = sum(c in WILDCARDS for c in first)
+            if masks == 1:
+                found.append(self._masked(first))
+            elif masks == 0:
+                found += [second for second in _lookalike_readings(first) if second in self.rank]
+        words = [word for word in found if word]
+        return min(words, key=self.rank.__getitem__) if words else None
 
     def _masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
         """The most toxic lexicon word (of minimum+ letters) that the unmasked letters spell
@@ -188,8 +208,15 @@ class Respeller:
         )
 
 
-def _places(word: str, part: str) -> list[int]:
-    return [at for at in range(len(word) - len(part) + 1) if word.startswith(part, at)]
+def _lookalike_readings(form: str) -> list[str]:
+    """form with one letter (or pair) read as its look-alike, each way it can be."""
+    readings = []
+    for seen, read in LOOKALIKES:
+        at = form.find(seen)
+        while at >= 0:  # str.find: this runs for every unknown word a server reads
+            readings.append(form[:at] + read + form[at + len(seen) :])
+            at = form.find(seen, at + 1)
+    return readings
 
 
 def _held_readings(word: str) -> list[str]:

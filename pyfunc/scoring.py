@@ -48,6 +48,8 @@ class ModelSpec:
     spans: SpanSettings = field(default_factory=SpanSettings)
     # Toxic-looking words whose disguises are read back (pyfunc/respelling.py); [] = none.
     lexicon: list[str] = field(default_factory=list)
+    # Letters of one word read back as look-alikes or masks; models saved before it read one.
+    misread_letters: int = 1
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
@@ -65,6 +67,7 @@ class ModelSpec:
             thresholds={k: float(v) for k, v in values.get("thresholds", {}).items()},
             spans=SpanSettings.from_dict(values.get("spans")),
             lexicon=list(values.get("lexicon", [])),
+            misread_letters=int(values.get("misread_letters", 1)),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,6 +85,7 @@ class ModelSpec:
             "thresholds": self.thresholds,
             "spans": self.spans.to_dict(),
             "lexicon": self.lexicon,
+            "misread_letters": self.misread_letters,
         }
 
 
@@ -115,6 +119,7 @@ class Scorer:
             spec.max_len,
             spec.lexicon,
             spec.max_chars,
+            spec.misread_letters,
         )
         return cls(network, encoder, spec)
 

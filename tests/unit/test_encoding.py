@@ -56,11 +56,13 @@ def test_a_served_model_may_read_fewer_characters(encoder: TextEncoder) -> None:
 
 
 def test_a_model_config_without_the_serving_limits_loads_with_the_defaults() -> None:
-    """model_config.json of models logged before serving.max_chars / max_request_mb."""
+    """model_config.json of models logged before serving.max_chars / max_request_mb, or before
+    two misread letters were read back (they read one, as they did)."""
     spec = ModelSpec(NetworkConfig(vocab_size=10, num_labels=1), ["toxicity"], 5, Normalizer())
-    old = {k: v for k, v in spec.to_dict().items() if k not in ("max_chars", "max_request_mb")}
+    newer = ("max_chars", "max_request_mb", "misread_letters")
+    old = {k: v for k, v in spec.to_dict().items() if k not in newer}
     assert ModelSpec.from_dict(old) == spec
-    assert (spec.max_chars, spec.max_request_mb) == (0, 32)
+    assert (spec.max_chars, spec.max_request_mb, spec.misread_letters) == (0, 32, 1)
 
 
 def test_pad_to_longest_in_batch(encoder: TextEncoder) -> None:

@@ -39,6 +39,7 @@ READER = Respeller(LEXICON, KNOWN)
         ("idlot", "idiot"),
         ("stupld", "stupid"),
         ("rnoron", "moron"),  # two letters read as one
+        ("fugk", "fuck"),  # capitals a scan confuses ("FUGK"), read lower-cased
         ("shlt", "shit"),
         ("fck", "fuck"),  # a letter left out leaves three
         ("sht", "shit"),
@@ -70,6 +71,40 @@ def test_one_edit_disguises_are_read_back(disguised: str, word: str) -> None:
 )
 def test_real_words_and_other_edits_are_left_alone(word: str) -> None:
     assert READER.word(word) == word
+
+
+TWO_MISREAD = Respeller(LEXICON, KNOWN, misread_letters=2)
+
+
+@pytest.mark.parametrize(
+    ("disguised", "word"),
+    [
+        ("focr", "fuck"),  # two look-alikes (u/o, k/r): what OCR makes of a word
+        ("ldlot", "idiot"),
+        ("fogk", "fuck"),
+        ("8topid", "stupid"),  # a mask and a look-alike
+    ],
+)
+def test_two_misread_letters_are_read_back_only_when_the_model_asks(
+    disguised: str, word: str
+) -> None:
+    assert READER.word(disguised) == disguised  # models logged before it: one letter at most
+    assert TWO_MISREAD.word(disguised) == word
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "fork",  # known words stay, however close
+        "idiom",
+        "idiat",  # a and o do not look alike, whatever else is misread
+        "f0c",  # three letters: too short for two
+        "s8t0pid",  # two masks and a look-alike: three edits
+        "stpuod",  # a swap and a look-alike: only look-alikes and masks make two
+    ],
+)
+def test_two_misread_letters_leave_other_words_alone(word: str) -> None:
+    assert TWO_MISREAD.word(word) == word
 
 
 def test_a_mask_reads_as_the_most_toxic_word_it_could_be() -> None:

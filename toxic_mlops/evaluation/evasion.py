@@ -3,7 +3,8 @@
 Written apart from the training noise (toxic_mlops/model/obfuscation.py) and wider than it, so
 the figures do not grade the model on the very edits it was trained on: the families the
 normaliser undoes (invisible characters, look-alikes, spacing, leetspeak), those it must learn
-(masking, swaps, repeats, deletions, a separator inside the word), and mixes of them. Seeded.
+(masking, swaps, repeats, deletions, a separator inside the word, letters misread as their
+look-alikes), and mixes of them. Seeded.
 
 Per family, on the toxic comments that hold a toxic-looking word (a lexicon from the training
 split, bench/quality/evasion.py and the evaluate step alike): ROC-AUC of the disguised comments
@@ -30,6 +31,11 @@ CYRILLIC = {
     "x": "\u0445", "y": "\u0443", "s": "\u0455", "j": "\u0458", "h": "\u04bb", "d": "\u0501",
 }  # fmt: skip
 LEET = {"a": "4@", "e": "3", "i": "1!", "o": "0", "s": "5$", "t": "7", "g": "9", "b": "8"}
+# What a scan or a hurried eye reads for a letter (digits included): not the reader's table.
+MISREAD = {
+    "o": "0u", "u": "ov", "l": "1i", "i": "l1", "s": "58", "b": "6h", "g": "9q", "e": "c",
+    "c": "e", "m": "n", "n": "m", "r": "k", "k": "r", "z": "2", "d": "o", "h": "b",
+}  # fmt: skip
 COMBINING = tuple(chr(c) for c in range(0x0300, 0x0370))
 WORD = re.compile(r"[A-Za-z]{3,}")
 CLEAN_RATE = 0.2  # share of a non-toxic comment's words disguised for the false-positive check
@@ -60,6 +66,16 @@ def _leet(word: str, rng: np.random.Generator) -> str:
     chosen = {i for i in options if rng.random() < 0.7} or {int(rng.choice(options))}
     return "".join(
         str(rng.choice(list(LEET[c.lower()]))) if i in chosen else c for i, c in enumerate(word)
+    )
+
+
+def _misread(word: str, rng: np.random.Generator) -> str:
+    """Two letters (one in a short word) replaced by what they could be misread as."""
+    options = [i for i, c in enumerate(word) if c.lower() in MISREAD]
+    count = min(len(options), 2 if len(word) >= 4 else 1)
+    chosen = set(rng.choice(options, size=count, replace=False).tolist()) if count else set()
+    return "".join(
+        str(rng.choice(list(MISREAD[c.lower()]))) if i in chosen else c for i, c in enumerate(word)
     )
 
 
@@ -123,6 +139,7 @@ FAMILIES |= {
     "mixed_unicode": stacked(_homoglyph, FAMILIES["zero_width"]),
     "mixed_leet_mask": stacked(_leet, FAMILIES["masked_star"]),
     "mixed_swap_invisible": stacked(_swap, FAMILIES["soft_hyphen"]),
+    "misread": _misread,  # last: the families before it keep their seeds
 }
 
 

@@ -55,6 +55,7 @@ def assess(fitted: Fitted, config: Config) -> TrainedModel:
         normalization=fitted.encoder.normalizer,
         thresholds=thresholds,
         lexicon=fitted.encoder.lexicon,
+        misread_letters=fitted.encoder.misread_letters,
         **asdict(config.serving),
     )
     return TrainedModel(fitted, metrics, probabilities, spec)

@@ -165,6 +165,7 @@ def fit(
         config.normalization,
         model.ngram_max_len if wide_reads_further else settings.max_len,
         lexicon if config.robustness.respell else (),
+        misread_letters=config.robustness.misread_letters,
     )
     splits = {**splits, "train": augmented(train_rows, config, lexicon)}
     encoded = {
