@@ -3,6 +3,7 @@
 import resource
 import tempfile
 
+import mlflow
 import pytest
 
 from tests.mlflow_io.test_registry import log_tiny_model
@@ -32,6 +33,18 @@ def test_a_child_process_loads_the_logged_model_and_reports_its_peak_rss(
     # Python + pandas + MLflow + torch alone are a few hundred MB; a tiny model adds little.
     assert 100 < figures["load_rss_mb"] <= figures["peak_rss_mb"] < 4000, figures
     assert figures["peak_rss_mb"] < parent_peak_mb - 300, (figures, parent_peak_mb)
+
+
+def test_a_store_named_relative_to_the_step_s_folder_is_found_by_the_child(
+    tracking, tmp_path, monkeypatch
+) -> None:
+    """The Makefile's default store, sqlite:///mlflow.db, is relative; the child runs elsewhere."""
+    _, model_uri = log_tiny_model(tmp_path, 0.5)
+    relative = "sqlite:///mlflow.db"  # the tracking fixture's store: tmp_path is the cwd
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", relative)
+    mlflow.set_tracking_uri(relative)
+    figures = peak_memory(model_uri, ["you idiot", "nice day"])
+    assert 100 < figures["load_rss_mb"] <= figures["peak_rss_mb"], figures
 
 
 def test_a_model_that_cannot_be_loaded_is_one_clear_error(tracking) -> None:

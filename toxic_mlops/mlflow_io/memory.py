@@ -53,13 +53,23 @@ print(json.dumps({{{LOAD_RSS_METRIC!r}: loaded, {PEAK_RSS_METRIC!r}: peak_mb()}}
 """
 
 
+def _from_anywhere(uri: str) -> str:
+    """uri with a relative sqlite path made absolute: the child runs in another folder, and the
+    Makefile's default store, sqlite:///mlflow.db, is relative to the step's."""
+    prefix = "sqlite:///"
+    path = uri.removeprefix(prefix)
+    if not uri.startswith(prefix) or path.startswith("/") or path.startswith(":memory:"):
+        return uri
+    return prefix + str(Path(path).resolve())
+
+
 def _child_env(tmp: str) -> dict[str, str]:
     """The step's environment, with the tracking and registry URIs it actually uses; the model
     MLflow downloads lands in tmp (TMPDIR), removed with it."""
     return {
         **os.environ,
-        "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
-        "MLFLOW_REGISTRY_URI": mlflow.get_registry_uri(),
+        "MLFLOW_TRACKING_URI": _from_anywhere(mlflow.get_tracking_uri()),
+        "MLFLOW_REGISTRY_URI": _from_anywhere(mlflow.get_registry_uri()),
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "TMPDIR": tmp,
     }
