@@ -47,6 +47,8 @@ _LETTERS = re.compile(r"[a-z]+")
 _MASK_BY_LETTER = re.compile(r"[a-z][*#%_@$0-9]|[*#%_@$!0-9][a-z]|[a-z]![a-z0-9*#%_@$]")
 
 MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
+# A mask and a look-alike leave two letters of a 4-letter word: "pa9e" would read "rape".
+MASKED_MISREAD_LENGTH = 5
 MAX_RUNS = 3  # held letters whose 1- and 2-letter readings are tried
 CACHE_WORDS = 200_000  # words remembered before the memo starts again (bounded memory)
 _ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -191,7 +193,7 @@ class Respeller:
         found: list[str | None] = []
         for first in _lookalike_readings(form):
             masks = sum(c in WILDCARDS for c in first)
-            if masks == 1:
+            if masks == 1 and len(form) >= MASKED_MISREAD_LENGTH:
                 found.append(self._masked(first))
             elif masks == 0:
                 found += [second for second in _lookalike_readings(first) if second in self.rank]

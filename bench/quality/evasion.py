@@ -31,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 from bench.cli import bench_parser, overrides
 from bench.common import Summary, figure, record
 from bench.fitting import fit_model
+from pyfunc.encoding import TextEncoder
 from pyfunc.text import Normalizer
 from toxic_mlops.config import TUNABLE_SECTIONS, Config, EvaluationConfig, load_config, override
 from toxic_mlops.data.dataset import TEXT
@@ -99,9 +100,18 @@ def char_baseline(texts: list[str], targets: np.ndarray, threshold: float):
     return lambda batch: model.predict_proba(vectorizer.transform(batch))[:, 1]
 
 
-def fit_variant(config: Config, prepared: Preprocessed, read_by: Normalizer):
+def clean_reread(encoder: TextEncoder, texts: list[str]) -> int:
+    """How many of texts (clean comments) the model's reader of disguised words changes."""
+    if encoder.respeller is None:
+        return 0
+    normalizer = encoder.normalizer
+    return sum(normalizer(text, encoder.respeller) != normalizer(text) for text in texts)
+
+
+def fit_variant(config: Config, prepared: Preprocessed, read_by: Normalizer, clean: list[str]):
     """One variant's model on the shared splits (prepared with the read_by normaliser), with a
-    tokenizer of its own when it reads text differently: (predict, threshold, info)."""
+    tokenizer of its own when it reads text differently: (predict, threshold, info); info
+    counts the clean comments its reader of disguised words changes."""
     tokenizer = prepared.tokenizer
     if config.normalization != read_by:
         tokenizer = train_tokenizer(
@@ -116,7 +126,11 @@ def fit_variant(config: Config, prepared: Preprocessed, read_by: Normalizer):
         tokenizer_file = Path(tmp) / "tokenizer.json"
         tokenizer.save(str(tokenizer_file))
         fitted = fit_model(config, prepared, tokenizer_file)
-    info = {"val_per_epoch": fitted.val_per_epoch(), "best_epoch": fitted.best_epoch}
+    info = {
+        "val_per_epoch": fitted.val_per_epoch(),
+        "best_epoch": fitted.best_epoch,
+        "clean_reread": clean_reread(fitted.scorer.encoder, clean),
+    }
     label = config.dataset.label_columns[0]
     threshold = fitted.trained.spec.thresholds[label]
     return lambda batch: fitted.predict(batch)[:, 0], threshold, info
@@ -200,7 +214,7 @@ def main() -> None:
     variants = parse_variants(args.variants)
     for name, changes in variants.items():
         variant = override(config, changes, VARIANT_SECTIONS) if changes else config
-        scorers[name] = fit_variant(variant, prepared, config.normalization)
+        scorers[name] = fit_variant(variant, prepared, config.normalization, attacks.negatives)
         print(name, scorers[name][2], flush=True)
 
     report = {
@@ -284,6 +298,12 @@ def summarize(report: dict) -> Summary:
         f"{figure(ours['clean_fp'], 2)} on clean text, at most {figure(most_fp, 2)} with words "
         "disguised."
     )
+    rereads = {n: scorers[n]["clean_reread"] for n in names if "clean_reread" in scorers[n]}
+    if rereads:
+        sentence += " Clean comments the reader of disguised words changes: " + "; ".join(
+            f"{name} {count:,}" for name, count in rereads.items()
+        )
+        sentence += "."
     columns = ("attack", f"{model}: ROC-AUC (kept)", *shown)
     return Summary(sentence, columns, rows)
 

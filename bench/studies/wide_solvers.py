@@ -22,7 +22,7 @@ import numpy as np
 from bench.cli import bench_parser, overrides
 from bench.common import Summary, figure, portable, record
 from bench.fitting import fit_model, saved_tokenizer, split_aucs, varied
-from toxic_mlops.config import load_config
+from toxic_mlops.config import EvaluationConfig, load_config
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.data.preprocessing import prepare
 from toxic_mlops.evaluation.bootstrap import resampled_macro_auc
@@ -54,6 +54,7 @@ def main() -> None:
         "config": portable(args.config),
         "overrides": settings,
         "rows": {name: len(part) for name, part in prepared.splits.items()},
+        "min_positives": config.evaluation.min_positives,
         "seconds": seconds,
         "test_roc_auc": {s: split_aucs(scores[s], test, config) for s in SOLVERS},
         "difference_ci": {},
@@ -75,24 +76,27 @@ def main() -> None:
 
 
 def summarize(report: dict) -> Summary:
-    """Per label: test positives, ROC-AUC of each solver, the interval of the difference."""
+    """Per label: test positives, ROC-AUC of each solver, the interval of the difference (none
+    where the label has too few positives to rank, as the evaluate step says)."""
     aucs, intervals = report["test_roc_auc"], report["difference_ci"]
+    least = report.get("min_positives", EvaluationConfig().min_positives)
+    rankable = {k: v for k, v in intervals.items() if report["positives"][k] >= least}
     rows = [
         (
             label,
             report["positives"][label],
             *(figure(aucs[s][label]) for s in SOLVERS),
-            f"{figure(low)} to {figure(high)}",
+            f"{figure(low)} to {figure(high)}" if label in rankable else "too few positives",
         )
         for label, (low, high) in intervals.items()
     ]
-    inside = [label for label, (low, high) in intervals.items() if low <= 0 <= high]
+    inside = [label for label, (low, high) in rankable.items() if low <= 0 <= high]
     seconds = report["seconds"]
     sentence = (
         f"The wide path alone (epochs 0), fitted on the {report['rows']['train']:,} training rows "
         f"of {report['source']} by each solver: liblinear {seconds['liblinear']:g} s, L-BFGS "
         f"{seconds['lbfgs']:g} s (encoding included). The test ROC-AUC difference's interval "
-        f"holds 0 for {len(inside)} of {len(intervals)} labels."
+        f"holds 0 for {len(inside)} of the {len(rankable)} labels with {least}+ test positives."
     )
     columns = ("label", "test positives", *(f"{s} ROC-AUC" for s in SOLVERS), "lbfgs - liblinear")
     return Summary(sentence, columns, rows)

@@ -101,6 +101,7 @@ def test_two_misread_letters_are_read_back_only_when_the_model_asks(
         "f0c",  # three letters: too short for two
         "s8t0pid",  # two masks and a look-alike: three edits
         "stpuod",  # a swap and a look-alike: only look-alikes and masks make two
+        "fo8k",  # a mask and a look-alike in a 4-letter word: too little left of it
     ],
 )
 def test_two_misread_letters_leave_other_words_alone(word: str) -> None:
