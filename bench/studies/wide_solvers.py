@@ -86,9 +86,9 @@ def summarize(report: dict) -> Summary:
             label,
             report["positives"][label],
             *(figure(aucs[s][label]) for s in SOLVERS),
-            f"{figure(low)} to {figure(high)}" if label in rankable else "too few positives",
+            f"{figure(low)} to {figure(high)}",
         )
-        for label, (low, high) in intervals.items()
+        for label, (low, high) in rankable.items()
     ]
     inside = [label for label, (low, high) in rankable.items() if low <= 0 <= high]
     seconds = report["seconds"]
@@ -96,8 +96,11 @@ def summarize(report: dict) -> Summary:
         f"The wide path alone (epochs 0), fitted on the {report['rows']['train']:,} training rows "
         f"of {report['source']} by each solver: liblinear {seconds['liblinear']:g} s, L-BFGS "
         f"{seconds['lbfgs']:g} s (encoding included). The test ROC-AUC difference's interval "
-        f"holds 0 for {len(inside)} of the {len(rankable)} labels with {least}+ test positives."
+        f"holds 0 for {len(inside)} of the {len(rankable)} labels with {least}+ test positives"
     )
+    if few := [label for label in intervals if label not in rankable]:
+        sentence += f" (not ranked, too few: {', '.join(few)})"
+    sentence += "."
     columns = ("label", "test positives", *(f"{s} ROC-AUC" for s in SOLVERS), "lbfgs - liblinear")
     return Summary(sentence, columns, rows)
 
