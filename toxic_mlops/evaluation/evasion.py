@@ -31,7 +31,8 @@ CYRILLIC = {
     "x": "\u0445", "y": "\u0443", "s": "\u0455", "j": "\u0458", "h": "\u04bb", "d": "\u0501",
 }  # fmt: skip
 LEET = {"a": "4@", "e": "3", "i": "1!", "o": "0", "s": "5$", "t": "7", "g": "9", "b": "8"}
-# What a scan or a hurried eye reads for a letter (digits included): not the reader's table.
+# What a scan or a hurried eye reads for a letter (digits included). Most pairs are also the
+# reader's look-alikes (pyfunc/respelling.py), so nlpaug's OCR table is the more independent check.
 MISREAD = {
     "o": "0u", "u": "ov", "l": "1i", "i": "l1", "s": "58", "b": "6h", "g": "9q", "e": "c",
     "c": "e", "m": "n", "n": "m", "r": "k", "k": "r", "z": "2", "d": "o", "h": "b",
