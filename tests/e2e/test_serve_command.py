@@ -62,6 +62,44 @@ def test_serve_says_what_it_loads_and_when_it_is_ready(project: Project, pipelin
     assert "stopped the model server" in stop(process)
 
 
+def processes() -> list[tuple[int, str, int, int]]:
+    """(pid, state, parent pid, process group) of every process, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):  # it ended while we read
+            continue
+        found.append((int(stat.parent.name), fields[0], int(fields[1]), int(fields[2])))
+    return found
+
+
+def child_of(pid: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = [child for child, _, parent, _ in processes() if parent == pid]
+        if children:
+            return children[0]
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} started no child in {timeout} s")
+
+
+def test_a_stop_while_the_model_loads_leaves_no_server(project: Project, pipeline) -> None:
+    port = free_port()
+    process = start(project, "serve", "--model", "models:/toxic/Production", "--port", str(port))
+    # `mlflow models serve` leads its own process group, uvicorn in it: SIGTERM it while loading.
+    server_group = child_of(process.pid)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "ready on" not in output and output.endswith("stopped the model server\n"), output
+    alive = [(pid, group) for pid, state, _, group in processes() if state != "Z"]  # not zombies
+    running = [pid for pid, group in alive if group == server_group]
+    assert not running, f"a model server was left running: {running}"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/ping", timeout=5)
+
+
 def test_an_unknown_model_is_one_line(project: Project, pipeline) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "toxic_mlops.serving", "serve", "--model", "models:/nope/1"],

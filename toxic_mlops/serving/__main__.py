@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -40,11 +41,34 @@ def describe_model(model_uri: str) -> str:
     return f"model {version.name} version {version.version}{stage} from {version.source}"
 
 
-def wait_for_ctrl_c() -> None:
-    stop = threading.Event()
-    for stopping in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, or a process manager
-        signal.signal(stopping, lambda *_: stop.set())
-    stop.wait()
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, or a process manager
+
+
+@contextmanager
+def until_stopped() -> Iterator[None]:
+    """Run the block until Ctrl-C or SIGTERM, which may come while a server still loads.
+
+    The signal raises KeyboardInterrupt, so each server's `with` stops what it started. Later
+    signals are ignored: make passes its own SIGTERM on to us, and a second interrupt would cut
+    the stopping short and leave a model server running.
+    """
+
+    def interrupt(*_: object) -> None:
+        for stopping in STOP_SIGNALS:
+            signal.signal(stopping, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for stopping in STOP_SIGNALS:
+        signal.signal(stopping, interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+
+
+def wait_forever() -> None:
+    while True:
+        signal.pause()
 
 
 @click.group()
@@ -69,9 +93,9 @@ def serve_command(model_uri: str, host: str, port: int, workers: int) -> None:
         output=sys.stdout,
         start_timeout=START_TIMEOUT_S,
     )
-    with server:
+    with until_stopped(), server:
         click.echo(f"ready on {server.url} (POST /invocations; Ctrl-C stops it)")
-        wait_for_ctrl_c()
+        wait_forever()
     click.echo("stopped the model server")
 
 
@@ -130,7 +154,7 @@ def public_command(config_path: str, model: str, host: str, port: int, folder: s
         if os.environ.get(TOKEN_ENV, "").strip()
         else (f"$(cat {Path(folder) / TOKEN_FILE})")
     )
-    with server:
+    with until_stopped(), server:
         click.echo(
             f"ready on {server.url} (the model server behind it on {server.socket}, reachable "
             f"through nginx only)\n"
@@ -138,7 +162,7 @@ def public_command(config_path: str, model: str, host: str, port: int, folder: s
             "-H 'Content-Type: application/json' "
             '-d \'{"inputs": ["you are a total idiot"]}\'\nCtrl-C stops both.'
         )
-        wait_for_ctrl_c()
+        wait_forever()
     click.echo("stopped nginx and the model server")
 
 

@@ -108,6 +108,14 @@ class ModelServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its uvicorn workers are stopped with it
         )
+        try:
+            self._wait_for_ping()
+        except BaseException:  # Ctrl-C while loading too: never leave a server behind
+            self.__exit__()
+            raise
+        return self
+
+    def _wait_for_ping(self) -> None:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -117,10 +125,9 @@ class ModelServer:
                 )
             try:
                 if self.request("GET", "/ping", timeout=1)[0] == 200:
-                    return self
+                    return
             except OSError:
                 time.sleep(0.5)
-        self.__exit__()
         raise ModelServerError(f"the model server did not answer /ping in {self.start_timeout} s")
 
     def connection(self, timeout: float) -> http.client.HTTPConnection:
@@ -155,6 +162,10 @@ class ModelServer:
     def __exit__(self, *_: object) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # a worker stuck in a request
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
         if self.log is not sys.stdout:
             self.log.close()
