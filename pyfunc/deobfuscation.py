@@ -9,6 +9,10 @@ switched on by a Normalizer setting, so a model logged before they existed reads
 - Look-alike letters: the Unicode confusables data (UTS #39) as the `confusable-homoglyphs`
   package ships it, for every non-ASCII character whose prototype is one ASCII letter or digit
   (Cyrillic "і", Greek "ο", ...), and Latin letters with diacritics ("ì") onto their base letter.
+- Letter forms: the decorated letters of "fancy text" generators that NFKC leaves, each named by
+  Unicode as a form of one Latin letter (small capitals "ᴍᴏʀᴏɴ", negative squared and circled
+  letters, regional indicators "🇮🇩🇮🇴🇹"), and Cyrillic small letters printed as the small
+  capital of a Latin look-alike ("т", "к", "м", "н", "в": their capitals fold to T, K, M, H, B).
 - Spaced letters: three or more single letters or digits separated by the same separator
   ("i d i o t", "i.d.i.o.t", "f-u-c-k") joined into one word.
 - Leetspeak: digits and symbols that stand for letters inside a word ("1d10t", "sh!t", "a$$").
@@ -122,6 +126,32 @@ def lookalike_table() -> dict[int, str]:
         if len(base) > 1 and base[0].isascii() and base[0].isalpha():
             if all(_is_combining(mark) for mark in base[1:]):
                 table.setdefault(code, base[0])
+    return table
+
+
+# Unicode names of one Latin letter's decorated forms, the letter captured.
+_LETTER_FORM = re.compile(
+    r"LATIN LETTER SMALL CAPITAL ([A-Z])|(?:NEGATIVE )?(?:SQUARED|CIRCLED) LATIN CAPITAL LETTER"
+    r" ([A-Z])|REGIONAL INDICATOR SYMBOL LETTER ([A-Z])"
+)
+_CYRILLIC_SMALL = range(0x430, 0x460)
+
+
+@lru_cache(maxsize=1)
+def letter_form_table() -> dict[int, str]:
+    """str.translate table: decorated letters (see the module) onto their lower-case letter."""
+    table: dict[int, str] = {}
+    # From IPA Extensions (small capitals) to the Enclosed Alphanumeric Supplement (squares,
+    # regional indicators); what NFKC folds never reaches the table.
+    for code in range(0x250, 0x1F200):
+        found = _LETTER_FORM.fullmatch(unicodedata.name(chr(code), ""))
+        if found and unicodedata.normalize("NFKC", chr(code)) == chr(code):
+            table[code] = next(letter for letter in found.groups() if letter).lower()
+    lookalikes = lookalike_table()
+    for code in _CYRILLIC_SMALL:
+        capital = lookalikes.get(ord(chr(code).upper()), "")
+        if code not in lookalikes and capital.isupper():
+            table[code] = capital.lower()
     return table
 
 

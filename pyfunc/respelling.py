@@ -28,8 +28,9 @@ Rewrite = Callable[[re.Match[str]], str]
 # normaliser skips the pass when it may not, which most texts never do (a cheap look first).
 Pass = tuple[re.Pattern[str], Rewrite, Callable[[str], bool]]
 
-# What stands for a letter someone masked: symbols and digits ("f*ck", "idi@t", "st8pid").
-WILDCARDS = "*#%_@$!0123456789"
+# What stands for a letter someone masked: symbols and digits ("f*ck", "idi@t", "st8pid",
+# "bi+ch").
+WILDCARDS = "*#%_@$!+0123456789"
 _WORD_CHARS = "a-z" + re.escape(WILDCARDS)
 # A word of the first pass: letters and masks, not ending in "!" (punctuation by then);
 # unmask() reads it only when it holds a mask. Plain classes, no look-around: fast to scan.
@@ -44,7 +45,7 @@ PAIR = re.compile(r"(?<![\w*#%@$])([a-z]+) (?=([a-z]+)(?![\w*#%@$]))")
 _RUN = re.compile(r"([a-z])\1+")
 _LETTERS = re.compile(r"[a-z]+")
 # A mask beside a letter ("!" only inside a word): the only texts the masked pass can change.
-_MASK_BY_LETTER = re.compile(r"[a-z][*#%_@$0-9]|[*#%_@$!0-9][a-z]|[a-z]![a-z0-9*#%_@$]")
+_MASK_BY_LETTER = re.compile(r"[a-z][*#%_@$+0-9]|[*#%_@$!+0-9][a-z]|[a-z]![a-z0-9*#%_@$+]")
 
 MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
 # A mask and a look-alike leave two letters of a 4-letter word: "pa9e" would read "rape".
@@ -222,7 +223,8 @@ def _lookalike_readings(form: str) -> list[str]:
 
 
 def _held_readings(word: str) -> list[str]:
-    """The word, then each run of a held letter read as one letter or two ("idiiiot")."""
+    """The word, then each run of a held letter read as one letter or two ("idiiiot"), and
+    every run read as one ("iiddiioott")."""
     runs = list(_RUN.finditer(word))[:MAX_RUNS]
     readings = [word]
     for lengths in itertools.product((1, 2), repeat=len(runs)):
@@ -230,7 +232,6 @@ def _held_readings(word: str) -> list[str]:
         for run, length in zip(runs, lengths, strict=True):
             parts += [word[last : run.start()], run[1] * min(length, len(run[0]))]
             last = run.end()
-        reading = "".join([*parts, word[last:]])
-        if reading not in readings:
-            readings.append(reading)
-    return readings
+        readings.append("".join([*parts, word[last:]]))
+    readings.append(_RUN.sub(r"\1", word))
+    return list(dict.fromkeys(readings))

@@ -1,8 +1,9 @@
 """Text normalisation shared by training and serving, so both see exactly the same strings.
 
-In order: NFKC; HTML tags stripped and entities unescaped; invisible characters dropped and
-look-alike letters folded (pyfunc/deobfuscation.py); URLs replaced; lower-cased; spaced-out
-letters joined and leetspeak read as letters; runs of a character cut; whitespace collapsed.
+In order: NFKC; HTML tags stripped and entities unescaped; invisible characters dropped,
+look-alike letters and decorated letter forms folded (pyfunc/deobfuscation.py); URLs replaced;
+lower-cased; spaced-out letters joined and leetspeak read as letters; runs of a character cut;
+whitespace collapsed.
 The de-obfuscation steps are off unless the settings ask for them, so a model logged before
 they existed keeps its normaliser (the settings live in its model_config.json).
 """
@@ -24,6 +25,7 @@ from pyfunc.deobfuscation import (
     any_mark,
     invisible_table,
     join_spaced,
+    letter_form_table,
     lookalike_table,
     stray_marks,
     unleet,
@@ -52,9 +54,13 @@ def _repeat_run(keep: int) -> re.Pattern[str]:
     return re.compile(rf"(.)\1{{{keep},}}")
 
 
-@lru_cache(maxsize=4)
-def _fold_table(drop_invisible: bool, fold_lookalikes: bool) -> dict[int, str | None]:
+@lru_cache(maxsize=8)
+def _fold_table(
+    drop_invisible: bool, fold_lookalikes: bool, fold_letter_forms: bool
+) -> dict[int, str | None]:
     table: dict[int, str | None] = {}
+    if fold_letter_forms:
+        table.update(letter_form_table())
     if fold_lookalikes:
         table.update(lookalike_table())
     if drop_invisible:
@@ -71,12 +77,13 @@ class Normalizer:
     # Undoing what people do to slip a word past a filter (pyfunc/deobfuscation.py):
     drop_invisible: bool = False  # zero-width and format characters, stray combining marks
     fold_lookalikes: bool = False  # Cyrillic/Greek/... look-alikes and accented letters -> ASCII
+    fold_letter_forms: bool = False  # small capitals, squared letters, regional indicators
     join_spaced_letters: bool = False  # "i d i o t", "i.d.i.o.t" -> "idiot"
     undo_leetspeak: bool = False  # "1d10t", "sh!t", "a$$" -> "idiot", "shit", "ass"
 
     @property
     def _folds(self) -> dict[int, str | None]:
-        return _fold_table(self.drop_invisible, self.fold_lookalikes)
+        return _fold_table(self.drop_invisible, self.fold_lookalikes, self.fold_letter_forms)
 
     @classmethod
     def from_dict(cls, settings: dict[str, Any] | None) -> Normalizer:

@@ -15,13 +15,18 @@ from toxic_mlops.evaluation.evasion import (
 )
 
 DEOBFUSCATE = Normalizer(
-    drop_invisible=True, fold_lookalikes=True, join_spaced_letters=True, undo_leetspeak=True
+    drop_invisible=True,
+    fold_lookalikes=True,
+    fold_letter_forms=True,
+    join_spaced_letters=True,
+    undo_leetspeak=True,
 )
 # What the normaliser reads back exactly; the others the model has to learn.
 UNDONE = {
     "zero_width",
     "soft_hyphen",
     "homoglyph",
+    "letter_forms",
     "spaced",
     "dotted",
     "zalgo",
@@ -98,7 +103,8 @@ def test_figures_show_what_a_keyword_model_loses_and_the_normaliser_gets_back() 
     read_back = Scored.of(keyword_model(DEOBFUSCATE), attacks).figures(0.5)
     assert plain["clean_flagged"] == 1.0 and plain["clean_auc"] == 1.0
     for family in UNDONE:
-        assert plain[f"{family}_retained"] == 0.0, family  # the disguise works on a plain reader
+        # The disguise works on a plain reader (but for mathematical bold, which NFKC reads).
+        assert plain[f"{family}_retained"] < (1.0 if family == "letter_forms" else 0.01), family
         assert read_back[f"{family}_retained"] == 1.0, family
         assert read_back[f"{family}_auc"] == 1.0 and read_back[f"{family}_fp"] == 0.0
     assert plain["swap_retained"] == read_back["swap_retained"] == 0.0  # left to the model

@@ -168,8 +168,8 @@ def test_the_data_is_described_from_the_config_and_the_sources_read() -> None:
     assert "Train / val / test rows: 800 / 100 / 100" in text
     assert (
         "Unicode NFKC, HTML tags stripped, invisible characters dropped, look-alike letters "
-        "folded, URLs replaced by one token, lower-cased, spaced-out letters joined, leetspeak "
-        "read as letters, runs of a character cut to 3" in text
+        "folded, decorated letter forms folded, URLs replaced by one token, lower-cased, "
+        "spaced-out letters joined, leetspeak read as letters, runs of a character cut to 3" in text
     )
 
 

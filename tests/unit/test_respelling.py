@@ -9,7 +9,7 @@ from pyfunc.spans import read_text
 from pyfunc.text import Normalizer
 from toxic_mlops.data.tokenizer import train_tokenizer
 
-LEXICON = ["fuck", "idiot", "stupid", "moron", "shit", "loser", "feck"]
+LEXICON = ["fuck", "idiot", "stupid", "moron", "shit", "loser", "feck", "bitch"]
 KNOWN = frozenset({"shirt", "itch", "idiom", "loner", "you", "are", "the", "fork", "stud", "sit"})
 READER = Respeller(LEXICON, KNOWN)
 
@@ -21,12 +21,15 @@ READER = Respeller(LEXICON, KNOWN)
         ("f#ck", "fuck"),
         ("sh%t", "shit"),
         ("f**k", "fuck"),
+        ("bi+ch", "bitch"),  # a plus for a t
+        ("idio+", "idiot"),
         ("stpuid", "stupid"),  # two neighbours swapped
         ("mroon", "moron"),
         ("idot", "idiot"),  # a letter left out
         ("stupd", "stupid"),
         ("idiiot", "idiot"),  # a letter added or held
         ("idiiiot", "idiot"),
+        ("iiddiioott", "idiot"),  # every letter held: more runs than are tried one by one
         ("stuuupid", "stupid"),
         ("losser", "loser"),
         ("idioot", "idiot"),
@@ -133,6 +136,8 @@ def test_a_text_is_read_word_by_word() -> None:
         ("st8pid 1d*0t", "stupid idiot"),  # digits that are no leetspeak, leetspeak and a mask
         ("idiot!!!", "idiot!!!"),  # punctuation, not a mask
         ("@user hi $100", "@user hi $100"),
+        ("c++ and g++, 1+1, a+b, x+y=z, +1", "c++ and g++, 1+1, a+b, x+y=z, +1"),
+        ("your bi+ch", "your bitch"),
     ],
 )
 def test_masks_are_read_before_leetspeak(text: str, expected: str) -> None:

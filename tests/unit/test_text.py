@@ -42,7 +42,11 @@ def test_unknown_setting_is_rejected() -> None:
 
 
 DEOBFUSCATE = Normalizer(
-    drop_invisible=True, fold_lookalikes=True, join_spaced_letters=True, undo_leetspeak=True
+    drop_invisible=True,
+    fold_lookalikes=True,
+    fold_letter_forms=True,
+    join_spaced_letters=True,
+    undo_leetspeak=True,
 )
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\ufeff", "\u2060", "\u00ad", "\u200e", "\ufe0f"]
 
@@ -72,6 +76,10 @@ def test_an_invisible_character_inside_a_word_is_dropped(mark: str) -> None:
         ("a$$hole a$$ $hit", "asshole ass shit"),
         ("st00pid m0r0n h3ll0", "stoopid moron hello"),
         ("\u0456d\u200b1\u043et", "idiot"),  # mixed: Cyrillic, zero-width, leet
+        ("ᴍᴏʀᴏɴ ꜱᴛᴜᴘɪᴅ", "moron stupid"),  # small capitals
+        ("🅸🅳🅸🅾🆃 🅘🅓🅘🅞🅣", "idiot idiot"),  # negative squared, negative circled
+        ("🇮🇩🇮🇴🇹", "idiot"),  # regional indicators
+        ("\u0455\u0442upid \u0432i\u0442\u0441h", "stupid bitch"),  # Cyrillic small capitals
     ],
 )
 def test_obfuscated_words_read_as_the_word(raw: str, expected: str) -> None:
@@ -98,3 +106,9 @@ def test_de_obfuscation_is_off_by_default_so_old_models_read_as_before() -> None
     )
     assert old == Normalizer()
     assert old("id\u200biot 1d10t i d i o t") == "id\u200biot 1d10t i d i o t"
+
+
+def test_letter_forms_need_their_own_setting_so_earlier_models_read_as_before() -> None:
+    earlier = Normalizer(drop_invisible=True, fold_lookalikes=True, undo_leetspeak=True)
+    assert earlier("ᴍᴏʀᴏɴ \u0442") == "ᴍoʀoɴ \u0442"  # only what the confusables data folds
+    assert Normalizer.from_dict(earlier.to_dict()) == earlier

@@ -29,9 +29,14 @@ TRICKY = [
     "i d i o t, i.d.i.o.t, f-u-c-k, 1d10t, 1 d 1 0 t, sh!t, a$$hole, $hit, h3ll0",
     "z\u0337a\u0336l\u0338g\u0334o\ufe0f and \u202eevil\u202c &#8203;x",
     "4th 1st mp3 b2b covid19 @user wow!!! i'm a doctor",
+    "ᴍᴏʀᴏɴ 🅸🅳🅸🅾🆃 🇮🇩🇮🇴🇹\u200b \u0442\u044b",
 ]
 DEOBFUSCATE = Normalizer(
-    drop_invisible=True, fold_lookalikes=True, join_spaced_letters=True, undo_leetspeak=True
+    drop_invisible=True,
+    fold_lookalikes=True,
+    fold_letter_forms=True,
+    join_spaced_letters=True,
+    undo_leetspeak=True,
 )
 SETTINGS = [
     Normalizer(),

@@ -2,9 +2,9 @@
 
 Written apart from the training noise (toxic_mlops/model/obfuscation.py) and wider than it, so
 the figures do not grade the model on the very edits it was trained on: the families the
-normaliser undoes (invisible characters, look-alikes, spacing, leetspeak), those it must learn
-(masking, swaps, repeats, deletions, a separator inside the word, letters misread as their
-look-alikes), and mixes of them. Seeded.
+normaliser undoes (invisible characters, look-alikes, fancy letter forms, spacing, leetspeak),
+those it must learn (masking, swaps, repeats, deletions, a separator inside the word, letters
+misread as their look-alikes), and mixes of them. Seeded.
 
 Per family, on the toxic comments that hold a toxic-looking word (a lexicon from the training
 split, bench/quality/evasion.py and the evaluate step alike): ROC-AUC of the disguised comments
@@ -38,6 +38,13 @@ MISREAD = {
     "c": "e", "m": "n", "n": "m", "r": "k", "k": "r", "z": "2", "d": "o", "h": "b",
 }  # fmt: skip
 COMBINING = tuple(chr(c) for c in range(0x0300, 0x0370))
+# The a-z of "fancy text" generators, as they write them (their tables, not the normaliser's):
+# small capitals (q and x have none: "ǫ" and "x"), negative squared and negative circled
+# letters, regional indicators, mathematical bold.
+FANCY_ALPHABETS = (
+    "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ",
+    *("".join(chr(a + i) for i in range(26)) for a in (0x1F170, 0x1F150, 0x1F1E6, 0x1D41A)),
+)
 WORD = re.compile(r"[A-Za-z]{3,}")
 CLEAN_RATE = 0.2  # share of a non-toxic comment's words disguised for the false-positive check
 Attack = Callable[[str, np.random.Generator], str]
@@ -104,6 +111,12 @@ def _deleted(word: str, rng: np.random.Generator) -> str:
     return word[:at] + word[at + 1 :]
 
 
+def _letter_forms(word: str, rng: np.random.Generator) -> str:
+    """The whole word in one fancy alphabet."""
+    alphabet = FANCY_ALPHABETS[int(rng.integers(len(FANCY_ALPHABETS)))]
+    return "".join(alphabet[ord(c) - ord("a")] if "a" <= c <= "z" else c for c in word.lower())
+
+
 def _zalgo(word: str, rng: np.random.Generator) -> str:
     return "".join(c + "".join(rng.choice(COMBINING, size=2)) for c in word)
 
@@ -140,7 +153,8 @@ FAMILIES |= {
     "mixed_unicode": stacked(_homoglyph, FAMILIES["zero_width"]),
     "mixed_leet_mask": stacked(_leet, FAMILIES["masked_star"]),
     "mixed_swap_invisible": stacked(_swap, FAMILIES["soft_hyphen"]),
-    "misread": _misread,  # last: the families before it keep their seeds
+    "misread": _misread,  # added last, as the next: the families before keep their seeds
+    "letter_forms": _letter_forms,
 }
 
 

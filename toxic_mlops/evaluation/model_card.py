@@ -187,6 +187,7 @@ def _normalization(normalizer: Normalizer) -> str:
     steps += ["HTML tags stripped"] if normalizer.strip_html else []
     steps += ["invisible characters dropped"] if normalizer.drop_invisible else []
     steps += ["look-alike letters folded"] if normalizer.fold_lookalikes else []
+    steps += ["decorated letter forms folded"] if normalizer.fold_letter_forms else []
     steps += ["URLs replaced by one token"] if normalizer.replace_urls else []
     steps += ["lower-cased"] if normalizer.lowercase else []
     steps += ["spaced-out letters joined"] if normalizer.join_spaced_letters else []
