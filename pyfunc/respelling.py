@@ -91,6 +91,7 @@ class Respeller:
         self, lexicon: Sequence[str], known: frozenset[str], misread_letters: int = 1
     ) -> None:
         self.everything = list(lexicon)  # most toxic first
+        self.lexicon_words = frozenset(lexicon)
         self.misread_letters = misread_letters
         self.lexicon = [w for w in lexicon if len(w) >= MIN_LENGTH]
         self.rank = {word: index for index, word in enumerate(self.lexicon)}
@@ -119,16 +120,21 @@ class Respeller:
 
     def unmask(self, match: re.Match[str]) -> str:
         """A MASKED match that holds a mask, read as the most toxic lexicon word it spells
-        (3+ letters)."""
+        (3+ letters), its leetspeak read first ("8!7ch" is a mask of bitch, "h0*5" of hoes)."""
         word = match[0]
-        # No mask, or mostly masks ("m@573r", "4*5": leetspeak's to read, or nothing to read).
-        if word.isalpha() or len(word) < 3 or 2 * sum(c.isalpha() for c in word) < len(word):
-            return word
+        if word.isalpha() or len(word) < 3 or not any(c.isalpha() for c in word):
+            return word  # no mask, or no letter at all ("4*5" is a sum)
+        leet = "".join(LEET.get(char, char) for char in word)
+        if 2 * sum(c.isalpha() for c in leet) < len(word):
+            return word  # mostly masks even as leetspeak: a code, not a disguised word
+        if leet in self.lexicon_words:  # a short one too: "ho3" is hoe
+            return leet
         # Leetspeak that reads as a word the tokenizer knows is that word ("wh3r3" is where,
         # not a mask of whore; "7h3" is the): left to the leetspeak pass.
-        if "".join(LEET.get(char, char) for char in word) in self.known:
+        if leet in self.known:
             return word
-        return self._masked(word, minimum=3) or word
+        masked = any(c in WILDCARDS for c in leet)
+        return (masked and self._masked(leet, minimum=3)) or self._masked(word, minimum=3) or word
 
     def masked_rewrites(self) -> list[Pass]:
         """The first pass, before the normaliser reads leetspeak."""
@@ -151,8 +157,10 @@ class Respeller:
     def _lookup(self, word: str) -> str | None:
         letters = word.replace(".", "").replace("-", "")
         # The word as written: "idi-ot" is no word the tokenizer knows, whatever "idiot" is.
-        if len(letters) < MIN_LENGTH - 1 or word in self.known:
+        if len(letters) < MIN_LENGTH - 1 or word in self.known or word in self.lexicon_words:
             return None
+        if letters != word and letters in self.lexicon_words:
+            return letters  # only a dot or hyphen inside, so a short word too: "f.ag", "a-ss"
         if sum(c.isalpha() for c in word) < max(2, len(letters) // 2):
             return None  # mostly digits or masks: a number, a code, not a disguised word
         forms = _held_readings(word)

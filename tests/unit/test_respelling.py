@@ -144,6 +144,23 @@ def test_masks_are_read_before_leetspeak(text: str, expected: str) -> None:
     assert read(text) == expected
 
 
+SHORT = Respeller(["bitch", "hoes", "fag", "hoe", "ass"], frozenset({"where", "the", "hello"}))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("8!7ch 817*h h0*5", "bitch bitch hoes"),  # mostly masks until the leetspeak is read
+        ("a ho3, a h03, @n a*5", "a hoe, a hoe, @n ass"),  # three letters, leetspeak of a word
+        ("f.ag f-ag a-ss", "fag fag ass"),  # only a dot or a hyphen inside
+        ("4*5 1+1 2x4 e.g. co-op", "4*5 1+1 2x4 e.g. co-op"),  # no letter, or no such word
+        ("wh3r3 h3ll0", "where hello"),  # leetspeak of known words, read by its own pass
+    ],
+)
+def test_short_and_mostly_masked_words_are_read_back(text: str, expected: str) -> None:
+    assert read(text, SHORT) == expected
+
+
 def test_leetspeak_of_a_known_word_is_that_word_not_a_mask() -> None:
     reader = Respeller(["whore", "tht"], frozenset({"where", "the", "that"}))
     normalizer = Normalizer(undo_leetspeak=True)
