@@ -133,8 +133,7 @@ class Respeller:
         # not a mask of whore; "7h3" is the): left to the leetspeak pass.
         if leet in self.known:
             return word
-        masked = any(c in WILDCARDS for c in leet)
-        return (masked and self._masked(leet, minimum=3)) or self._masked(word, minimum=3) or word
+        return self._read_masked(word, minimum=3) or word
 
     def masked_rewrites(self) -> list[Pass]:
         """The first pass, before the normaliser reads leetspeak."""
@@ -176,7 +175,7 @@ class Respeller:
 
     def _one_edit(self, form: str) -> str | None:
         if any(c in WILDCARDS for c in form):
-            return self._masked(form)
+            return self._read_masked(form)
         if form in self.rank:
             return form
         if form in self.dropped:  # a letter left out
@@ -203,11 +202,18 @@ class Respeller:
         for first in _lookalike_readings(form):
             masks = sum(c in WILDCARDS for c in first)
             if masks == 1 and len(form) >= MASKED_MISREAD_LENGTH:
-                found.append(self._masked(first))
+                found.append(self._read_masked(first))
             elif masks == 0:
                 found += [second for second in _lookalike_readings(first) if second in self.rank]
         words = [word for word in found if word]
         return min(words, key=self.rank.__getitem__) if words else None
+
+    def _read_masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
+        """_masked of form with its leetspeak read first: what leetspeak leaves masked is the
+        mask ("7h*7" reads th?t, never ?h??, so no "shit"); with nothing left, a character of
+        both kinds was the mask ("idi@t")."""
+        leet = "".join(LEET.get(char, char) for char in form)
+        return self._masked(leet if any(c in WILDCARDS for c in leet) else form, minimum)
 
     def _masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
         """The most toxic lexicon word (of minimum+ letters) that the unmasked letters spell

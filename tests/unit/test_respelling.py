@@ -137,6 +137,8 @@ def test_a_text_is_read_word_by_word() -> None:
         ("idiot!!!", "idiot!!!"),  # punctuation, not a mask
         ("@user hi $100", "@user hi $100"),
         ("c++ and g++, 1+1, a+b, x+y=z, +1", "c++ and g++, 1+1, a+b, x+y=z, +1"),
+        # What leetspeak leaves masked is the mask: "7h*t" is th?t (that), never ?h?? (shit).
+        ("7h*t 7h*7, sh*7 5h*t", "7h*t 7h*7, shit shit"),
         ("your bi+ch", "your bitch"),
     ],
 )
