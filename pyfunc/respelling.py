@@ -124,7 +124,7 @@ class Respeller:
         word = match[0]
         if word.isalpha() or len(word) < 3 or not any(c.isalpha() for c in word):
             return word  # no mask, or no letter at all ("4*5" is a sum)
-        leet = "".join(LEET.get(char, char) for char in word)
+        leet = _leet_read(word)
         if 2 * sum(c.isalpha() for c in leet) < len(word):
             return word  # mostly masks even as leetspeak: a code, not a disguised word
         if leet in self.lexicon_words:  # a short one too: "ho3" is hoe
@@ -212,7 +212,7 @@ class Respeller:
         """_masked of form with its leetspeak read first: what leetspeak leaves masked is the
         mask ("7h*7" reads th?t, never ?h??, so no "shit"); with nothing left, a character of
         both kinds was the mask ("idi@t")."""
-        leet = "".join(LEET.get(char, char) for char in form)
+        leet = _leet_read(form)
         return self._masked(leet if any(c in WILDCARDS for c in leet) else form, minimum)
 
     def _masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
@@ -223,6 +223,11 @@ class Respeller:
         return next(
             (w for w in self.everything if len(w) >= minimum and pattern.fullmatch(w)), None
         )
+
+
+def _leet_read(word: str) -> str:
+    """word with every leetspeak character read as its letter ("8!7ch" -> "8itch")."""
+    return "".join(LEET.get(char, char) for char in word)
 
 
 def _lookalike_readings(form: str) -> list[str]:
