@@ -158,8 +158,6 @@ class Respeller:
         # The word as written: "idi-ot" is no word the tokenizer knows, whatever "idiot" is.
         if len(letters) < MIN_LENGTH - 1 or word in self.known or word in self.lexicon_words:
             return None
-        if letters != word and letters in self.lexicon_words:
-            return letters  # only a dot or hyphen inside, so a short word too: "f.ag", "a-ss"
         if sum(c.isalpha() for c in word) < max(2, len(letters) // 2):
             return None  # mostly digits or masks: a number, a code, not a disguised word
         forms = _held_readings(word)
