@@ -133,7 +133,7 @@ class Respeller:
         # not a mask of whore; "7h3" is the): left to the leetspeak pass.
         if leet in self.known:
             return word
-        return self._read_masked(word, minimum=3) or word
+        return self._masked_reading(word, leet, minimum=3) or word
 
     def masked_rewrites(self) -> list[Pass]:
         """The first pass, before the normaliser reads leetspeak."""
@@ -210,7 +210,10 @@ class Respeller:
         """_masked of form with its leetspeak read first: what leetspeak leaves masked is the
         mask ("7h*7" reads th?t, never ?h??, so no "shit"); with nothing left, a character of
         both kinds was the mask ("idi@t")."""
-        leet = _leet_read(form)
+        return self._masked_reading(form, _leet_read(form), minimum)
+
+    def _masked_reading(self, form: str, leet: str, minimum: int) -> str | None:
+        """_read_masked with form's leetspeak already read (unmask has it)."""
         return self._masked(leet if any(c in WILDCARDS for c in leet) else form, minimum)
 
     def _masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
