@@ -77,9 +77,22 @@ def invisible_table() -> dict[int, None]:
 
 @lru_cache(maxsize=1)
 def _mark_class() -> str:
-    """Every combining mark as a regex character class, in ranges (not 2,000 single characters:
-    50x faster to match)."""
-    codes = [code for code in range(0x300, 0x20000) if _is_combining(chr(code))]
+    """Every combining mark as a regex character class."""
+    return char_class([code for code in range(0x300, 0x20000) if _is_combining(chr(code))])
+
+
+@lru_cache(maxsize=1)
+def symbols() -> frozenset[str]:
+    """Unicode symbols (categories Sm, Sc, Sk, So: "^", "~", "|", "€", "♥", "★", emoji) and the
+    punctuation that stands in for a letter ("&", "?", "¡", "¿"); not the accents typed as an
+    apostrophe ("´", "`")."""
+    found = {chr(code) for code in range(0x20000) if unicodedata.category(chr(code))[0] == "S"}
+    return frozenset(found - {"´", "`"} | set("&?¡¿"))
+
+
+def char_class(codes: list[int]) -> str:
+    """Sorted code points as a regex character class, in ranges (not thousands of single
+    characters: 50x faster to match)."""
     ranges, start = [], codes[0]
     for previous, code in itertools.pairwise([*codes, -1]):
         if code != previous + 1:

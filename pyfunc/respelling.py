@@ -21,7 +21,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from pyfunc.deobfuscation import LEET
+from pyfunc.deobfuscation import LEET, char_class, symbols
 
 Rewrite = Callable[[re.Match[str]], str]
 # (pattern, rewrite of a match, whether the text may have a match the rewrite changes): the
@@ -31,10 +31,15 @@ Pass = tuple[re.Pattern[str], Rewrite, Callable[[str], bool]]
 # What stands for a letter someone masked: symbols and digits ("f*ck", "idi@t", "st8pid",
 # "bi+ch").
 WILDCARDS = "*#%_@$!+0123456789"
-_WORD_CHARS = "a-z" + re.escape(WILDCARDS)
+# Any other symbol masks a letter too ("f^ck", "sh¡t", "f♥ck", "b🤬tch"), but only between
+# letters: at a word's edge it is decoration ("love♥", "lol😂") or punctuation ("what?").
+INNER_MASKS = symbols() - set(WILDCARDS)
+MASKS = INNER_MASKS | set(WILDCARDS)
+_INNER = char_class(sorted(map(ord, INNER_MASKS)))[1:-1]  # the class's ranges, no brackets
+_WORD_CHARS = "a-z" + re.escape(WILDCARDS) + _INNER
 # A word of the first pass: letters and masks, not ending in "!" (punctuation by then);
 # unmask() reads it only when it holds a mask. Plain classes, no look-around: fast to scan.
-MASKED = re.compile(rf"[{_WORD_CHARS}]*[a-z{re.escape(WILDCARDS.replace('!', ''))}]")
+MASKED = re.compile(rf"[{_WORD_CHARS}]*[a-z{re.escape(WILDCARDS.replace('!', ''))}{_INNER}]")
 # A word of the last pass: letters, masks but "@$!" (punctuation, mentions and money by then),
 # maybe one dot or hyphen inside ("id.iot", "f-ck").
 _LAST_CHARS = "a-z" + re.escape(WILDCARDS.replace("@", "").replace("$", "").replace("!", ""))
@@ -45,7 +50,7 @@ PAIR = re.compile(r"(?<![\w*#%@$])([a-z]+) (?=([a-z]+)(?![\w*#%@$]))")
 _RUN = re.compile(r"([a-z])\1+")
 _LETTERS = re.compile(r"[a-z]+")
 # A mask beside a letter ("!" only inside a word): the only texts the masked pass can change.
-_MASK_BY_LETTER = re.compile(r"[a-z][*#%_@$+0-9]|[*#%_@$!+0-9][a-z]|[a-z]![a-z0-9*#%_@$+]")
+_MASK_BY_LETTER = re.compile(rf"[a-z][*#%_@$+0-9{_INNER}]|[*#%_@$!+0-9][a-z]|[a-z]![a-z0-9*#%_@$+]")
 
 MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
 # A mask and a look-alike leave two letters of a 4-letter word: "pa9e" would read "rape".
@@ -73,6 +78,7 @@ LOOKALIKES = [("o", "u"), ("u", "v"), ("c", "e"), ("r", "k"), ("n", "m"), ("g", 
 LOOKALIKES += [("c", "g"), ("o", "d"), ("o", "q"), ("e", "f"), ("e", "b"), ("p", "r"), ("h", "b")]
 LOOKALIKES += [("rn", "m"), ("cl", "d"), ("vv", "w")]
 LOOKALIKES += [(b, a) for a, b in LOOKALIKES]
+LOOKALIKES += [("ph", "f")]  # not a look-alike but the same sound: "phuck"
 
 
 def known_words(vocabulary: Iterable[str], word_start: str = "▁") -> frozenset[str]:
@@ -120,8 +126,17 @@ class Respeller:
 
     def unmask(self, match: re.Match[str]) -> str:
         """A MASKED match that holds a mask, read as the most toxic lexicon word it spells
-        (3+ letters), its leetspeak read first ("8!7ch" is a mask of bitch, "h0*5" of hoes)."""
+        (3+ letters), its leetspeak read first ("8!7ch" is a mask of bitch, "h0*5" of hoes);
+        the INNER_MASKS at its edges left as they are."""
         word = match[0]
+        start, end = 0, len(word)
+        while start < end and word[start] in INNER_MASKS:
+            start += 1
+        while end > start and word[end - 1] in INNER_MASKS:
+            end -= 1
+        return word[:start] + self._unmask(word[start:end]) + word[end:]
+
+    def _unmask(self, word: str) -> str:
         if word.isalpha() or len(word) < 3 or not any(c.isalpha() for c in word):
             return word  # no mask, or no letter at all ("4*5" is a sum)
         leet = _leet_read(word)
@@ -172,7 +187,7 @@ class Respeller:
         return None
 
     def _one_edit(self, form: str) -> str | None:
-        if any(c in WILDCARDS for c in form):
+        if any(c in MASKS for c in form):
             return self._read_masked(form)
         if form in self.rank:
             return form
@@ -198,7 +213,7 @@ class Respeller:
         mask ("focr", "8topid": what OCR makes of a word)."""
         found: list[str | None] = []
         for first in _lookalike_readings(form):
-            masks = sum(c in WILDCARDS for c in first)
+            masks = sum(c in MASKS for c in first)
             if masks == 1 and len(form) >= MASKED_MISREAD_LENGTH:
                 found.append(self._read_masked(first))
             elif masks == 0:
@@ -214,13 +229,13 @@ class Respeller:
 
     def _masked_reading(self, form: str, leet: str, minimum: int) -> str | None:
         """_read_masked with form's leetspeak already read (unmask has it)."""
-        return self._masked(leet if any(c in WILDCARDS for c in leet) else form, minimum)
+        return self._masked(leet if any(c in MASKS for c in leet) else form, minimum)
 
     def _masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
         """The most toxic lexicon word (of minimum+ letters) that the unmasked letters spell
         (a mask: any letter)."""
         form = form.replace(".", "").replace("-", "")
-        pattern = re.compile("".join("[a-z]" if c in WILDCARDS else re.escape(c) for c in form))
+        pattern = re.compile("".join("[a-z]" if c in MASKS else re.escape(c) for c in form))
         return next(
             (w for w in self.everything if len(w) >= minimum and pattern.fullmatch(w)), None
         )

@@ -55,6 +55,7 @@ INNOCENT = [
     "s u p e r nice work, w e l l done",
     "th\u0435 \u0430rticle is gr\u0435at",
     "thanks\u200b for the\u00ad edit",
+    "AT&T and R&D, x^2, love\u2665 this lol\U0001f602 what?",
 ]
 
 

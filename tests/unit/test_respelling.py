@@ -146,6 +146,26 @@ def test_masks_are_read_before_leetspeak(text: str, expected: str) -> None:
     assert read(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Any symbol between letters masks one: what no list of mask characters foresees.
+        ("f^ck, sh¡t, f♥♥k, b🤬tch", "fuck, shit, fuck, bitch"),
+        ("you f&ck, st♥pid id|ot", "you fuck, stupid idiot"),
+        ("f?ck you", "fuck you"),
+        # At a word's edge it is decoration or punctuation; words it spells nothing of stay.
+        ("idiot😂 ♥shit♥ what? at&t x^2 i♥you", "idiot😂 ♥shit♥ what? at&t x^2 i♥you"),
+    ],
+)
+def test_any_symbol_inside_a_word_is_a_mask(text: str, expected: str) -> None:
+    assert read(text) == expected
+
+
+def test_ph_reads_as_f() -> None:
+    assert READER.word("phuck") == "fuck"
+    assert READER.word("phone") == "phone"
+
+
 SHORT = Respeller(["bitch", "hoes", "fag", "hoe", "ass"], frozenset({"where", "the", "hello"}))
 
 

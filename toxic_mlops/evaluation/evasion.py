@@ -45,6 +45,9 @@ FANCY_ALPHABETS = (
     "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡxʏᴢ",
     *("".join(chr(a + i) for i in range(26)) for a in (0x1F170, 0x1F150, 0x1F1E6, 0x1D41A)),
 )
+# Symbols that mask a letter beyond the usual "*" and "@#%$": grawlix, look-alike punctuation,
+# hearts, stars and emoji.
+OTHER_MASKS = ("^", "&", "~", "¡", "|", "€", "♥", "★", "🤬", "💩")
 WORD = re.compile(r"[A-Za-z]{3,}")
 CLEAN_RATE = 0.2  # share of a non-toxic comment's words disguised for the false-positive check
 Attack = Callable[[str, np.random.Generator], str]
@@ -155,6 +158,7 @@ FAMILIES |= {
     "mixed_swap_invisible": stacked(_swap, FAMILIES["soft_hyphen"]),
     "misread": _misread,  # added last, as the next: the families before keep their seeds
     "letter_forms": _letter_forms,
+    "masked_other": _mask("".join(OTHER_MASKS)),
 }
 
 
