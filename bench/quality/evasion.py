@@ -3,17 +3,17 @@
     nice python -m bench.quality.evasion --config configs/jigsaw_wiki.yaml \
         --source ../shared/data/jigsaw_wiki_train.csv [-V name:key=value,... ...]
 
-Splits the source as the preprocess step does and trains the config's model (or each -V
-variant: model, training, augment or normalization overrides, on the same splits) beside two
-baselines with a plain normaliser: TF-IDF word 1-2-grams + LR (the gate's baseline) and TF-IDF
-character 2-5-grams + LR. The attacks are toxic_mlops/evaluation/evasion.py's families (what the
-evaluate step's model card reports) plus, with `nlpaug` installed (`pip install nlpaug`, the bench
-extra), its keyboard-typo and OCR character edits. The words disguised are the training split's
-most toxic-looking ones (smoothed log-odds). Per scorer and family, on the test split's first
-label: ROC-AUC of the disguised toxic comments against the clean non-toxic ones beside the same
-comments clean (paired-bootstrap 95 % interval of the difference), the share still flagged at
-the threshold tuned on validation, and the false positives of disguised non-toxic comments. Also
-innocent words people write disguised ("cl@ss", "a$$ert", "Scunthorpe"), scored.
+Splits the source as the preprocess step does and trains the config's model (or each -V variant:
+model, training, augment or normalization overrides, on the same splits) beside two baselines with
+a plain normaliser: TF-IDF word 1-2-grams + LR (the gate's baseline) and TF-IDF character 2-5-grams
++ LR. The attacks are toxic_mlops/evaluation/evasion.py's families (what the evaluate step's model
+card reports) plus, with `nlpaug` installed (the bench extra: `pip install '.[bench]'`), its
+keyboard-typo and OCR character edits. The words disguised are the training split's most
+toxic-looking ones (smoothed log-odds). Per scorer and family, on the test split's first label:
+ROC-AUC of the disguised toxic comments against the clean non-toxic ones beside the same comments
+clean (paired-bootstrap 95 % interval of the difference), the share still flagged at the threshold
+tuned on validation, and the false positives of disguised non-toxic comments. Also innocent words
+people write disguised ("cl@ss", "a$$ert", "Scunthorpe"), scored.
 """
 
 from __future__ import annotations
