@@ -79,6 +79,8 @@ LOOKALIKES += [("c", "g"), ("o", "d"), ("o", "q"), ("e", "f"), ("e", "b"), ("p",
 LOOKALIKES += [("rn", "m"), ("cl", "d"), ("vv", "w")]
 LOOKALIKES += [(b, a) for a, b in LOOKALIKES]
 LOOKALIKES += [("ph", "f")]  # not a look-alike but the same sound: "phuck"
+# The readings undone: what a lexicon word looks like with a letter misread.
+_LOOKALIKES_BACK = [(read, seen) for seen, read in LOOKALIKES]
 
 
 def known_words(vocabulary: Iterable[str], word_start: str = "▁") -> frozenset[str]:
@@ -106,6 +108,15 @@ class Respeller:
         for word in self.lexicon:
             for at in range(len(word)):
                 self.dropped.setdefault(word[:at] + word[at + 1 :], word)
+        # Each form two look-alike letters from a lexicon word -> the most toxic such word:
+        # _two_misread's unmasked case as one look-up (trying the pairs of every unknown word a
+        # server reads costs a millisecond each).
+        self.misread_twice: dict[str, str] = {}
+        if misread_letters >= 2:
+            for word in self.lexicon:
+                for once in _lookalike_readings(word, _LOOKALIKES_BACK):
+                    for twice in _lookalike_readings(once, _LOOKALIKES_BACK):
+                        self.misread_twice.setdefault(twice, word)
         self._read: dict[str, str] = {}
 
     def word(self, word: str) -> str:
@@ -211,13 +222,12 @@ class Respeller:
     def _two_misread(self, form: str) -> str | None:
         """The most toxic lexicon word two letters of form misread: each a look-alike or a
         mask ("focr", "8topid": what OCR makes of a word)."""
-        found: list[str | None] = []
-        for first in _lookalike_readings(form):
-            masks = sum(c in MASKS for c in first)
-            if masks == 1 and len(form) >= MASKED_MISREAD_LENGTH:
-                found.append(self._read_masked(first))
-            elif masks == 0:
-                found += [second for second in _lookalike_readings(first) if second in self.rank]
+        masks = sum(c in MASKS for c in form)
+        if masks == 0:
+            return self.misread_twice.get(form)
+        if masks > 1 or len(form) < MASKED_MISREAD_LENGTH:
+            return None
+        found = [self._read_masked(first) for first in _lookalike_readings(form)]
         words = [word for word in found if word]
         return min(words, key=self.rank.__getitem__) if words else None
 
@@ -246,10 +256,10 @@ def _leet_read(word: str) -> str:
     return "".join(LEET.get(char, char) for char in word)
 
 
-def _lookalike_readings(form: str) -> list[str]:
+def _lookalike_readings(form: str, pairs: list[tuple[str, str]] = LOOKALIKES) -> list[str]:
     """form with one letter (or pair) read as its look-alike, each way it can be."""
     readings = []
-    for seen, read in LOOKALIKES:
+    for seen, read in pairs:
         at = form.find(seen)
         while at >= 0:  # str.find: this runs for every unknown word a server reads
             readings.append(form[:at] + read + form[at + len(seen) :])
