@@ -84,10 +84,10 @@ def _mark_class() -> str:
 @lru_cache(maxsize=1)
 def symbols() -> frozenset[str]:
     """Unicode symbols (categories Sm, Sc, Sk, So: "^", "~", "|", "€", "♥", "★", emoji) and the
-    punctuation that stands in for a letter ("&", "?", "¡", "¿"); not the accents typed as an
-    apostrophe ("´", "`")."""
+    punctuation that stands in for a letter ("?", "¡", "¿"); not the accents typed as an
+    apostrophe ("´", "`"), and not "&" ("S&P", "C&P": abbreviations)."""
     found = {chr(code) for code in range(0x20000) if unicodedata.category(chr(code))[0] == "S"}
-    return frozenset(found - {"´", "`"} | set("&?¡¿"))
+    return frozenset(found - {"´", "`"} | set("?¡¿"))
 
 
 def char_class(codes: list[int]) -> str:
