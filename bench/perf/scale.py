@@ -181,6 +181,7 @@ def measure(
     from toxic_mlops.evaluation.evaluate import evaluate
     from toxic_mlops.model import wide
     from toxic_mlops.model.assessment import assess
+    from toxic_mlops.model.device import resolve_device, resolve_precision
     from toxic_mlops.model.training import fit
     from toxic_mlops.monitoring.validation import validate_batch
     from toxic_mlops.spans.training import with_spans
@@ -209,7 +210,13 @@ def measure(
     stages.before(wide, "set_ngram_idf", "wide features")
     stages.after(wide, "ngram_matrix", "wide fits", lambda m: {"wide_nnz": int(m.nnz)})
     epochs = config.training.epochs
-    facts = {**prepared.cleaning, "torch_threads": torch.get_num_threads()}
+    device = resolve_device(config.training.device)
+    facts = {
+        **prepared.cleaning,
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "precision": resolve_precision(config.training.precision, device).name,
+    }
 
     def on_epoch(epoch: Any) -> None:
         if epoch.epoch == 0:
