@@ -255,9 +255,8 @@ def summarize(report: dict) -> Summary:
     scorers = report["scorers"]
     *earlier, model = scorers
     names = [model, *earlier]
-    shown = [name for name in names if name != model][:1] + [
-        name for name in names if name.startswith("TF-IDF")
-    ]
+    baselines = [name for name in earlier if name.startswith("TF-IDF")]
+    shown = [name for name in earlier if name not in baselines][:1] + baselines
     ours = scorers[model]["figures"]
 
     def aucs(families: list[str]) -> list[str]:

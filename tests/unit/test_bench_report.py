@@ -11,6 +11,7 @@ import pytest
 
 from bench import report
 from bench.common import ROOT, figure, portable
+from bench.quality import evasion
 
 BENCH = ROOT / "bench"
 KINDS = ("perf", "quality", "studies")
@@ -184,3 +185,22 @@ def test_every_benchmark_module_is_registered_and_summarized():
             module = report.module_of(name)
             if "record(" in source:
                 assert callable(getattr(module, "summarize", None)), f"{kind}.{name}"
+
+
+@pytest.mark.parametrize(
+    ("result", "columns"),
+    [
+        (  # one variant and both baselines: no "model before" column
+            "evasion-jigsaw_wiki_sample-20261207T084620Z.json",
+            ["TF-IDF words + LR", "TF-IDF chars + LR"],
+        ),
+        (  # two variants, no baselines
+            "evasion-jigsaw_wiki_sample-20261207T050328Z.json",
+            ["before"],
+        ),
+    ],
+)
+def test_the_evasion_table_shows_each_scorer_once(result: str, columns: list[str]) -> None:
+    report = json.loads((ROOT / "bench" / "results" / result).read_text())["report"]
+    summary = evasion.summarize(report)
+    assert list(summary.columns) == ["attack", "shipped: ROC-AUC (kept)", *columns]
