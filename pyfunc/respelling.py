@@ -4,11 +4,12 @@ The normaliser undoes what has an exact inverse (pyfunc/deobfuscation.py). A let
 symbol or a digit, two letters swapped, one dropped, one added, one typed with its keyboard
 neighbour or misread as a letter that looks like it (what OCR and a hurried eye confuse: "fock",
 "rnoron"), a letter held, a dot or a space inside the word have none: "f*ck", "idi@t", "st8pid",
-"stpuid", "idot", "idiiot", "idipt", "idiiiiot", "id.iot", "idi ot". They are read back when
-the word is not one the tokenizer knows as a whole word and is one such edit from a word of the
-model's lexicon (its training split's most toxic-looking words, kept in model_config.json). Any
-other letter swapped for a letter is never read back, since that is how real words differ
-("idiom", "Moran" and "loner" stay as they are).
+"stpuid", "idot", "idiiot", "idipt", "idiiiiot", "id.iot", "idi ot"; nor has a dot or a hyphen in
+a letter's place ("f.ck", "sh-t"). They are read back when the word is not one the tokenizer
+knows as a whole word and is one such edit from a word of the model's lexicon (its training
+split's most toxic-looking words, kept in model_config.json). Any other letter swapped for a
+letter is never read back, since that is how real words differ ("idiom", "Moran" and "loner"
+stay as they are).
 
 Two passes, run by the normaliser (pyfunc/text.py): masked words before it reads leetspeak, so
 "idi@t" is read as a mask, not as "idiat" (a masked word that spells no lexicon word is left to
@@ -37,9 +38,10 @@ INNER_MASKS = symbols() - set(WILDCARDS)
 MASKS = INNER_MASKS | set(WILDCARDS)
 _INNER = char_class(sorted(map(ord, INNER_MASKS)))[1:-1]  # the class's ranges, no brackets
 _WORD_CHARS = "a-z" + re.escape(WILDCARDS) + _INNER
+_NOT_BANG = re.escape(WILDCARDS.replace("!", ""))  # "!" masks only inside a word
 # A word of the first pass: letters and masks, not ending in "!" (punctuation by then);
 # unmask() reads it only when it holds a mask. Plain classes, no look-around: fast to scan.
-MASKED = re.compile(rf"[{_WORD_CHARS}]*[a-z{re.escape(WILDCARDS.replace('!', ''))}{_INNER}]")
+MASKED = re.compile(rf"[{_WORD_CHARS}]*[a-z{_NOT_BANG}{_INNER}]")
 # A word of the last pass: letters, masks but "@$!" (punctuation, mentions and money by then),
 # maybe one dot or hyphen inside ("id.iot", "f-ck").
 _LAST_CHARS = "a-z" + re.escape(WILDCARDS.replace("@", "").replace("$", "").replace("!", ""))
@@ -47,10 +49,13 @@ WORD = re.compile(rf"[{_LAST_CHARS}]+(?:[.\-][{_LAST_CHARS}]+)?")
 # A letter run and the space after it, when a letter run follows: where a word someone split
 # ("idi ot") may join (the match is "idi "; the next run only looked at, so "a b c" tries both).
 PAIR = re.compile(r"(?<![\w*#%@$])([a-z]+) (?=([a-z]+)(?![\w*#%@$]))")
+_SEPARATED = re.compile(r"([a-z]+)[.\-]([a-z]+)")  # letters only: "no.1", "f-16s" are no mask
 _RUN = re.compile(r"([a-z])\1+")
 _LETTERS = re.compile(r"[a-z]+")
 # A mask beside a letter ("!" only inside a word): the only texts the masked pass can change.
-_MASK_BY_LETTER = re.compile(rf"[a-z][*#%_@$+0-9{_INNER}]|[*#%_@$!+0-9][a-z]|[a-z]![a-z0-9*#%_@$+]")
+_MASK_BY_LETTER = re.compile(
+    rf"[a-z][{_NOT_BANG}{_INNER}]|[{re.escape(WILDCARDS)}][a-z]|[a-z]![a-z{_NOT_BANG}]"
+)
 
 MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
 # A mask and a look-alike leave two letters of a 4-letter word: "pa9e" would read "rape".
@@ -117,15 +122,12 @@ class Respeller:
                 for once in _lookalike_readings(word, _LOOKALIKES_BACK):
                     for twice in _lookalike_readings(once, _LOOKALIKES_BACK):
                         self.misread_twice.setdefault(twice, word)
-        self._read: dict[str, str] = {}
+        self._read: dict[str, str] = {}  # word() and _unmask()'s answers, remembered
+        self._unmasked: dict[str, str] = {}
 
     def word(self, word: str) -> str:
         """The lexicon word `word` disguises, or `word` itself."""
-        if word not in self._read:
-            if len(self._read) >= CACHE_WORDS:
-                self._read.clear()
-            self._read[word] = self._lookup(word) or word
-        return self._read[word]
+        return _remembered(self._read, word, lambda w: self._lookup(w) or w)
 
     def join(self, match: re.Match[str]) -> str:
         """A PAIR match without its space when the two runs make a lexicon word together and
@@ -138,14 +140,19 @@ class Respeller:
     def unmask(self, match: re.Match[str]) -> str:
         """A MASKED match that holds a mask, read as the most toxic lexicon word it spells
         (3+ letters), its leetspeak read first ("8!7ch" is a mask of bitch, "h0*5" of hoes);
-        the INNER_MASKS at its edges left as they are."""
+        the INNER_MASKS at its edges left as they are, unless what they enclose holds a mask
+        and spells nothing: then they mask a letter too ("|d|ot")."""
         word = match[0]
         start, end = 0, len(word)
         while start < end and word[start] in INNER_MASKS:
             start += 1
         while end > start and word[end - 1] in INNER_MASKS:
             end -= 1
-        return word[:start] + self._unmask(word[start:end]) + word[end:]
+        inner = _remembered(self._unmasked, word[start:end], self._unmask)
+        enclosed = word[start:end]
+        if inner == enclosed != word and not enclosed.isalpha() and _edge_masked(word):
+            return self._masked(word) or word
+        return word[:start] + inner + word[end:]
 
     def _unmask(self, word: str) -> str:
         if word.isalpha() or len(word) < 3 or not any(c.isalpha() for c in word):
@@ -189,6 +196,11 @@ class Respeller:
         forms = _held_readings(word)
         for form in forms:
             if found := self._one_edit(form):
+                return found
+        # Not an added dot or hyphen ("id.iot": read above) but one in a letter's place
+        # ("f.ck", "sh-t"): a mask.
+        if len(word) >= MIN_LENGTH and (separated := _SEPARATED.fullmatch(word)):
+            if found := self._masked(f"{separated[1]}*{separated[2]}"):
                 return found
         if self.misread_letters < 2 or len(letters) < MIN_LENGTH:
             return None
@@ -249,6 +261,22 @@ class Respeller:
         return next(
             (w for w in self.everything if len(w) >= minimum and pattern.fullmatch(w)), None
         )
+
+
+def _edge_masked(word: str) -> bool:
+    """Letters (3+, half the word or more) and INNER_MASKS only: no digit ("1970s?")."""
+    letters = sum(c.isalpha() for c in word)
+    masks = [c for c in word if not c.isalpha()]
+    return letters >= 3 and 2 * letters >= len(word) and all(c in INNER_MASKS for c in masks)
+
+
+def _remembered(memo: dict[str, str], word: str, read: Callable[[str], str]) -> str:
+    """read(word), remembered in memo; a full memo starts again (bounded memory)."""
+    if word not in memo:
+        if len(memo) >= CACHE_WORDS:
+            memo.clear()
+        memo[word] = read(word)
+    return memo[word]
 
 
 def _leet_read(word: str) -> str:

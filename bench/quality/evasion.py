@@ -56,6 +56,7 @@ INNOCENT = [
     "th\u0435 \u0430rticle is gr\u0435at",
     "thanks\u200b for the\u00ad edit",
     "AT&T and R&D, x^2, love\u2665 this lol\U0001f602 what?",
+    "the co-op's e-mail: an x-ray of F-16s, no.1 in the 1970s?",
 ]
 
 

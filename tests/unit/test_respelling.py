@@ -156,9 +156,26 @@ def test_masks_are_read_before_leetspeak(text: str, expected: str) -> None:
         # At a word's edge it is decoration or punctuation; words it spells nothing of stay.
         ("idiot😂 ♥shit♥ what? at&t x^2 i♥you", "idiot😂 ♥shit♥ what? at&t x^2 i♥you"),
         ("s&p, c&p, p&ss", "s&p, c&p, p&ss"),  # "&" is no mask: abbreviations
+        # A symbol at the edge masks a letter when what it encloses holds a mask and spells
+        # nothing alone; never when it is a word, a number or no letters at all.
+        ("you |d|ot, |st|pid", "you idiot, |stupid"),
+        ("threat== 1970s? (~~~) ♥love♥", "threat== 1970s? (~~~) ♥love♥"),
     ],
 )
 def test_any_symbol_inside_a_word_is_a_mask(text: str, expected: str) -> None:
+    assert read(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A dot or hyphen in a letter's place masks it, as "*" does.
+        ("f.ck you, sh-t, st.pid b-tch", "fuck you, shit, stupid bitch"),
+        # Not between letters only, or spelling no lexicon word: numbers, abbreviations, words.
+        ("no.1 f-16s e.g. co-op x-ray so-so it.is", "no.1 f-16s e.g. co-op x-ray so-so it.is"),
+    ],
+)
+def test_a_dot_or_hyphen_in_a_letters_place_is_a_mask(text: str, expected: str) -> None:
     assert read(text) == expected
 
 

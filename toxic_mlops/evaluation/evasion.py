@@ -159,6 +159,7 @@ FAMILIES |= {
     "misread": _misread,  # added last, as the next: the families before keep their seeds
     "letter_forms": _letter_forms,
     "masked_other": _mask("".join(OTHER_MASKS)),
+    "masked_dot": _mask(".-"),  # "f.ck", "sh-t"
 }
 
 
