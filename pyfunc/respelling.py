@@ -32,9 +32,12 @@ Pass = tuple[re.Pattern[str], Rewrite, Callable[[str], bool]]
 # What stands for a letter someone masked: symbols and digits ("f*ck", "idi@t", "st8pid",
 # "bi+ch").
 WILDCARDS = "*#%_@$!+0123456789"
+# "&" joins the letters of abbreviations ("S&P", "AT&T", "R&D"): a mask only in a word of
+# MIN_LENGTH+ characters that spells a lexicon word ("f&ck"; "s&p" is no "sup").
+AMPERSAND = "&"
 # Any other symbol masks a letter too ("f^ck", "sh¡t", "f♥ck", "b🤬tch"), but only between
 # letters: at a word's edge it is decoration ("love♥", "lol😂") or punctuation ("what?").
-INNER_MASKS = symbols() - set(WILDCARDS)
+INNER_MASKS = symbols() - set(WILDCARDS) | {AMPERSAND}
 MASKS = INNER_MASKS | set(WILDCARDS)
 _INNER = char_class(sorted(map(ord, INNER_MASKS)))[1:-1]  # the class's ranges, no brackets
 _WORD_CHARS = "a-z" + re.escape(WILDCARDS) + _INNER
@@ -166,7 +169,8 @@ class Respeller:
         # not a mask of whore; "7h3" is the): left to the leetspeak pass.
         if leet in self.known:
             return word
-        return self._masked_reading(word, leet, minimum=3) or word
+        minimum = MIN_LENGTH if AMPERSAND in word else 3
+        return self._masked_reading(word, leet, minimum) or word
 
     def masked_rewrites(self) -> list[Pass]:
         """The first pass, before the normaliser reads leetspeak."""

@@ -155,7 +155,8 @@ def test_masks_are_read_before_leetspeak(text: str, expected: str) -> None:
         ("f?ck you", "fuck you"),
         # At a word's edge it is decoration or punctuation; words it spells nothing of stay.
         ("idiot😂 ♥shit♥ what? at&t x^2 i♥you", "idiot😂 ♥shit♥ what? at&t x^2 i♥you"),
-        ("s&p, c&p, p&ss", "s&p, c&p, p&ss"),  # "&" is no mask: abbreviations
+        # "&" masks in a word of 4+ characters only: abbreviations are shorter.
+        ("s&p, c&p, at&t, r&d, q&a; f&ck, sh&t", "s&p, c&p, at&t, r&d, q&a; fuck, shit"),
         # A symbol at the edge masks a letter when what it encloses holds a mask and spells
         # nothing alone; never when it is a word, a number or no letters at all.
         ("you |d|ot, |st|pid", "you idiot, |stupid"),
