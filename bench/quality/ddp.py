@@ -10,7 +10,9 @@ settings, one torch thread per process. Both kept models score the validation ro
 gives each one's validation macro ROC-AUC (the metric train logs and keeps the best epoch by),
 the single-process model's 95 % bootstrap interval over the validation rows, the paired interval
 of the difference (both also on the test rows), every epoch's validation AUC for both, and the
-DDP processes' throughput and communication share. On a machine with fewer cores than processes
+DDP processes' throughput and communication share. A third fit, one process with the next
+seed, gives the same differences for another seed alone: how far two trainings of the same
+model land apart anyway. On a machine with fewer cores than processes
 the timings say what the run costs there, not how DDP scales.
 """
 
@@ -31,9 +33,14 @@ from toxic_mlops.evaluation.bootstrap import intervals, resampled_macro_auc
 DEFAULT_PROCESSES = "2"
 
 
-def fitted_run(config: Config, prepared: Any, processes: int) -> tuple[FittedModel, float]:
-    """The config's model fitted with `processes` DDP processes (0: in this process)."""
+def fitted_run(
+    config: Config, prepared: Any, processes: int, seed: int | None = None
+) -> tuple[FittedModel, float]:
+    """The config's model fitted with `processes` DDP processes (0: in this process), with
+    training.seed replaced when a seed is given."""
     config = replace(config, distributed=replace(config.distributed, processes=processes))
+    if seed is not None:
+        config = replace(config, training=replace(config.training, seed=seed))
     started = time.perf_counter()
     with saved_tokenizer(prepared) as tokenizer_file:
         model = fit_model(config, prepared, tokenizer_file)
@@ -85,6 +92,11 @@ def main() -> None:
     print("1 process:", single.trained.summary(), flush=True)
     ddp, ddp_seconds = fitted_run(config, prepared, config.distributed.processes)
     print(f"{config.distributed.processes} DDP processes:", ddp.trained.summary(), flush=True)
+    # What another seed alone moves (the folds, the disguised copies, the initial weights, the
+    # batches, dropout): the yardstick for the DDP run's differences.
+    other_seed = config.training.seed + 1
+    reference, reference_seconds = fitted_run(config, prepared, 0, other_seed)
+    print(f"1 process, seed {other_seed}:", reference.trained.summary(), flush=True)
     report = {
         "source": Path(args.source).name,
         "config": args.config,
@@ -95,6 +107,12 @@ def main() -> None:
         "ddp": run_figures(ddp, ddp_seconds),
         "val_bootstrap": compared(single, ddp, config, "val"),
         "test_bootstrap": compared(single, ddp, config, "test"),
+        "reference": {
+            "seed": other_seed,
+            **run_figures(reference, reference_seconds),
+            "val_bootstrap": compared(single, reference, config, "val"),
+            "test_bootstrap": compared(single, reference, config, "test"),
+        },
         "resamples": config.evaluation.bootstrap_resamples,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -120,6 +138,12 @@ def summarize(report: dict) -> Summary:
         f"{interval(single['val_macro_roc_auc'], boot['single_ci_low'], boot['single_ci_high'])}; "
         f"paired difference {_difference(boot)}"
         + (f" (test: {_difference(on_test)})" if on_test else "")
+        + (
+            f"; another seed, 1 process: {_difference(reference['val_bootstrap'])} "
+            f"(test: {_difference(reference['test_bootstrap'])})"
+            if (reference := report.get("reference"))
+            else ""
+        )
         + f". DDP: {figure(ddp['ddp']['ddp_rows_per_s_per_process'])} rows/s per process, "
         f"{figure(100 * ddp['ddp']['ddp_communication_share'], 2)} % of the training time in "
         "all-reduces."
@@ -133,7 +157,11 @@ def summarize(report: dict) -> Summary:
             figure(list(run["val_macro_roc_auc_per_epoch"].values())),
             run["fit_seconds"],
         )
-        for name, run in ((f"{processes} DDP processes", ddp), ("1 process", single))
+        for name, run in (
+            (f"{processes} DDP processes", ddp),
+            ("1 process", single),
+            *([("1 process, next seed", report["reference"])] if "reference" in report else []),
+        )
     ]
     columns = ("run", "val macro AUC", "test macro AUC", "best epoch", "val AUC per epoch", "fit s")
     return Summary(sentence, columns, rows)
