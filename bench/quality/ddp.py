@@ -132,14 +132,14 @@ def summarize(report: dict) -> Summary:
     on_test = report.get("test_bootstrap")
     sentence = (
         f"{processes} DDP processes against 1 process on {report['source']} "
-        f"({report['rows']['train']:,} training rows, the same splits and seeds): validation macro "
-        f"ROC-AUC {figure(ddp['val_macro_roc_auc'])}, "
+        f"({report['rows']['train']:,} training rows): validation macro ROC-AUC "
+        f"{figure(ddp['val_macro_roc_auc'])}, "
         f"{'inside' if inside else 'outside'} the single-process model's 95 % bootstrap interval "
         f"{interval(single['val_macro_roc_auc'], boot['single_ci_low'], boot['single_ci_high'])}; "
         f"paired difference {_difference(boot)}"
         + (f" (test: {_difference(on_test)})" if on_test else "")
         + (
-            f"; another seed, 1 process: {_difference(reference['val_bootstrap'])} "
+            f"; 1 process, next seed: {_difference(reference['val_bootstrap'])} "
             f"(test: {_difference(reference['test_bootstrap'])})"
             if (reference := report.get("reference"))
             else ""
