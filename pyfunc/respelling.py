@@ -125,8 +125,8 @@ class Respeller:
                 for once in _lookalike_readings(word, _LOOKALIKES_BACK):
                     for twice in _lookalike_readings(once, _LOOKALIKES_BACK):
                         self.misread_twice.setdefault(twice, word)
-        self._read: dict[str, str] = {}  # word() and _unmask()'s answers, remembered
-        self._unmasked: dict[str, str] = {}
+        self._read: dict[str, str] = {}  # word()'s answers, remembered
+        self._unmasked: dict[str, str] = {}  # _unmask()'s
 
     def word(self, word: str) -> str:
         """The lexicon word `word` disguises, or `word` itself."""
@@ -151,8 +151,8 @@ class Respeller:
             start += 1
         while end > start and word[end - 1] in INNER_MASKS:
             end -= 1
-        inner = _remembered(self._unmasked, word[start:end], self._unmask)
         enclosed = word[start:end]
+        inner = _remembered(self._unmasked, enclosed, self._unmask)
         if inner == enclosed != word and not enclosed.isalpha() and _edge_masked(word):
             return self._masked(word) or word
         return word[:start] + inner + word[end:]

@@ -3,17 +3,16 @@
     nice python -m bench.quality.ddp --config configs/jigsaw_wiki.yaml \
         --source ../shared/data/jigsaw_wiki_train.csv [-P processes=2] [-P master=local[2]]
 
-Prepares the splits once, then fits the config's model twice as the train step does (the wide
-path, then the deep epochs): in this process, and in `processes` PyTorch DDP processes that
-Spark's TorchDistributor starts on `master` (default local[processes]). Same splits, seeds and
-settings, one torch thread per process. Both kept models score the validation rows; the report
-gives each one's validation macro ROC-AUC (the metric train logs and keeps the best epoch by),
-the single-process model's 95 % bootstrap interval over the validation rows, the paired interval
-of the difference (both also on the test rows), every epoch's validation AUC for both, and the
-DDP processes' throughput and communication share. A third fit, one process with the next
-seed, gives the same differences for another seed alone: how far two trainings of the same
-model land apart anyway. On a machine with fewer cores than processes
-the timings say what the run costs there, not how DDP scales.
+Prepares the splits once, then fits the config's model three times as the train step does (the
+wide path, then the deep epochs), one torch thread per process: in this process; in
+`processes` PyTorch DDP processes that Spark's TorchDistributor starts on `master` (default
+local[processes]), with the same splits, seeds and settings; and in this process with the next
+seed, the yardstick: how far two trainings of the same model land apart anyway. Each kept model
+scores validation and test; the report gives each one's macro ROC-AUC (validation: the metric
+train logs and keeps the best epoch by), the single-process model's 95 % bootstrap intervals,
+the paired intervals of the other two's differences from it, every epoch's validation AUC, and
+the DDP processes' throughput and communication share. On a machine with fewer cores than
+processes the timings say what the run costs there, not how DDP scales.
 """
 
 from __future__ import annotations
@@ -63,11 +62,13 @@ def run_figures(model: FittedModel, seconds: float) -> dict[str, Any]:
     return figures
 
 
-def compared(single: FittedModel, ddp: FittedModel, config: Config, split: str) -> dict[str, float]:
-    """The single-process model's interval of macro ROC-AUC on a split and the DDP model's
+def compared(
+    single: FittedModel, other: FittedModel, config: Config, split: str
+) -> dict[str, float]:
+    """The single-process model's interval of macro ROC-AUC on a split and the other model's
     difference from it, on the same bootstrap resamples of the split's rows."""
     targets = single.trained.fitted.encoded[split].targets
-    scores = [model.trained.probabilities[split] for model in (single, ddp)]
+    scores = [model.trained.probabilities[split] for model in (single, other)]
     labels = config.dataset.label_columns
     resampled = resampled_macro_auc(
         targets, scores, labels, config.dataset.positive_threshold, config.evaluation
@@ -77,7 +78,7 @@ def compared(single: FittedModel, ddp: FittedModel, config: Config, split: str) 
         config.evaluation.confidence,
     )
     metric = f"{split}_macro_roc_auc"
-    found["difference"] = ddp.trained.metrics[metric] - single.trained.metrics[metric]
+    found["difference"] = other.trained.metrics[metric] - single.trained.metrics[metric]
     return {key: round(value, 4) for key, value in found.items()}
 
 
@@ -124,8 +125,8 @@ def _difference(boot: dict[str, float]) -> str:
 
 
 def summarize(report: dict) -> Summary:
-    """Validation macro ROC-AUC of both runs, the single run's interval, the paired differences
-    (validation, test), and what each run cost."""
+    """Every run's macro ROC-AUC, the single run's validation interval, the paired differences
+    from it (validation, test), and what each run cost."""
     single, ddp, boot = report["single"], report["ddp"], report["val_bootstrap"]
     processes = ddp["ddp"]["ddp_processes"]
     inside = boot["single_ci_low"] <= ddp["val_macro_roc_auc"] <= boot["single_ci_high"]
