@@ -126,7 +126,7 @@ class Respeller:
                     for twice in _lookalike_readings(once, _LOOKALIKES_BACK):
                         self.misread_twice.setdefault(twice, word)
         self._read: dict[str, str] = {}  # word()'s answers, remembered
-        self._unmasked: dict[str, str] = {}  # _unmask()'s
+        self._unmasked: dict[str, str] = {}  # unmask()'s, by the whole masked word
 
     def word(self, word: str) -> str:
         """The lexicon word `word` disguises, or `word` itself."""
@@ -145,14 +145,16 @@ class Respeller:
         (3+ letters), its leetspeak read first ("8!7ch" is a mask of bitch, "h0*5" of hoes);
         the INNER_MASKS at its edges left as they are, unless what they enclose holds a mask
         and spells nothing: then they mask a letter too ("|d|ot")."""
-        word = match[0]
+        return _remembered(self._unmasked, match[0], self._unmask_word)
+
+    def _unmask_word(self, word: str) -> str:
         start, end = 0, len(word)
         while start < end and word[start] in INNER_MASKS:
             start += 1
         while end > start and word[end - 1] in INNER_MASKS:
             end -= 1
         enclosed = word[start:end]
-        inner = _remembered(self._unmasked, enclosed, self._unmask)
+        inner = self._unmask(enclosed)
         if inner == enclosed != word and not enclosed.isalpha() and _edge_masked(word):
             return self._masked(word) or word
         return word[:start] + inner + word[end:]
