@@ -1,7 +1,7 @@
 """Benchmark: what the chain costs as the data grows: wall time and peak RSS per stage.
 
     nice python -m bench.perf.scale --config configs/jigsaw_wiki.yaml [--through "wide fits"] \
-        --source ../shared/data/jigsaw_wiki_train.csv \
+        --source ../shared/data/jigsaw_wiki_train.csv [--repeats 3] \
         --spans ../shared/data/toxic_spans_train.csv --sizes 25000,100000,400000
 
 Each size runs in a fresh child process (so its peak RSS is its own) and goes through the
@@ -17,7 +17,9 @@ identity bias, evasion).
 Per stage: wall time and peak RSS, the kernel's high-water mark (VmHWM of /proc/self/status,
 reset at the stage's start by writing 5 to /proc/self/clear_refs): the exact peak, nothing
 sampled. Growth exponents log(t2/t1)/log(n2/n1) between consecutive sizes; the whole data
-(--target rows) extrapolated from the two largest sizes.
+(--target rows) extrapolated from the two largest sizes. --through stops after a stage;
+--repeats runs every size that many times, the sizes taking turns (so a change of load falls on
+all of them), and the curve takes each stage's median time and largest peak.
 
 Rows: the source's real comments first (shuffled), then comments recombined from them: the
 first half of one comment's words and the second half of another's, their labels averaged (a
@@ -57,7 +59,7 @@ TARGET_ROWS = 1_804_874  # Civil Comments' train split
 GIB = 1 << 30
 # What the bench runs by default: one deep epoch, one torch thread, the span tagger one epoch.
 DEFAULTS = {"epochs": "1", "num_threads": "1"}
-DEFAULT_PLOT = "docs/scale.png"
+RECORDS = {"evaluate": "scale", "wide fits": "scale-wide"}  # result names by --through
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -71,24 +73,36 @@ def _status(field: str) -> int:
     raise KeyError(field)
 
 
+# The stages --through can stop after (the deep epochs are named "epoch 1", "epoch 2", ...).
+THROUGH = ("read", "preprocess", "tokenizer", "encode", "wide features", "wide fits", "evaluate")
+
+
+class _ThroughDone(Exception):
+    """The --through stage has ended: the stages after it are not run."""
+
+
 class Stages:
     """Wall time and peak RSS of consecutive stages: start() closes the open one."""
 
-    def __init__(self) -> None:
+    def __init__(self, through: str = THROUGH[-1]) -> None:
         self.found: dict[str, dict[str, float]] = {}
         self.facts: dict[str, Any] = {}
+        self.through = through
         self._open: tuple[str, float, int] | None = None
 
     def start(self, name: str | None) -> None:
+        """Close the open stage and open `name`; past the --through stage, stop the run."""
         if self._open is not None:
             stage, started, rss = self._open
+            self._open = None
             self.found[stage] = {
                 "seconds": round(time.perf_counter() - started, 2),
                 "peak_rss_gb": round(_status("VmHWM") / GIB, 3),
                 "start_rss_gb": round(rss / GIB, 3),
             }
             print(f"  {stage}: {self.found[stage]}", file=sys.stderr, flush=True)
-        self._open = None
+            if stage == self.through and name is not None:
+                raise _ThroughDone
         if name is not None:
             Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
             self._open = (name, time.perf_counter(), _status("VmRSS"))
@@ -164,10 +178,6 @@ def write_shards(frame: pd.DataFrame, folder: Path) -> list[Path]:
 # -- one size, in its own process --------------------------------------------------------------
 
 
-class _WideFitsDone(Exception):
-    """--through "wide fits": the stages after it are not run."""
-
-
 def measure(
     config: Config, source: Path, rows: int, work: Path, through: str = "evaluate"
 ) -> dict[str, Any]:
@@ -186,76 +196,96 @@ def measure(
     from toxic_mlops.monitoring.validation import validate_batch
     from toxic_mlops.spans.training import with_spans
 
-    stages = Stages()
+    stages = Stages(through)
     shards = write_shards(recombined(read_raw(source, config), rows, config), work)
     base_rss = _status("VmRSS")
+    facts: dict[str, Any] = {}
 
-    stages.start("read")
-    frame, _ = load_sources([str(p) for p in shards], [], work)
-    sample = sample_raw(frame, config.dataset, config.sample.fraction, config.sample.seed).sample
-    del frame
-    sample.to_parquet(work / "raw.parquet", index=False)
-    del sample
-    raw = read_raw(work / "raw.parquet", config)
+    def chain() -> dict[str, Any]:
+        """The stages in order; what the last ones found (the chain run to its end)."""
+        stages.start("read")
+        frame, _ = load_sources([str(p) for p in shards], [], work)
+        sample = sample_raw(frame, config.dataset, config.sample.fraction, config.sample.seed)
+        del frame
+        sample.sample.to_parquet(work / "raw.parquet", index=False)
+        del sample
+        raw = read_raw(work / "raw.parquet", config)
 
-    stages.start("preprocess")
-    validate_batch(raw, config.dataset, config.normalization, config.validation)
-    stages.before(preprocessing, "train_tokenizer", "tokenizer")
-    prepared = preprocess(raw, config)
-    del raw
-    tokenizer_file = work / "tokenizer.json"
-    prepared.tokenizer.save(str(tokenizer_file))
+        stages.start("preprocess")
+        validate_batch(raw, config.dataset, config.normalization, config.validation)
+        stages.before(preprocessing, "train_tokenizer", "tokenizer")
+        prepared = preprocess(raw, config)
+        del raw
+        tokenizer_file = work / "tokenizer.json"
+        prepared.tokenizer.save(str(tokenizer_file))
 
-    stages.start("encode")
-    stages.before(wide, "set_ngram_idf", "wide features")
-    stages.after(wide, "ngram_matrix", "wide fits", lambda m: {"wide_nnz": int(m.nnz)})
-    epochs = config.training.epochs
-    device = resolve_device(config.training.device)
-    facts = {
-        **prepared.cleaning,
-        "torch_threads": torch.get_num_threads(),
-        "device": str(device),
-        "precision": resolve_precision(config.training.precision, device).name,
-    }
+        stages.start("encode")
+        stages.before(wide, "set_ngram_idf", "wide features")
+        stages.after(wide, "ngram_matrix", "wide fits", lambda m: {"wide_nnz": int(m.nnz)})
+        epochs = config.training.epochs
+        device = resolve_device(config.training.device)
+        facts.update(
+            prepared.cleaning,
+            torch_threads=torch.get_num_threads(),
+            device=str(device),
+            precision=resolve_precision(config.training.precision, device).name,
+        )
 
-    def on_epoch(epoch: Any) -> None:
-        if epoch.epoch == 0:
-            facts["wide_path_val_macro_roc_auc"] = round(epoch.val_macro_roc_auc, 4)
-            if through == "wide fits":
-                raise _WideFitsDone
-        if epoch.epoch < epochs:
-            stages.start(f"epoch {epoch.epoch + 1}")
+        def on_epoch(epoch: Any) -> None:
+            if epoch.epoch == 0:
+                facts["wide_path_val_macro_roc_auc"] = round(epoch.val_macro_roc_auc, 4)
+            if epoch.epoch < epochs:
+                stages.start(f"epoch {epoch.epoch + 1}")
 
-    def found(**more: Any) -> dict[str, Any]:
-        stages.start(None)
+        fitted = fit(config, prepared.splits, tokenizer_file, on_epoch)
+        stages.start("assess")
+        trained = assess(fitted, config)
+        stages.start("spans")
+        trained, _ = with_spans(trained, config, work)
+        stages.start("evaluate")
+        evaluation = evaluate(prepared.splits, scorer(trained).predict_proba, config)
         return {
-            "rows": rows,
-            "base_rss_gb": round(base_rss / GIB, 3),
-            "process_peak_rss_gb": max(s["peak_rss_gb"] for s in stages.found.values()),
-            "stages": stages.found,
-            "facts": {**stages.facts, **facts, **more},
+            "rows_train_encoded": len(fitted.encoded["train"]),
+            "tokens_train": int(fitted.encoded["train"].tokens.size),
+            "wide_solver": fitted.result.wide_solver,
+            "val_macro_roc_auc": round(fitted.result.best.val_macro_roc_auc, 4),
+            "test_macro_roc_auc": round(evaluation.test["model"]["macro_roc_auc"], 4),
         }
 
     try:
-        fitted = fit(config, prepared.splits, tokenizer_file, on_epoch)
-    except _WideFitsDone:
-        return found()
-    stages.start("assess")
-    trained = assess(fitted, config)
-    stages.start("spans")
-    trained, _ = with_spans(trained, config, work)
-    stages.start("evaluate")
-    evaluation = evaluate(prepared.splits, scorer(trained).predict_proba, config)
-    return found(
-        rows_train_encoded=len(fitted.encoded["train"]),
-        tokens_train=int(fitted.encoded["train"].tokens.size),
-        wide_solver=fitted.result.wide_solver,
-        val_macro_roc_auc=round(fitted.result.best.val_macro_roc_auc, 4),
-        test_macro_roc_auc=round(evaluation.test["model"]["macro_roc_auc"], 4),
-    )
+        facts.update(chain())
+    except _ThroughDone:
+        pass
+    stages.start(None)
+    return {
+        "rows": rows,
+        "base_rss_gb": round(base_rss / GIB, 3),
+        "process_peak_rss_gb": max(s["peak_rss_gb"] for s in stages.found.values()),
+        "stages": stages.found,
+        "facts": {**stages.facts, **facts},
+    }
 
 
 # -- the curve ---------------------------------------------------------------------------------
+
+
+def medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One run per size: each stage's median seconds and largest peak over that size's runs."""
+    by_rows: dict[int, list[dict[str, Any]]] = {}
+    for run in runs:
+        by_rows.setdefault(run["rows"], []).append(run)
+    merged = []
+    for rows, same in sorted(by_rows.items()):
+        stages = {}
+        for name in same[0]["stages"]:
+            found = [r["stages"][name] for r in same if name in r["stages"]]
+            stages[name] = {
+                "seconds": round(float(np.median([f["seconds"] for f in found])), 2),
+                "peak_rss_gb": max(f["peak_rss_gb"] for f in found),
+                "runs_seconds": [f["seconds"] for f in found],
+            }
+        merged.append({"rows": rows, "stages": stages})
+    return merged
 
 
 def exponent(n1: float, v1: float, n2: float, v2: float) -> float:
@@ -373,40 +403,49 @@ def main() -> None:
     parser.add_argument("--spans", default="", help="span annotations (SemEval CSV) for spans")
     parser.add_argument("--sizes", default="25000,100000", help="rows, comma-separated")
     parser.add_argument("--target", type=int, default=TARGET_ROWS, help="rows to extrapolate to")
-    parser.add_argument("--plot", default=DEFAULT_PLOT, help="the log-log PNG ('' = none)")
+    parser.add_argument(
+        "--plot", help="the log-log PNG (default docs/<result name>.png, '' = none)"
+    )
     parser.add_argument(
         "--through",
-        choices=["evaluate", "wide fits"],
+        choices=THROUGH,
         default="evaluate",
         help="the last stage run (wide fits: the wide path's cost alone)",
     )
+    parser.add_argument("--repeats", type=int, default=1, help="runs per size (medians)")
     parser.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--out", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not Path(args.source).is_file():  # else every size's child fails on it in turn
+        parser.error(f"--source: no such file: {args.source}")
     config = configured(args)
     if args.child:
         child(args, config)
         return
     argv = sys.argv[1:]
     started = time.perf_counter()
-    runs = [run_size(int(n), argv) for n in args.sizes.split(",")]
-    done = [r for r in runs if "failed" not in r]
+    sizes = [int(n) for n in args.sizes.split(",")]
+    runs = [run_size(rows, argv) for _ in range(args.repeats) for rows in sizes]
+    done = medians([r for r in runs if "failed" not in r])
     report = {
         "config": portable(args.config),
         "source": Path(args.source).name,
         "overrides": overrides(args, **DEFAULTS),
         "through": args.through,
+        "repeats": args.repeats,
         "load_average": list(os.getloadavg()),
         "runs": runs,
         "curve": curve(done, args.target, load_config(args.config).training.epochs),
         "target_rows": args.target,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    if args.plot and len(done) >= 2:
-        plot(done, ROOT / args.plot)
-        report["plot"] = args.plot
-    # The wide path alone is its own section of the benchmarks page, beside the whole chain's.
-    record("scale" if args.through == "evaluate" else "scale-wide", report)
+    # A shorter chain is its own section of the benchmarks page, beside the whole chain's.
+    name = RECORDS.get(args.through, "scale-" + args.through.replace(" ", "_"))
+    drawn = f"docs/{name}.png" if args.plot is None else args.plot
+    if drawn and len(done) >= 2:
+        plot(done, ROOT / drawn)
+        report["plot"] = drawn
+    record(name, report)
 
 
 def summarize(report: dict) -> Summary:
@@ -430,9 +469,12 @@ def summarize(report: dict) -> Summary:
         )
     target = found["target"]
     settings = ", ".join(f"{k}={v}" for k, v in report.get("overrides", {}).items())
+    repeats = report.get("repeats", 1)
     sentence = (
         f"The chain's stages at {', '.join(f'{n:,}' for n in sizes)} rows of recombined real "
-        f"comments ({report['source']}; {settings}); extrapolated to "
+        f"comments ({report['source']}; {settings}"
+        + (f"; median of {repeats} runs a size" if repeats > 1 else "")
+        + "); extrapolated to "
         f"{report['target_rows']:,} rows: peak RSS {figure(target.get('target_peak_rss_gb'))} GB"
     )
     if report.get("through", "evaluate") == "evaluate":
