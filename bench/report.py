@@ -100,21 +100,29 @@ def table(summary: Summary) -> list[str]:
     return lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in summary.rows]
 
 
-def machine(result: dict[str, Any]) -> str:
+def host(result: dict[str, Any]) -> str:
+    """The machine and Python a result ran on."""
+    m = result["machine"]
+    return f"{m['uname_m']}, {m['nproc']} cores ({m['cpu']}), Python {m['python']}"
+
+
+def torch_build(result: dict[str, Any]) -> str:
     m = result["machine"]
     threads = f"{m['torch_threads']} thread{'s' * (m['torch_threads'] != 1)}"
-    return f"{m['uname_m']}, {m['nproc']} cores ({m['cpu']}), Python {m['python']}, " + (
-        f"torch {m['torch']} ({threads})"
-    )
+    return f"torch {m['torch']} ({threads})"
 
 
-def section(title: str, result: Result, earlier: int) -> str:
+def section(title: str, result: Result, earlier: int, shared_host: str = "") -> str:
+    """A result's sentence, table and footer; its host named unless it is the page's shared one."""
     module = module_of(result.benchmark)
     assert module is not None, f"{result.path.name}: no benchmark module {result.benchmark}"
     summary: Summary = module.summarize(result.data["report"])
     when = result.data["utc"].replace("T", " ")[:16] + " UTC"
     name = result.path.name
     runs = f"; {earlier} earlier run{'s' * (earlier != 1)} there too" if earlier else ""
+    machine = host(result.data)
+    ran_on = torch_build(result.data)
+    ran_on = ran_on if machine == shared_host else f"{machine}, {ran_on}"
     lines = [
         f"### {title}",
         "",
@@ -122,7 +130,7 @@ def section(title: str, result: Result, earlier: int) -> str:
         "",
         *table(summary),
         "",
-        f"{when}, {machine(result.data)}. `{portable(result.data['command'])}` "
+        f"{when}, {ran_on}. `{portable(result.data['command'])}` "
         f"([{name}](../bench/results/{name}){runs}).",
     ]
     return "\n".join(lines) + "\n"
@@ -158,10 +166,14 @@ def render(results: list[Result]) -> str:
     counts: dict[str, int] = {}
     for result in results:
         counts[result.title] = counts.get(result.title, 0) + 1
+    hosts = {host(r.data) for r in newest.values()}
+    # One machine for every result: named here once, not in every section.
+    shared_host = hosts.pop() if len(hosts) == 1 else ""
+    on = f" All ran on {shared_host}." if shared_host else ""
     parts = [
         "## Latest results",
         "",
-        "The newest file per benchmark in `bench/results/`; floats to 4 significant digits.",
+        f"The newest file per benchmark in `bench/results/`; floats to 4 significant digits.{on}",
         "",
         *index_rows(newest),
         "",
@@ -171,7 +183,7 @@ def render(results: list[Result]) -> str:
         if not titles:
             continue
         parts += [f"## {heading} (`bench/{kind}`)", ""]
-        parts += [section(t, newest[t], counts[t] - 1) for t in titles]
+        parts += [section(t, newest[t], counts[t] - 1, shared_host) for t in titles]
     return "\n".join(parts)
 
 

@@ -204,3 +204,23 @@ def test_the_evasion_table_shows_each_scorer_once(result: str, columns: list[str
     report = json.loads((ROOT / "bench" / "results" / result).read_text())["report"]
     summary = evasion.summarize(report)
     assert list(summary.columns) == ["attack", "shipped: ROC-AUC (kept)", *columns]
+
+
+def test_the_machine_is_named_once_when_every_result_shares_it(tmp_path):
+    for name in ("forward-short", "forward-long"):  # two sections of one benchmark
+        write_result(
+            tmp_path,
+            name,
+            "2026-01-01T00:00:00+00:00",
+            "python -m bench.perf.forward",
+            {"comments_per_s@50_tokens": 1.0},
+        )
+    page = report.render(report.load_results(tmp_path))
+    assert page.count("2 cores (AMD EPYC), Python 3.11.7") == 1
+    assert page.count("torch 2.13.0+cpu (2 threads)") == 2
+    other = tmp_path / "forward-long-20260101T000000Z.json"
+    result = json.loads(other.read_text())
+    other.write_text(json.dumps({**result, "machine": {**MACHINE, "nproc": 8}}))
+    page = report.render(report.load_results(tmp_path))
+    assert "All ran on" not in page
+    assert page.count("2 cores (AMD EPYC)") == 1 and page.count("8 cores (AMD EPYC)") == 1
