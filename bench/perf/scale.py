@@ -59,7 +59,10 @@ TARGET_ROWS = 1_804_874  # Civil Comments' train split
 GIB = 1 << 30
 # What the bench runs by default: one deep epoch, one torch thread, the span tagger one epoch.
 DEFAULTS = {"epochs": "1", "num_threads": "1"}
-RECORDS = {"evaluate": "scale", "wide fits": "scale-wide"}  # result names by --through
+# Result names by --through: the whole chain, the wide path, and the first stages alone (one
+# section of the benchmarks page for all of those, the newest shown).
+RECORDS = {"evaluate": "scale", "wide fits": "scale-wide"}
+FIRST_STAGES = "scale-stages"
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -440,7 +443,7 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
     }
     # A shorter chain is its own section of the benchmarks page, beside the whole chain's.
-    name = RECORDS.get(args.through, "scale-" + args.through.replace(" ", "_"))
+    name = RECORDS.get(args.through, FIRST_STAGES)
     drawn = f"docs/{name}.png" if args.plot is None else args.plot
     if drawn and len(done) >= 2:
         plot(done, ROOT / drawn)
@@ -481,7 +484,7 @@ def summarize(report: dict) -> Summary:
         hours = figure(target.get("target_hours_with_config_epochs"))
         sentence += f", {hours} h with the config's epochs."
     else:
-        sentence += f" (the stages up to the {report['through']} only)."
+        sentence += f" (the stages through {report['through']} only)."
     columns = (
         "stage",
         "seconds",
