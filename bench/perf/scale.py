@@ -285,7 +285,6 @@ def medians(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             stages[name] = {
                 "seconds": round(float(np.median([f["seconds"] for f in found])), 2),
                 "peak_rss_gb": max(f["peak_rss_gb"] for f in found),
-                "runs_seconds": [f["seconds"] for f in found],
             }
         merged.append({"rows": rows, "stages": stages})
     return merged
