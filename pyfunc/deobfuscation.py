@@ -49,7 +49,7 @@ SPACED_LETTERS = re.compile(
     r"(?<![a-z0-9])[a-z0-9](?P<sep>[ .\-_*·•|/\\~+:,]{1,3})[a-z0-9](?![a-z0-9])"
     r"(?:(?P=sep)[a-z0-9](?![a-z0-9]))+"
 )
-_ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th|s)")
+ORDINAL = re.compile(r"[0-9]+(?:st|nd|rd|th|s)")  # "4th", "80s": numbers, never words
 # A leetspeak character beside a letter: the only texts LEET_WORD can change.
 LEET_BY_LETTER = re.compile(r"[a-z][013457@$]|[013457@$][a-z]|[a-z]![a-z]")
 _LEET_RUN = re.compile("[" + re.escape("".join(LEET)) + "]+")
@@ -193,7 +193,7 @@ def unleet(word: str) -> str:
             edges.append(run)
     readable = (
         len(word) >= 4
-        and not _ORDINAL.fullmatch(word)
+        and not ORDINAL.fullmatch(word)
         and sum(c.isalpha() or c in LEET for c in chars) >= 3
     )
     for run in edges:

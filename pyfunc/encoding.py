@@ -33,6 +33,7 @@ class TextEncoder:
         lexicon: Sequence[str] = (),
         max_chars: int = 0,
         misread_letters: int = 1,
+        frequent_words: Sequence[str] = (),
     ) -> None:
         if max_len < 1 or max_chars < 0:
             raise ValueError(f"need max_len >= 1 and max_chars >= 0, got {max_len}, {max_chars}")
@@ -41,11 +42,9 @@ class TextEncoder:
         self.max_len = max_len
         self.lexicon = list(lexicon)
         self.misread_letters = misread_letters
-        self.respeller = (
-            Respeller(self.lexicon, known_words(tokenizer.get_vocab()), misread_letters)
-            if self.lexicon
-            else None
-        )
+        self.frequent_words = list(frequent_words)
+        known = known_words(tokenizer.get_vocab(), self.frequent_words)
+        self.respeller = Respeller(self.lexicon, known, misread_letters) if self.lexicon else None
         self.pad_id = self._token_id(PAD_TOKEN)
         self.unk_id = self._token_id(UNK_TOKEN)
         # Characters of a text read at most, before normalising (0: the budget of max_len tokens).
@@ -60,9 +59,12 @@ class TextEncoder:
         lexicon: Sequence[str] = (),
         max_chars: int = 0,
         misread_letters: int = 1,
+        frequent_words: Sequence[str] = (),
     ) -> TextEncoder:
         tokenizer = Tokenizer.from_file(str(path))
-        return cls(tokenizer, normalizer, max_len, lexicon, max_chars, misread_letters)
+        return cls(
+            tokenizer, normalizer, max_len, lexicon, max_chars, misread_letters, frequent_words
+        )
 
     def _token_id(self, token: str) -> int:
         token_id = self.tokenizer.token_to_id(token)

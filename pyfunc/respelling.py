@@ -11,6 +11,18 @@ split's most toxic-looking words, kept in model_config.json). Any other letter s
 letter is never read back, since that is how real words differ ("idiom", "Moran" and "loner"
 stay as they are).
 
+A masked word can fit a lexicon word and a word the tokenizer knows at once ("th*t": thot or
+that; "b@tch": bitch or batch; "p@ss": piss or pass). People mask toxic words far more often than
+others, so the lexicon word is read unless the known word is RIVAL_FREQUENCY times as frequent.
+Frequency is a rank among the training split's commonest words (kept with the model; by Zipf's
+law a word of rank r is about k/r times as frequent as one of rank k r); a model saved before
+them ranks by the tokenizer's merge order.
+
+A clean word disguised the same way would be a fragment the model mostly met in disguised toxic
+words. So a word masked once between letters that spells no lexicon word reads as the most
+frequent known word it spells ("me%ting", "t$e": meeting, the), and one with a letter held three
+times or more as the longest known word it holds ("goood", "thhhe": good, the).
+
 Two passes, run by the normaliser (pyfunc/text.py): masked words before it reads leetspeak, so
 "idi@t" is read as a mask, not as "idiat" (a masked word that spells no lexicon word is left to
 leetspeak: "cl@ss" still reads "class"); the other edits last, on the normalised text.
@@ -20,9 +32,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from pyfunc.deobfuscation import LEET, char_class, symbols
+from pyfunc.deobfuscation import LEET, ORDINAL, char_class, symbols
 
 Rewrite = Callable[[re.Match[str]], str]
 # (pattern, rewrite of a match, whether the text may have a match the rewrite changes): the
@@ -39,6 +51,10 @@ AMPERSAND = "&"
 # letters: at a word's edge it is decoration ("love♥", "lol😂") or punctuation ("what?").
 INNER_MASKS = symbols() - set(WILDCARDS) | {AMPERSAND}
 MASKS = INNER_MASKS | set(WILDCARDS)
+# The keyboard's masks a clean word is read back through, one to a word: not digits ("b2b",
+# "mp3": codes), "&" (abbreviations), "?" (an apostrophe lost to a wrong encoding: "don?t" is
+# no donut), "_", "=", "|", "+" (names, markup, sums: "el_c", "class=c").
+CLEAN_MASKS = frozenset("*#%@$!^~")
 _INNER = char_class(sorted(map(ord, INNER_MASKS)))[1:-1]  # the class's ranges, no brackets
 _WORD_CHARS = "a-z" + re.escape(WILDCARDS) + _INNER
 _NOT_BANG = re.escape(WILDCARDS.replace("!", ""))  # "!" masks only inside a word
@@ -54,12 +70,19 @@ WORD = re.compile(rf"[{_LAST_CHARS}]+(?:[.\-][{_LAST_CHARS}]+)?")
 PAIR = re.compile(r"(?<![\w*#%@$])([a-z]+) (?=([a-z]+)(?![\w*#%@$]))")
 _SEPARATED = re.compile(r"([a-z]+)[.\-]([a-z]+)")  # letters only: "no.1", "f-16s" are no mask
 _RUN = re.compile(r"([a-z])\1+")
+_HELD = re.compile(r"([a-z])\1\1")
 _LETTERS = re.compile(r"[a-z]+")
 # A mask beside a letter ("!" only inside a word): the only texts the masked pass can change.
 _MASK_BY_LETTER = re.compile(
     rf"[a-z][{_NOT_BANG}{_INNER}]|[{re.escape(WILDCARDS)}][a-z]|[a-z]![a-z{_NOT_BANG}]"
 )
 
+# How many times as frequent (by vocabulary rank) a known word must be to be read for a mask
+# rather than the lexicon word it also fits: chosen with the reader alone on Davidson and
+# Wikipedia rows, masked toxic words lost against clean words misread (docs/evasion.md, "A
+# masked word's common rival").
+RIVAL_FREQUENCY = 3
+WORD_LETTERS = frozenset("ai")  # the letters that are English words alone
 MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
 # A mask and a look-alike leave two letters of a 4-letter word: "pa9e" would read "rape".
 MASKED_MISREAD_LENGTH = 5
@@ -91,27 +114,42 @@ LOOKALIKES += [("ph", "f")]  # not a look-alike but the same sound: "phuck"
 _LOOKALIKES_BACK = [(read, seen) for seen, read in LOOKALIKES]
 
 
-def known_words(vocabulary: Iterable[str], word_start: str = "▁") -> frozenset[str]:
-    """The whole words of a sub-word vocabulary (its tokens that start a word and are letters)."""
-    return frozenset(
-        token[len(word_start) :]
-        for token in vocabulary
-        if token.startswith(word_start) and token[len(word_start) :].isalpha()
-    )
+def known_words(
+    vocabulary: Mapping[str, int], commonest: Sequence[str] = (), word_start: str = "▁"
+) -> dict[str, int]:
+    """The whole words of a sub-word vocabulary (its tokens that start a word and are letters),
+    each with its frequency rank: its place among the commonest words of the training split,
+    then, for the others and for models saved without them, its id (a BPE vocabulary's merge
+    order, a weak stand-in: "but" merges after "bet" on Jigsaw Wikipedia)."""
+    rank = {word: place for place, word in enumerate(commonest)}
+    return {
+        word: rank.get(word, len(rank) + index)
+        for token, index in vocabulary.items()
+        if token.startswith(word_start) and (word := token[len(word_start) :]).isalpha()
+    }
 
 
 class Respeller:
     """Reads disguised words back to the lexicon word they are one edit from (see the module)."""
 
     def __init__(
-        self, lexicon: Sequence[str], known: frozenset[str], misread_letters: int = 1
+        self, lexicon: Sequence[str], known: Mapping[str, int], misread_letters: int = 1
     ) -> None:
         self.everything = list(lexicon)  # most toxic first
         self.lexicon_words = frozenset(lexicon)
         self.misread_letters = misread_letters
         self.lexicon = [w for w in lexicon if len(w) >= MIN_LENGTH]
         self.rank = {word: index for index, word in enumerate(self.lexicon)}
-        self.known = known
+        self.known = known  # word -> frequency rank
+        self.unknown_rank = max(known.values(), default=0) + 1
+        # The known words that are no lexicon word, by length, most frequent first: the rivals
+        # of a masked reading.
+        self.rivals: dict[int, list[str]] = {}
+        # And by length, first and last letter: the words a clean word masked inside may be.
+        self.clean_words: dict[tuple[int, str, str], list[str]] = {}
+        for word in sorted(set(known) - self.lexicon_words, key=known.__getitem__):
+            self.rivals.setdefault(len(word), []).append(word)
+            self.clean_words.setdefault((len(word), word[0], word[-1]), []).append(word)
         self.dropped: dict[str, str] = {}  # a lexicon word with one letter left out -> the word
         for word in self.lexicon:
             for at in range(len(word)):
@@ -134,11 +172,21 @@ class Respeller:
 
     def join(self, match: re.Match[str]) -> str:
         """A PAIR match without its space when the two runs make a lexicon word together and
-        either is not a word the tokenizer knows whole ("idi ot" joins, "pen is" stays)."""
+        either is not a word the tokenizer knows whole ("idi ot" joins, "pen is" stays), or
+        either is a lone letter that is no word and the two stand apart ("b itch", "ho e";
+        "a ss", "isn't it", "as s/he" stay)."""
         first, second = match[1], match[2]
-        if first + second in self.rank and not (first in self.known and second in self.known):
+        if self._joins(first, second) or (self._lone_joins(first, second) and _apart(match)):
             return first
         return match[0]
+
+    def _joins(self, first: str, second: str) -> bool:
+        joined = first + second
+        return joined in self.rank and not (first in self.known and second in self.known)
+
+    def _lone_joins(self, first: str, second: str) -> bool:
+        lone = any(len(run) == 1 and run not in WORD_LETTERS for run in (first, second))
+        return lone and first + second in self.lexicon_words
 
     def unmask(self, match: re.Match[str]) -> str:
         """A MASKED match that holds a mask, read as the most toxic lexicon word it spells
@@ -162,17 +210,33 @@ class Respeller:
     def _unmask(self, word: str) -> str:
         if word.isalpha() or len(word) < 3 or not any(c.isalpha() for c in word):
             return word  # no mask, or no letter at all ("4*5" is a sum)
+        if ORDINAL.fullmatch(word):
+            return word  # "80s", "4th": no "cos", no "tits"
         leet = _leet_read(word)
         if 2 * sum(c.isalpha() for c in leet) < len(word):
             return word  # mostly masks even as leetspeak: a code, not a disguised word
         if leet in self.lexicon_words:  # a short one too: "ho3" is hoe
             return leet
-        # Leetspeak that reads as a word the tokenizer knows is that word ("wh3r3" is where,
-        # not a mask of whore; "7h3" is the): left to the leetspeak pass.
-        if leet in self.known:
+        # Leetspeak in digits that reads as a word the tokenizer knows is that word ("wh3r3"
+        # is where, not a mask of whore; "7h3" is the): left to the leetspeak pass. A symbol
+        # ("b@tch") may as well be a mask: _masked weighs the two readings.
+        if leet in self.known and any(c.isdigit() for c in word):
             return word
         minimum = MIN_LENGTH if AMPERSAND in word else 3
-        return self._masked_reading(word, leet, minimum) or word
+        return self._masked_reading(word, leet, minimum) or self._known_reading(word, leet) or word
+
+    def _known_reading(self, word: str, leet: str) -> str | None:
+        """A word masked once between letters that spells no lexicon word, read as the most
+        frequent known word it spells ("g*od" is good), unless its leetspeak is a known word
+        ("cl@ss" is class): see the module and docs/evasion.md, "Clean words read back"."""
+        if leet in self.known or not (word[0].isalpha() and word[-1].isalpha()):
+            return None
+        masks = [c for c in word if not c.isalpha()]
+        if len(masks) != 1 or masks[0] not in CLEAN_MASKS:
+            return None  # "f**in" is a toxic word censored, not a clean one disguised
+        pattern = _mask_pattern(word)
+        words = self.clean_words.get((len(word), word[0], word[-1]), ())
+        return next((w for w in words if pattern.fullmatch(w)), None)
 
     def masked_rewrites(self) -> list[Pass]:
         """The first pass, before the normaliser reads leetspeak."""
@@ -187,10 +251,13 @@ class Respeller:
 
     def _may_join(self, text: str) -> bool:
         runs = _LETTERS.findall(text)
-        return any(a + b in self.rank for a, b in zip(runs, runs[1:], strict=False))
+        pairs = zip(runs, runs[1:], strict=False)
+        return any(self._joins(a, b) or self._lone_joins(a, b) for a, b in pairs)
 
     def _may_respell(self, text: str) -> bool:
-        return any(self.word(w) != w for w in set(WORD.findall(text)) - self.known)
+        # Not set - dict_keys: that walks the whole vocabulary for every text.
+        unknown = {word for word in WORD.findall(text) if word not in self.known}
+        return any(self.word(w) != w for w in unknown)
 
     def _lookup(self, word: str) -> str | None:
         letters = word.replace(".", "").replace("-", "")
@@ -200,6 +267,8 @@ class Respeller:
         if sum(c.isalpha() for c in word) < max(2, len(letters) // 2):
             return None  # mostly digits or masks: a number, a code, not a disguised word
         forms = _held_readings(word)
+        if _HELD.search(word) and (found := self._held(forms)):
+            return found
         for form in forms:
             if found := self._one_edit(form):
                 return found
@@ -208,12 +277,25 @@ class Respeller:
         if len(word) >= MIN_LENGTH and (separated := _SEPARATED.fullmatch(word)):
             if found := self._masked(f"{separated[1]}*{separated[2]}"):
                 return found
-        if self.misread_letters < 2 or len(letters) < MIN_LENGTH:
-            return None
-        for form in forms:
-            if found := self._two_misread(form):
-                return found
+        if self.misread_letters >= 2 and len(letters) >= MIN_LENGTH:
+            for form in forms:
+                if found := self._two_misread(form):
+                    return found
         return None
+
+    def _held(self, forms: list[str]) -> str | None:
+        """The readings (forms) of a word with a letter held three times or more (no word is
+        spelt so) that hold a known word: a lexicon word they hold ("asss" is ass), else the
+        longest known word, then the most frequent ("goood" is good, "beeer" beer: a sub-word
+        vocabulary's "ber" is no word), and no disguise one edit away ("aaand" is no sand,
+        "haaave" no shave). Not a double: "kkie" is a swapped kike, though "kie" is a known
+        sub-word; "broom" a word the vocabulary may not hold whole."""
+        known = {form for form in forms[1:] if form in self.known} - self.lexicon_words
+        if not known:
+            return None
+        if found := next((form for form in forms if form in self.lexicon_words), None):
+            return found
+        return min(known, key=lambda form: (-len(form), self.known[form]))
 
     def _one_edit(self, form: str) -> str | None:
         if any(c in MASKS for c in form):
@@ -246,8 +328,8 @@ class Respeller:
         if masks > 1 or len(form) < MASKED_MISREAD_LENGTH:
             return None
         found = [self._read_masked(first) for first in _lookalike_readings(form)]
-        words = [word for word in found if word]
-        return min(words, key=self.rank.__getitem__) if words else None
+        words = [word for word in found if word]  # lexicon words first, then rivals
+        return min(words, key=lambda w: self.rank.get(w, len(self.rank))) if words else None
 
     def _read_masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
         """_masked of form with its leetspeak read first: what leetspeak leaves masked is the
@@ -257,16 +339,46 @@ class Respeller:
 
     def _masked_reading(self, form: str, leet: str, minimum: int) -> str | None:
         """_read_masked with form's leetspeak already read (unmask has it)."""
-        return self._masked(leet if any(c in MASKS for c in leet) else form, minimum)
+        if any(c in MASKS for c in leet):
+            return self._masked(leet, minimum)
+        # Every mask a character of both kinds: only in a word mostly of letters ("idi@t";
+        # "70k", "50K", "A330" are numbers and codes, no "fuk", "cock", "arse").
+        letters = sum(c.isalpha() for c in form)
+        return self._masked(form, minimum) if 2 * letters > len(form) else None
 
     def _masked(self, form: str, minimum: int = MIN_LENGTH) -> str | None:
         """The most toxic lexicon word (of minimum+ letters) that the unmasked letters spell
-        (a mask: any letter)."""
+        (a mask: any letter), or the most frequent known word they spell, if that is
+        RIVAL_FREQUENCY times as frequent (see the module)."""
         form = form.replace(".", "").replace("-", "")
-        pattern = re.compile("".join("[a-z]" if c in MASKS else re.escape(c) for c in form))
-        return next(
+        pattern = _mask_pattern(form)
+        found = next(
             (w for w in self.everything if len(w) >= minimum and pattern.fullmatch(w)), None
         )
+        return found and (self._rival(form, found) or found)
+
+    def _rival(self, form: str, found: str) -> str | None:
+        """The most frequent known word (no lexicon word) that form spells, its masks any
+        letter, if it is RIVAL_FREQUENCY times as frequent as the lexicon word found."""
+        pattern = _mask_pattern(form)
+        rival = next((w for w in self.rivals.get(len(form), ()) if pattern.fullmatch(w)), None)
+        if rival and RIVAL_FREQUENCY * self.known[rival] < self.known.get(found, self.unknown_rank):
+            return rival
+        return None
+
+
+def _mask_pattern(form: str) -> re.Pattern[str]:
+    """form as a pattern: each mask any letter."""
+    return re.compile("".join("[a-z]" if c in MASKS else re.escape(c) for c in form))
+
+
+def _apart(pair: re.Match[str]) -> bool:
+    """A PAIR match's runs stand apart from the text around: a space or the text's edge before
+    the first, a space, the edge or a sentence's punctuation after the second."""
+    text, start, end = pair.string, pair.start(1), pair.end() + len(pair[2])
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    return before.isspace() and (after.isspace() or after in ".,;:!?")
 
 
 def _edge_masked(word: str) -> bool:

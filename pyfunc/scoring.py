@@ -50,6 +50,9 @@ class ModelSpec:
     lexicon: list[str] = field(default_factory=list)
     # Letters of one word read back as look-alikes or masks; models saved before it read one.
     misread_letters: int = 1
+    # The training split's commonest words, commonest first: the reader's frequency ranks; [] =
+    # the tokenizer's merge order (models saved before it).
+    frequent_words: list[str] = field(default_factory=list)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelSpec:
@@ -68,6 +71,7 @@ class ModelSpec:
             spans=SpanSettings.from_dict(values.get("spans")),
             lexicon=list(values.get("lexicon", [])),
             misread_letters=int(values.get("misread_letters", 1)),
+            frequent_words=list(values.get("frequent_words", [])),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +90,7 @@ class ModelSpec:
             "spans": self.spans.to_dict(),
             "lexicon": self.lexicon,
             "misread_letters": self.misread_letters,
+            "frequent_words": self.frequent_words,
         }
 
 
@@ -120,6 +125,7 @@ class Scorer:
             spec.lexicon,
             spec.max_chars,
             spec.misread_letters,
+            spec.frequent_words,
         )
         return cls(network, encoder, spec)
 

@@ -310,6 +310,9 @@ class RobustnessConfig:
     lexicon_size: int = 500  # the toxic-looking words (log-odds on the training split)
     respell: bool = False  # read back a word one edit from a lexicon word (pyfunc/respelling.py)
     misread_letters: int = 1  # letters of a word read back as look-alikes or masks: 1 or 2
+    # The training split's commonest words, kept with the model: which of two words a masked
+    # one may be is the more frequent (0: the sub-word vocabulary's merge order stands in).
+    frequent_words: int = 20_000
     copies: float = 0.0  # share of the training rows copied with disguised words, in [0, 1]
     word_rate: float = 0.8  # a lexicon word is disguised at this rate in a copy,
     other_rate: float = 0.15  # every other word of 3+ letters at this one
@@ -322,6 +325,7 @@ class RobustnessConfig:
                     0 <= rate <= 1 for rate in (self.copies, self.word_rate, self.other_rate)
                 ),
                 "robustness.lexicon_size must be >= 1": self.lexicon_size >= 1,
+                "robustness.frequent_words must be >= 0": self.frequent_words >= 0,
                 "robustness.misread_letters must be 1 or 2": self.misread_letters in (1, 2),
                 f"robustness.families must be a non-empty subset of {OBFUSCATION_FAMILIES}": bool(
                     self.families

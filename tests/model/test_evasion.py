@@ -52,14 +52,7 @@ def test_each_family_keeps_a_toxic_comment_above_its_threshold(
     assert (scores[1:] >= threshold).all(), dict(zip(disguised, scores[1:], strict=True))
 
 
-# The tiny model flags one of CLEAN's five masked_dot disguises ("me-ting about t-e school
-# budget was a g-od idea": 0.2097 against a threshold of 0.2084; the reader leaves it as it is,
-# so it is the model's answer to unknown fragments). Measured on real data instead: the
-# false-positive rate under each family (bench/quality/evasion.py, docs/evasion.md).
-TINY_MODEL_FLAGS = ("masked_dot",)
-
-
-@pytest.mark.parametrize("family", sorted(set(FAMILIES) - set(TINY_MODEL_FLAGS)))
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_disguising_clean_words_does_not_make_a_comment_toxic(
     tiny_model, threshold: float, family: str
 ) -> None:

@@ -57,12 +57,14 @@ def test_a_served_model_may_read_fewer_characters(encoder: TextEncoder) -> None:
 
 def test_a_model_config_without_the_serving_limits_loads_with_the_defaults() -> None:
     """model_config.json of models logged before serving.max_chars / max_request_mb, or before
-    two misread letters were read back (they read one, as they did)."""
+    two misread letters were read back (they read one, as they did), or before the training
+    split's commonest words were kept (the tokenizer's merge order ranks words, as it did)."""
     spec = ModelSpec(NetworkConfig(vocab_size=10, num_labels=1), ["toxicity"], 5, Normalizer())
-    newer = ("max_chars", "max_request_mb", "misread_letters")
+    newer = ("max_chars", "max_request_mb", "misread_letters", "frequent_words")
     old = {k: v for k, v in spec.to_dict().items() if k not in newer}
     assert ModelSpec.from_dict(old) == spec
     assert (spec.max_chars, spec.max_request_mb, spec.misread_letters) == (0, 32, 1)
+    assert spec.frequent_words == []
 
 
 def test_pad_to_longest_in_batch(encoder: TextEncoder) -> None:

@@ -10,7 +10,7 @@ from tests.conftest import tiny_config
 from toxic_mlops.config import ConfigError, RobustnessConfig, build_config
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.evasion import toxic_lexicon
-from toxic_mlops.model.obfuscation import FAMILIES, augmented, obfuscate, training_lexicon
+from toxic_mlops.model.obfuscation import FAMILIES, augmented, commonest, obfuscate, training_words
 
 
 def test_the_lexicon_holds_the_words_over_represented_in_toxic_rows() -> None:
@@ -59,7 +59,7 @@ def test_copies_keep_their_labels_and_are_reproducible() -> None:
         config, robustness=RobustnessConfig(copies=0.5, lexicon_size=5, other_rate=0.0)
     )
     train = frame(40)
-    lexicon = training_lexicon(train, config)
+    lexicon, _ = training_words(train, config)
     assert {"idiot", "moron"} <= set(lexicon)
     first, again = augmented(train, config, lexicon), augmented(train, config, lexicon)
     pd.testing.assert_frame_equal(first, again)
@@ -74,10 +74,16 @@ def test_copies_keep_their_labels_and_are_reproducible() -> None:
     assert not disguised_toxic.str.contains("idiot|moron|stupid").all()
 
 
+def test_the_commonest_words_come_first_ties_by_spelling() -> None:
+    texts = ["the cat and the dog", "a dog, the end", "x2 y2"]
+    assert commonest(texts, 4) == ("the", "dog", "a", "and")
+    assert commonest(texts, 0) == ()
+
+
 def test_no_copies_is_the_training_split_itself() -> None:
     train = frame(10)
     off = replace(build_config(tiny_config()), robustness=RobustnessConfig(copies=0.0))
-    assert training_lexicon(train, off) == ()
+    assert training_words(train, off) == ((), ())
     assert augmented(train, off, ("idiot",)) is train
 
 

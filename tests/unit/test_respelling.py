@@ -10,7 +10,17 @@ from pyfunc.text import Normalizer
 from toxic_mlops.data.tokenizer import train_tokenizer
 
 LEXICON = ["fuck", "idiot", "stupid", "moron", "shit", "loser", "feck", "bitch"]
-KNOWN = frozenset({"shirt", "itch", "idiom", "loner", "you", "are", "the", "fork", "stud", "sit"})
+
+
+def ranked(*words: str) -> dict[str, int]:
+    """Known words with their frequency ranks, most frequent first (as known_words gives them)."""
+    return {word: rank for rank, word in enumerate(words)}
+
+
+# The lexicon words are frequent too: a known word is read for a mask only when much more so.
+KNOWN = ranked(
+    "you", "are", "the", *LEXICON, "shirt", "itch", "idiom", "loner", "fork", "stud", "sit"
+)
 READER = Respeller(LEXICON, KNOWN)
 
 
@@ -112,8 +122,21 @@ def test_two_misread_letters_leave_other_words_alone(word: str) -> None:
 
 
 def test_a_mask_reads_as_the_most_toxic_word_it_could_be() -> None:
-    assert Respeller(["feck", "fuck"], frozenset()).word("f*ck") == "feck"
-    assert Respeller(["fuck", "feck"], frozenset()).word("f*ck") == "fuck"
+    assert Respeller(["feck", "fuck"], {}).word("f*ck") == "feck"
+    assert Respeller(["fuck", "feck"], {}).word("f*ck") == "fuck"
+
+
+def test_a_mask_reads_as_a_known_word_three_times_as_frequent() -> None:
+    """th*t: thot or that; b@tch: bitch or batch; p@ss: piss or pass. Ranks stand for frequency."""
+    known = ranked("the", "that", "pass", "you", "are", "thot", "bitch", "piss", "batch")
+    reader = Respeller(["thot", "bitch", "piss"], known)
+    # that (rank 1) is 5 times as frequent as thot (5), pass (2) 3.5 times piss (7): read so;
+    # batch (8) is rarer than bitch (6): the lexicon word stands.
+    assert read("th*t, p@ss, b@tch, b*tch", reader) == "that, pass, bitch, bitch"
+    # Within three times the lexicon word is read: people mask toxic words, not others.
+    close = Respeller(["thot"], ranked("the", "thot", "you", "that"))
+    assert read("th*t th@t", close) == "thot thot"
+    assert read("th*t", Respeller(["thot"], ranked("that", "the", "you", "thot"))) == "that"
 
 
 def read(text: str, reader: Respeller = READER) -> str:
@@ -185,7 +208,7 @@ def test_ph_reads_as_f() -> None:
     assert READER.word("phone") == "phone"
 
 
-SHORT = Respeller(["bitch", "hoes", "fag", "hoe", "ass"], frozenset({"where", "the", "hello"}))
+SHORT = Respeller(["bitch", "hoes", "fag", "hoe", "ass"], ranked("where", "the", "hello"))
 
 
 @pytest.mark.parametrize(
@@ -202,10 +225,52 @@ def test_short_and_mostly_masked_words_are_read_back(text: str, expected: str) -
 
 
 def test_leetspeak_of_a_known_word_is_that_word_not_a_mask() -> None:
-    reader = Respeller(["whore", "tht"], frozenset({"where", "the", "that"}))
+    reader = Respeller(["whore", "tht"], ranked("the", "that", "where", "is", "whore"))
     normalizer = Normalizer(undo_leetspeak=True)
     assert normalizer("wh3r3 is 7h3 d0g", reader) == "where is 7h3 dog"
     assert normalizer("wh*r3 is th@t", reader) == "whore is that"  # a mask stays a mask
+
+
+def test_a_lone_letter_split_off_joins_its_word() -> None:
+    known = ranked("a", "is", "it", "that", "pen", "b", "s", "e", "itch", "hit", "ho", "ss", "in")
+    reader = Respeller(["bitch", "shit", "hoe", "penis", "ass", "ain", "tht", "tit"], known)
+    assert read("you b itch, s hit, ho e", reader) == "you bitch, shit, hoe"
+    # A letter that ends a word is no lone letter: "th€t it" holds no "tit", "as s/he" no "ass".
+    apart = "th€t it, b&t it, isn't it, as s/he"
+    assert read(apart, reader) == apart
+    # Two words, or a letter that is a word alone ("a SS officer"): left apart.
+    assert read("a pen is, a ss officer, a in", reader) == "a pen is, a ss officer, a in"
+
+
+def test_numbers_are_no_masked_words() -> None:
+    """Leetspeak reads all of "70k" ("tok"), so its digits would be masks: too many for a word."""
+    reader = Respeller(["fuk", "cos"], ranked("the", "you", "miles"))
+    assert read("70k miles, 50k, the 80s", reader) == "70k miles, 50k, the 80s"
+    assert read("you f@k", reader) == "you fuk"
+
+
+def test_a_clean_word_masked_once_reads_as_the_known_word() -> None:
+    """A mask that spells no lexicon word: the most frequent known word it spells, so a clean
+    word's disguise is no unknown fragment ("me%ting about t$e g*od idea")."""
+    known = ranked("the", "good", "idea", "meeting", "class", "melting", "love", "glove", "donut")
+    reader = Respeller(["idiot", "bitch"], known)
+    assert read("me%ting about t$e g*od id@a", reader) == "meeting about the good idea"
+    assert read("me^ting, idi*t", reader) == "meeting, idiot"  # a lexicon word still first
+    # Leetspeak that is a known word stays it; a mask at a word's edge, a digit, "?", "&", "_"
+    # or two masks are no clean word's disguise: hashtags, codes, lost apostrophes, censoring.
+    kept = "cl@ss #love love! b2b don?t g&od me_ting m**ting"
+    assert read(kept, reader) == "class #love love! b2b don?t g&od me_ting m**ting"
+
+
+def test_a_letter_held_three_times_reads_as_the_longest_known_word() -> None:
+    reader = Respeller(["idiot"], ranked("the", "ber", "god", "good", "beer", "see", "broom"))
+    assert read("thhhe goood beeer, seee", reader) == "the good beer, see"
+    assert read("idiiiot", reader) == "idiot"  # the lexicon word first
+    # A double is how words are spelt: "brooom" is read, "broomm" not; "boook" no known word.
+    assert read("brooom, goodd, boook", reader) == "broom, goodd, boook"
+    # Held three times, a known word is no disguise one edit away; a double may be one.
+    sand = Respeller(["sand", "kike"], ranked("and", "kie"))
+    assert read("aaand kkie", sand) == "and kike"
 
 
 def test_keyboard_neighbours_are_the_keys_around() -> None:
@@ -214,8 +279,22 @@ def test_keyboard_neighbours_are_the_keys_around() -> None:
     assert "t" not in NEIGHBOURS["m"]
 
 
+def test_known_words_rank_by_the_training_splits_counts_when_kept() -> None:
+    vocabulary = {"▁bet": 5, "▁but": 9, "▁the": 7, "▁rare": 11}
+    assert known_words(vocabulary, ["the", "but", "unknown"]) == {
+        "the": 0,
+        "but": 1,
+        "bet": 3 + 5,
+        "rare": 3 + 11,
+    }
+    # So "b*t" is but: counted it is the commoner, while its merge came later than bet's.
+    assert read("b*t", Respeller(["bet"], known_words(vocabulary, ["but", "the"]))) == "but"
+    assert read("b*t", Respeller(["bet"], known_words(vocabulary))) == "bet"
+
+
 def test_known_words_are_the_whole_words_of_the_vocabulary() -> None:
-    assert known_words(["▁you", "▁are", "ing", "▁x2", "[PAD]", "▁"]) == {"you", "are"}
+    vocabulary = {"▁you": 7, "▁are": 9, "ing": 3, "▁x2": 11, "[PAD]": 0, "▁": 1}
+    assert known_words(vocabulary) == {"you": 7, "are": 9}
 
 
 def encoder(lexicon: list[str]) -> TextEncoder:

@@ -56,6 +56,7 @@ def assess(fitted: Fitted, config: Config) -> TrainedModel:
         thresholds=thresholds,
         lexicon=fitted.encoder.lexicon,
         misread_letters=fitted.encoder.misread_letters,
+        frequent_words=fitted.encoder.frequent_words,
         **asdict(config.serving),
     )
     return TrainedModel(fitted, metrics, probabilities, spec)

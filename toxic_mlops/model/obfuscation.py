@@ -12,6 +12,7 @@ words (a lexicon from the training split's own labels) far more often than the r
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +23,7 @@ from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.evasion import toxic_lexicon
 
 WORD = re.compile(r"[a-z]{3,}")  # words of normalised (lower-cased) text
+LETTERS = re.compile(r"[a-z]+")
 MASKS = "*#%_"
 SEPARATORS = " .-_*"
 VOWELS = "aeiou"
@@ -83,15 +85,27 @@ def obfuscate(
     return WORD.sub(disguise, text)
 
 
-def training_lexicon(train: pd.DataFrame, config: Config) -> tuple[str, ...]:
-    """The training split's most toxic-looking words (first label), most toxic first; () when
-    the config neither reads disguises back nor copies rows."""
+def training_words(train: pd.DataFrame, config: Config) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(lexicon, commonest) of the training split: its most toxic-looking words (first label),
+    most toxic first, and its `robustness.frequent_words` commonest words, commonest first
+    (the reader's frequency ranks, pyfunc/respelling.py); ((), ()) when the config neither
+    reads disguises back nor copies rows."""
     settings, dataset = config.robustness, config.dataset
     if not settings.respell and settings.copies <= 0:
-        return ()
+        return (), ()
     texts = [config.normalization(text) for text in train[TEXT]]
     toxic = train[dataset.label_columns[0]].fillna(0).to_numpy() >= dataset.positive_threshold
-    return toxic_lexicon(texts, toxic, settings.lexicon_size)
+    return toxic_lexicon(texts, toxic, settings.lexicon_size), commonest(
+        texts, settings.frequent_words
+    )
+
+
+def commonest(texts: list[str], size: int) -> tuple[str, ...]:
+    """The `size` words (letters only) that occur most often in texts, commonest first."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(LETTERS.findall(text))
+    return tuple(word for word, _ in sorted(counts.items(), key=lambda c: (-c[1], c[0]))[:size])
 
 
 def augmented(train: pd.DataFrame, config: Config, lexicon: tuple[str, ...]) -> pd.DataFrame:

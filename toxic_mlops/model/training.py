@@ -32,7 +32,7 @@ from toxic_mlops.model.epochs import (
     seed_everything,
 )
 from toxic_mlops.model.mitigation import mitigated
-from toxic_mlops.model.obfuscation import augmented, training_lexicon
+from toxic_mlops.model.obfuscation import augmented, training_words
 from toxic_mlops.model.wide import char_ngram_table, identity_char_ngrams, prepare_wide_path
 
 
@@ -159,13 +159,15 @@ def fit(
     # network cuts the LSTM's input to training.max_len.
     wide_reads_further = model.ngram_buckets > 0 and model.ngram_max_len > settings.max_len
     train_rows = mitigated(splits["train"], config)
-    lexicon = training_lexicon(train_rows, config)
+    lexicon, commonest = training_words(train_rows, config)
+    respell = config.robustness.respell
     encoder = TextEncoder.from_file(
         tokenizer_file,
         config.normalization,
         model.ngram_max_len if wide_reads_further else settings.max_len,
-        lexicon if config.robustness.respell else (),
+        lexicon if respell else (),
         misread_letters=config.robustness.misread_letters,
+        frequent_words=commonest if respell else (),
     )
     splits = {**splits, "train": augmented(train_rows, config, lexicon)}
     encoded = {
