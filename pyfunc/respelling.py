@@ -77,10 +77,10 @@ _MASK_BY_LETTER = re.compile(
     rf"[a-z][{_NOT_BANG}{_INNER}]|[{re.escape(WILDCARDS)}][a-z]|[a-z]![a-z{_NOT_BANG}]"
 )
 
-# How many times as frequent (by vocabulary rank) a known word must be to be read for a mask
+# How many times as frequent (by frequency rank) a known word must be to be read for a mask
 # rather than the lexicon word it also fits: chosen with the reader alone on Davidson and
-# Wikipedia rows, masked toxic words lost against clean words misread (docs/evasion.md, "A
-# masked word's common rival").
+# Wikipedia rows, masked toxic words lost against clean words misread (docs/evasion.md, "Clean
+# words read back").
 RIVAL_FREQUENCY = 3
 WORD_LETTERS = frozenset("ai")  # the letters that are English words alone
 MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
@@ -142,14 +142,13 @@ class Respeller:
         self.rank = {word: index for index, word in enumerate(self.lexicon)}
         self.known = known  # word -> frequency rank
         self.unknown_rank = max(known.values(), default=0) + 1
-        # The known words that are no lexicon word, by length, most frequent first: the rivals
-        # of a masked reading.
+        # The known words that are no lexicon word, most frequent first, by length and by
+        # length, first and last letter (a mask inside a word: a hundredth of them to try).
         self.rivals: dict[int, list[str]] = {}
-        # And by length, first and last letter: the words a clean word masked inside may be.
-        self.clean_words: dict[tuple[int, str, str], list[str]] = {}
+        self.rivals_by_ends: dict[tuple[int, str, str], list[str]] = {}
         for word in sorted(set(known) - self.lexicon_words, key=known.__getitem__):
             self.rivals.setdefault(len(word), []).append(word)
-            self.clean_words.setdefault((len(word), word[0], word[-1]), []).append(word)
+            self.rivals_by_ends.setdefault((len(word), word[0], word[-1]), []).append(word)
         self.dropped: dict[str, str] = {}  # a lexicon word with one letter left out -> the word
         for word in self.lexicon:
             for at in range(len(word)):
@@ -234,9 +233,7 @@ class Respeller:
         masks = [c for c in word if not c.isalpha()]
         if len(masks) != 1 or masks[0] not in CLEAN_MASKS:
             return None  # "f**in" is a toxic word censored, not a clean one disguised
-        pattern = _mask_pattern(word)
-        words = self.clean_words.get((len(word), word[0], word[-1]), ())
-        return next((w for w in words if pattern.fullmatch(w)), None)
+        return self._commonest_spelt(word)
 
     def masked_rewrites(self) -> list[Pass]:
         """The first pass, before the normaliser reads leetspeak."""
@@ -358,13 +355,21 @@ class Respeller:
         return found and (self._rival(form, found) or found)
 
     def _rival(self, form: str, found: str) -> str | None:
-        """The most frequent known word (no lexicon word) that form spells, its masks any
-        letter, if it is RIVAL_FREQUENCY times as frequent as the lexicon word found."""
-        pattern = _mask_pattern(form)
-        rival = next((w for w in self.rivals.get(len(form), ()) if pattern.fullmatch(w)), None)
+        """_commonest_spelt(form), if it is RIVAL_FREQUENCY times as frequent as the lexicon
+        word found."""
+        rival = self._commonest_spelt(form)
         if rival and RIVAL_FREQUENCY * self.known[rival] < self.known.get(found, self.unknown_rank):
             return rival
         return None
+
+    def _commonest_spelt(self, form: str) -> str | None:
+        """The most frequent known word (no lexicon word) that form, letters and masks, spells."""
+        pattern = _mask_pattern(form)
+        if form[0] in MASKS or form[-1] in MASKS:
+            words = self.rivals.get(len(form), ())
+        else:
+            words = self.rivals_by_ends.get((len(form), form[0], form[-1]), ())
+        return next((w for w in words if pattern.fullmatch(w)), None)
 
 
 def _mask_pattern(form: str) -> re.Pattern[str]:
