@@ -5,7 +5,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from toxic_mlops.monitoring.drift import js_divergence, psi, token_counts, unseen_share
+from toxic_mlops.monitoring.drift import (
+    js_divergence,
+    psi,
+    psi_beyond_chance,
+    token_counts,
+    unseen_share,
+)
 
 
 def test_psi_is_zero_for_the_same_distribution_and_grows_with_shift() -> None:
@@ -20,6 +26,20 @@ def test_psi_by_hand() -> None:
     reference, current = [1, 2, 3, 4], [1, 1, 1, 4]
     expected = (0.75 - 0.5) * np.log(0.75 / 0.5) + (0.25 - 0.5) * np.log(0.25 / 0.5)
     assert psi(reference, current, bins=2) == pytest.approx(expected)
+
+
+def test_psi_beyond_chance_takes_off_what_small_samples_show_with_nothing_shifted() -> None:
+    rng = np.random.default_rng(2)
+    # 200 pairs of same-distribution samples of 160 and 300: PSI's mean is its chance level
+    # (bins - 1)(1/160 + 1/300) = 0.086; beyond chance, the mean is near 0.
+    pairs = [(rng.normal(0, 1, 160), rng.normal(0, 1, 300)) for _ in range(200)]
+    assert np.mean([psi(a, b) for a, b in pairs]) == pytest.approx(0.086, abs=0.02)
+    assert np.mean([psi_beyond_chance(a, b) for a, b in pairs]) < 0.02
+    # A real shift stays: large samples lose under 0.01 to chance.
+    reference, shifted = rng.normal(0, 1, 20_000), rng.normal(1, 1, 1_000)
+    assert psi(reference, shifted) - psi_beyond_chance(reference, shifted) < 0.01
+    assert psi_beyond_chance(reference, shifted) > 0.25
+    assert psi_beyond_chance([1, 2, 3, 4], [1, 2, 3, 4], bins=2) == 0.0  # never below 0
 
 
 def test_js_divergence_bounds() -> None:

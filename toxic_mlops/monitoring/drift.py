@@ -16,6 +16,27 @@ def psi(reference: Sequence[float], current: Sequence[float], bins: int = 10) ->
 
     Rule of thumb: < 0.1 no shift, 0.1-0.25 moderate, > 0.25 large.
     """
+    return _psi_and_bins(reference, current, bins)[0]
+
+
+def psi_beyond_chance(
+    reference: Sequence[float], current: Sequence[float], bins: int = 10
+) -> float:
+    """psi less what two samples of one distribution show by chance, never below 0.
+
+    PSI is about a chi-square statistic over the two sample sizes n and m, whose mean with
+    nothing shifted is (bins - 1)(1/n + 1/m): 0.09 for a batch of 300 against a test split of
+    160 (where a same-source batch read 0.27: quantile bins cut from 160 values are noisy
+    themselves), under 0.01 for 1,000 against 20,000.
+    """
+    value, used_bins = _psi_and_bins(reference, current, bins)
+    chance = (used_bins - 1) * (1 / len(reference) + 1 / len(current))
+    return max(value - chance, 0.0)
+
+
+def _psi_and_bins(
+    reference: Sequence[float], current: Sequence[float], bins: int
+) -> tuple[float, int]:
     reference, current = np.asarray(reference, float), np.asarray(current, float)
     if not len(reference) or not len(current):
         raise ValueError("PSI needs values on both sides")
@@ -26,7 +47,7 @@ def psi(reference: Sequence[float], current: Sequence[float], bins: int = 10) ->
     actual = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
     expected = np.clip(expected / expected.sum(), EPSILON, None)
     actual = np.clip(actual / actual.sum(), EPSILON, None)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
+    return float(np.sum((actual - expected) * np.log(actual / expected))), len(edges) + 1
 
 
 def js_divergence(reference: Counter, current: Counter) -> float:

@@ -13,7 +13,12 @@ from pyfunc.scoring import Scorer
 from toxic_mlops.config import MonitorPolicy
 from toxic_mlops.data.dataset import TEXT
 from toxic_mlops.evaluation.metrics import known_truth, macro, roc_auc_per_label
-from toxic_mlops.monitoring.drift import js_divergence, psi, token_counts, unseen_share
+from toxic_mlops.monitoring.drift import (
+    js_divergence,
+    psi_beyond_chance,
+    token_counts,
+    unseen_share,
+)
 from toxic_mlops.monitoring.reports import Check, Report
 from toxic_mlops.plots import shift_histograms
 
@@ -98,7 +103,9 @@ def monitor_batch(
     report.reference_scores = scorer.predict_proba(test[TEXT].tolist())
     report.batch_scores = scorer.predict_proba(batch[TEXT].tolist())
     for column, label in enumerate(scorer.spec.labels):
-        value = psi(report.reference_scores[:, column], report.batch_scores[:, column])
+        value = psi_beyond_chance(
+            report.reference_scores[:, column], report.batch_scores[:, column]
+        )
         report.checks.append(
             _flag(f"score psi {label}", value, policy.max_prediction_psi, "scores vs test split")
         )
@@ -140,7 +147,7 @@ def _covariate_checks(
     )
     report.reference_lengths = np.array([[len(words)] for words in test_words])
     report.batch_lengths = np.array([[len(words)] for words in batch_words])
-    length_psi = psi(report.reference_lengths[:, 0], report.batch_lengths[:, 0])
+    length_psi = psi_beyond_chance(report.reference_lengths[:, 0], report.batch_lengths[:, 0])
     report.checks.append(
         _flag("length psi", length_psi, policy.max_length_psi, "words per comment vs test split")
     )

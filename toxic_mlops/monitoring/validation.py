@@ -10,7 +10,7 @@ import pandas as pd
 from pyfunc.text import Normalizer
 from toxic_mlops.config import DatasetConfig, ValidationPolicy
 from toxic_mlops.data.dataset import TEXT, positive_mask, schema_problems
-from toxic_mlops.monitoring.drift import psi
+from toxic_mlops.monitoring.drift import psi_beyond_chance
 from toxic_mlops.monitoring.reports import Check, Report
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -81,7 +81,7 @@ def validate_batch(
         return report
 
     report.checks += _label_rate_checks(frame, reference, dataset, policy)
-    length_psi = psi(
+    length_psi = psi_beyond_chance(
         word_counts(reference[TEXT], normalizer),
         word_counts(frame[dataset.text_column], normalizer),
     )
