@@ -43,8 +43,15 @@ class TextEncoder:
         self.lexicon = list(lexicon)
         self.misread_letters = misread_letters
         self.frequent_words = list(frequent_words)
-        known = known_words(tokenizer.get_vocab(), self.frequent_words)
-        self.respeller = Respeller(self.lexicon, known, misread_letters) if self.lexicon else None
+        self.respeller = (
+            Respeller(
+                self.lexicon,
+                known_words(tokenizer.get_vocab(), self.frequent_words),
+                misread_letters,
+            )
+            if self.lexicon
+            else None
+        )
         self.pad_id = self._token_id(PAD_TOKEN)
         self.unk_id = self._token_id(UNK_TOKEN)
         # Characters of a text read at most, before normalising (0: the budget of max_len tokens).
