@@ -18,6 +18,11 @@ Frequency is a rank among the training split's commonest words (kept with the mo
 law a word of rank r is about k/r times as frequent as one of rank k r); a model saved before
 them ranks by the tokenizer's merge order.
 
+A letter left out can leave a word the tokenizer knows: people write it so, or it is a piece of
+longer words ("bich", "niga", "suk"). It is read as the lexicon word it leaves an inner letter
+out of when it is DROPPED_RARITY times as rare as that word and no known word it leaves an inner
+letter out of is more frequent than that word ("hae" is have's, not hate's).
+
 A clean word disguised the same way would be a fragment the model mostly met in disguised toxic
 words. So a word masked once between letters that spells no lexicon word reads as the most
 frequent known word it spells ("me%ting", "t$e": meeting, the), and one with a letter held three
@@ -82,6 +87,10 @@ _MASK_BY_LETTER = re.compile(
 # Wikipedia rows, masked toxic words lost against clean words misread (docs/evasion.md, "Clean
 # words read back").
 RIVAL_FREQUENCY = 3
+# How many times as rare (by frequency rank) a known word must be than the lexicon word it
+# leaves an inner letter out of to be read as that word (see the module): chosen as
+# RIVAL_FREQUENCY was, the deleted family's toxic words lost against clean words misread.
+DROPPED_RARITY = 30
 WORD_LETTERS = frozenset("ai")  # the letters that are English words alone
 MIN_LENGTH = 4  # lexicon words, and disguises but for a dropped letter ("fck"), are this long
 # A mask and a look-alike leave two letters of a 4-letter word: "pa9e" would read "rape".
@@ -153,6 +162,21 @@ class Respeller:
         for word in self.lexicon:
             for at in range(len(word)):
                 self.dropped.setdefault(word[:at] + word[at + 1 :], word)
+        # The known words that are a lexicon word with an inner letter left out, DROPPED_RARITY
+        # times as rare as it, and no more frequent known word with an inner letter left out
+        # ("hae" is have's, not hate's) -> the word.
+        self.rare_dropped: dict[str, str] = {}
+        for word in self.lexicon:
+            rank = self.known.get(word, self.unknown_rank)
+            for at in range(1, len(word) - 1):
+                form = word[:at] + word[at + 1 :]
+                if self.known.get(form, -1) < DROPPED_RARITY * rank or form in self.lexicon_words:
+                    continue
+                rivals = (
+                    self._commonest_spelt(form[:i] + "*" + form[i:]) for i in range(1, len(form))
+                )
+                if all(rival is None or self.known[rival] > rank for rival in rivals):
+                    self.rare_dropped.setdefault(form, word)
         # Each form two look-alike letters from a lexicon word -> the most toxic such word:
         # _two_misread's unmasked case as one look-up (trying the pairs of every unknown word a
         # server reads costs a millisecond each).
@@ -253,10 +277,14 @@ class Respeller:
 
     def _may_respell(self, text: str) -> bool:
         # Not set - dict_keys: that walks the whole vocabulary for every text.
-        unknown = {word for word in WORD.findall(text) if word not in self.known}
-        return any(self.word(w) != w for w in unknown)
+        words = set(WORD.findall(text))
+        if not words.isdisjoint(self.rare_dropped):
+            return True
+        return any(self.word(w) != w for w in words if w not in self.known)
 
     def _lookup(self, word: str) -> str | None:
+        if word in self.rare_dropped:
+            return self.rare_dropped[word]
         letters = word.replace(".", "").replace("-", "")
         # The word as written: "idi-ot" is no word the tokenizer knows, whatever "idiot" is.
         if len(letters) < MIN_LENGTH - 1 or word in self.known or word in self.lexicon_words:

@@ -168,8 +168,9 @@ def _interval(values: np.ndarray) -> list[float]:
 
 
 def with_intervals(scored: Scored, threshold: float, settings: EvaluationConfig) -> dict:
-    """Scored.figures plus, per family, the paired-bootstrap interval of auc - clean auc and
-    bootstrap intervals of the flagged and false-positive shares."""
+    """Scored.figures plus, per family, the paired-bootstrap intervals of auc - clean auc and
+    of fp - clean fp (the same comments disguised and clean), and bootstrap intervals of the
+    flagged and false-positive shares."""
     figures = {k: round(v, 4) for k, v in scored.figures(threshold).items()}
     rng = np.random.default_rng(settings.bootstrap_seed)
     truth = np.r_[np.ones(len(scored.toxic)), np.zeros(len(scored.negatives))]
@@ -181,7 +182,10 @@ def with_intervals(scored: Scored, threshold: float, settings: EvaluationConfig)
         figures[f"{family}_auc_delta_ci"] = _interval(resampled[1] - resampled[0])
         figures[f"{family}_flagged_ci"] = _interval((toxic >= threshold)[draws].mean(axis=1))
         negative_draws = rng.integers(0, len(negatives), size=(resamples, len(negatives)))
-        figures[f"{family}_fp_ci"] = _interval((negatives >= threshold)[negative_draws].mean(1))
+        false_positives = (negatives >= threshold)[negative_draws].mean(1)
+        figures[f"{family}_fp_ci"] = _interval(false_positives)
+        clean_false_positives = (scored.negatives >= threshold)[negative_draws].mean(1)
+        figures[f"{family}_fp_delta_ci"] = _interval(false_positives - clean_false_positives)
     return figures
 
 
@@ -291,13 +295,17 @@ def summarize(report: dict) -> Summary:
         return f"{name} {figure(figures[f'{family}_auc'], 3)} ({family})"
 
     most_fp = max(ours[f"{f}_fp"] for f in report["families"])
+    # The paired interval of fp - clean fp: results recorded before it went without.
+    paired = [f for f in report["families"] if f"{f}_fp_delta_ci" in ours]
+    above = [f for f in paired if ours[f"{f}_fp_delta_ci"][0] > 0]
+    beyond = f" ({len(above)} of {len(paired)} families above clean beyond the noise)"
     sentence = (
         f"{report['toxic_attacked']:,} toxic test comments of {report['source']}, each "
         f"toxic-looking word disguised, against {report['negatives']:,} clean ones "
         f"({report['label']}; docs/evasion.md). Lowest ROC-AUC: "
         f"{'; '.join(worst(n) for n in names)}. False positives of {model}: "
         f"{figure(ours['clean_fp'], 2)} on clean text, at most {figure(most_fp, 2)} with words "
-        "disguised."
+        f"disguised{beyond if paired else ''}."
     )
     rereads = {n: scorers[n]["clean_reread"] for n in names if "clean_reread" in scorers[n]}
     if rereads:

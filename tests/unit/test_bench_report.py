@@ -7,11 +7,14 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench import report
 from bench.common import ROOT, figure, portable
 from bench.quality import evasion
+from toxic_mlops.config import load_config
+from toxic_mlops.evaluation.evasion import Scored
 
 BENCH = ROOT / "bench"
 KINDS = ("perf", "quality", "studies")
@@ -224,3 +227,22 @@ def test_the_machine_is_named_once_when_every_result_shares_it(tmp_path):
     page = report.render(report.load_results(tmp_path))
     assert "All ran on" not in page
     assert page.count("2 cores (AMD EPYC)") == 1 and page.count("8 cores (AMD EPYC)") == 1
+
+
+def test_the_false_positive_rise_is_judged_on_the_same_comments() -> None:
+    """Ten of 200 clean comments pushed over the threshold by a disguise: a rise the paired
+    interval sees; the unpaired intervals of the two shares overlap."""
+    negatives = np.linspace(0.0, 0.6, 200)  # 34 of 200 at or above 0.5
+    raised = negatives.copy()
+    raised[150:160] += 0.2  # ten more over the threshold
+    scored = Scored(
+        np.full(50, 0.9),
+        negatives,
+        {"raised": (np.full(50, 0.9), raised), "same": (np.full(50, 0.9), negatives)},
+    )
+    figures = evasion.with_intervals(
+        scored, 0.5, load_config(ROOT / "configs" / "sample.yaml").evaluation
+    )
+    assert figures["raised_fp_delta_ci"][0] > 0
+    assert figures["raised_fp_ci"][0] < figures["same_fp_ci"][1]  # unpaired: overlapping
+    assert figures["same_fp_delta_ci"] == [0.0, 0.0]

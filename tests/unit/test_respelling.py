@@ -273,6 +273,18 @@ def test_a_letter_held_three_times_reads_as_the_longest_known_word() -> None:
     assert read("aaand kkie", sand) == "and kike"
 
 
+def test_a_known_word_with_a_letter_left_out_reads_back_when_far_rarer() -> None:
+    """Ranks stand for frequency: a known form 30 times as rare as the lexicon word it leaves
+    an inner letter out of is read as it, unless a commoner word leaves the same letter out."""
+    known = {"have": 1, "bitch": 2, "hate": 3, "btch": 50, "bich": 100, "hte": 300, "hae": 400}
+    known |= {"itch": 500, "bitc": 600}
+    reader = Respeller(["bitch", "hate"], known)
+    assert read("bich hte", reader) == "bitch hate"
+    # btch only 25 times as rare; hae is have's too, a commoner word than hate; itch and bitc
+    # leave out an edge letter, as words do ("itch" is no disguise, "bitc" a piece of bitches).
+    assert read("btch hae itch bitc", reader) == "btch hae itch bitc"
+
+
 def test_keyboard_neighbours_are_the_keys_around() -> None:
     assert NEIGHBOURS["o"] == {"i", "p", "k", "l"}
     assert NEIGHBOURS["a"] == {"q", "w", "s", "z"}
