@@ -20,8 +20,8 @@ them ranks by the tokenizer's merge order.
 
 A letter left out can leave a word the tokenizer knows: people write it so, or it is a piece of
 longer words ("bich", "niga", "suk"). It is read as the lexicon word it leaves an inner letter
-out of when it is DROPPED_RARITY times as rare as that word and no known word it leaves an inner
-letter out of is more frequent than that word ("hae" is have's, not hate's).
+out of when it is DROPPED_RARITY times as rare as that word and no known word at least as
+frequent becomes it with a letter left out ("hae" is have's, not hate's; "hel" help's).
 
 A clean word disguised the same way would be a fragment the model mostly met in disguised toxic
 words. So a word masked once between letters that spells no lexicon word reads as the most
@@ -162,21 +162,7 @@ class Respeller:
         for word in self.lexicon:
             for at in range(len(word)):
                 self.dropped.setdefault(word[:at] + word[at + 1 :], word)
-        # The known words that are a lexicon word with an inner letter left out, DROPPED_RARITY
-        # times as rare as it, and no more frequent known word with an inner letter left out
-        # ("hae" is have's, not hate's) -> the word.
-        self.rare_dropped: dict[str, str] = {}
-        for word in self.lexicon:
-            rank = self.known.get(word, self.unknown_rank)
-            for at in range(1, len(word) - 1):
-                form = word[:at] + word[at + 1 :]
-                if self.known.get(form, -1) < DROPPED_RARITY * rank or form in self.lexicon_words:
-                    continue
-                rivals = (
-                    self._commonest_spelt(form[:i] + "*" + form[i:]) for i in range(1, len(form))
-                )
-                if all(rival is None or self.known[rival] > rank for rival in rivals):
-                    self.rare_dropped.setdefault(form, word)
+        self.rare_dropped = self._rare_dropped()
         # Each form two look-alike letters from a lexicon word -> the most toxic such word:
         # _two_misread's unmasked case as one look-up (trying the pairs of every unknown word a
         # server reads costs a millisecond each).
@@ -188,6 +174,26 @@ class Respeller:
                         self.misread_twice.setdefault(twice, word)
         self._read: dict[str, str] = {}  # word()'s answers, remembered
         self._unmasked: dict[str, str] = {}  # unmask()'s, by the whole masked word
+
+    def _rare_dropped(self) -> dict[str, str]:
+        """The known words that are a lexicon word with an inner letter left out,
+        DROPPED_RARITY times as rare as it, and have no commoner reading -> the word."""
+        rare: dict[str, str] = {}
+        for word in self.lexicon:
+            rank = self.known.get(word, self.unknown_rank)
+            for at in range(1, len(word) - 1):
+                form = word[:at] + word[at + 1 :]
+                if self.known.get(form, -1) < DROPPED_RARITY * rank or form in self.lexicon_words:
+                    continue
+                if not self._left_out_of_commoner(form, rank):
+                    rare.setdefault(form, word)
+        return rare
+
+    def _left_out_of_commoner(self, form: str, rank: int) -> bool:
+        """Whether a known word of rank or commoner (no lexicon word) is form with a letter
+        added anywhere: "hae" is have's, "hel" help's."""
+        added = (self._commonest_spelt(form[:i] + "*" + form[i:]) for i in range(len(form) + 1))
+        return any(word is not None and self.known[word] <= rank for word in added)
 
     def word(self, word: str) -> str:
         """The lexicon word `word` disguises, or `word` itself."""

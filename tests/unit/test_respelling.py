@@ -275,14 +275,19 @@ def test_a_letter_held_three_times_reads_as_the_longest_known_word() -> None:
 
 def test_a_known_word_with_a_letter_left_out_reads_back_when_far_rarer() -> None:
     """Ranks stand for frequency: a known form 30 times as rare as the lexicon word it leaves
-    an inner letter out of is read as it, unless a commoner word leaves the same letter out."""
-    known = {"have": 1, "bitch": 2, "hate": 3, "btch": 50, "bich": 100, "hte": 300, "hae": 400}
-    known |= {"itch": 500, "bitc": 600}
-    reader = Respeller(["bitch", "hate"], known)
+    an inner letter out of is read as it, unless a commoner word with a letter left out is it
+    too."""
+    known = {"have": 1, "bitch": 2, "hate": 3, "help": 4, "hell": 5, "btch": 50, "bich": 100}
+    known |= {"hte": 300, "hae": 400, "hel": 500, "itch": 600, "bitc": 700}
+    reader = Respeller(["bitch", "hate", "hell"], known)
     assert read("bich hte", reader) == "bitch hate"
-    # btch only 25 times as rare; hae is have's too, a commoner word than hate; itch and bitc
-    # leave out an edge letter, as words do ("itch" is no disguise, "bitc" a piece of bitches).
-    assert read("btch hae itch bitc", reader) == "btch hae itch bitc"
+    # btch only 25 times as rare; hae is have with a letter left out, hel help (at its end):
+    # commoner words than hate and hell. itch and bitc leave out an edge letter, as words do
+    # ("itch" is no disguise, "bitc" a piece of bitches).
+    assert read("btch hae hel itch bitc", reader) == "btch hae hel itch bitc"
+    # Without the commoner words, hae and hel are read back.
+    rare = {word: rank for word, rank in known.items() if word not in {"have", "help"}}
+    assert read("hae hel", Respeller(["bitch", "hate", "hell"], rare)) == "hate hell"
 
 
 def test_keyboard_neighbours_are_the_keys_around() -> None:
