@@ -142,8 +142,15 @@ class Respeller:
     """Reads disguised words back to the lexicon word they are one edit from (see the module)."""
 
     def __init__(
-        self, lexicon: Sequence[str], known: Mapping[str, int], misread_letters: int = 1
+        self,
+        lexicon: Sequence[str],
+        known: Mapping[str, int],
+        misread_letters: int = 1,
+        rival_frequency: float = RIVAL_FREQUENCY,
+        dropped_rarity: float = DROPPED_RARITY,
     ) -> None:
+        self.rival_frequency = rival_frequency
+        self.dropped_rarity = dropped_rarity  # both tried by bench/studies/reader.py
         self.everything = list(lexicon)  # most toxic first
         self.lexicon_words = frozenset(lexicon)
         self.misread_letters = misread_letters
@@ -177,13 +184,16 @@ class Respeller:
 
     def _rare_dropped(self) -> dict[str, str]:
         """The known words that are a lexicon word with an inner letter left out,
-        DROPPED_RARITY times as rare as it, and have no commoner reading -> the word."""
+        dropped_rarity times as rare as it, and have no commoner reading -> the word."""
         rare: dict[str, str] = {}
         for word in self.lexicon:
             rank = self.known.get(word, self.unknown_rank)
             for at in range(1, len(word) - 1):
                 form = word[:at] + word[at + 1 :]
-                if self.known.get(form, -1) < DROPPED_RARITY * rank or form in self.lexicon_words:
+                if (
+                    self.known.get(form, -1) < self.dropped_rarity * rank
+                    or form in self.lexicon_words
+                ):
                     continue
                 if not self._left_out_of_commoner(form, rank):
                     rare.setdefault(form, word)
@@ -389,10 +399,12 @@ class Respeller:
         return found and (self._rival(form, found) or found)
 
     def _rival(self, form: str, found: str) -> str | None:
-        """_commonest_spelt(form), if it is RIVAL_FREQUENCY times as frequent as the lexicon
+        """_commonest_spelt(form), if it is rival_frequency times as frequent as the lexicon
         word found."""
         rival = self._commonest_spelt(form)
-        if rival and RIVAL_FREQUENCY * self.known[rival] < self.known.get(found, self.unknown_rank):
+        if rival and self.rival_frequency * self.known[rival] < self.known.get(
+            found, self.unknown_rank
+        ):
             return rival
         return None
 

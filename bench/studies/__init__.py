@@ -7,5 +7,6 @@ BENCHMARKS = {
     "wide_features": "which n-gram weighting lets the wide path match TF-IDF + LR",
     "imdb_variants": "IMDB test accuracy of the real network per variant, own split",
     "spans_encoder": "a fine-tuned pretrained transformer as the span tagger (own venv)",
+    "reader": "the reader of disguised words alone: what each threshold loses and misreads",
     "glove": "GloVe 6B 50d as a vectors file for -P pretrained_embeddings (a tool)",
 }
