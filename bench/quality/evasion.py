@@ -28,7 +28,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bench.cli import bench_parser, overrides
+from bench.cli import bench_parser, overrides, variants
 from bench.common import Summary, figure, record
 from bench.fitting import fit_model
 from pyfunc.encoding import TextEncoder
@@ -189,14 +189,6 @@ def with_intervals(scored: Scored, threshold: float, settings: EvaluationConfig)
     return figures
 
 
-def parse_variants(specs: list[str]) -> dict[str, dict[str, str]]:
-    variants: dict[str, dict[str, str]] = {} if specs else {"model": {}}
-    for spec in specs:
-        name, _, pairs = spec.partition(":")
-        variants[name] = dict(pair.split("=", 1) for pair in pairs.split(",") if pair)
-    return variants
-
-
 def main() -> None:
     parser = bench_parser(__doc__, config=True, source=True, params=True, variants=True)
     parser.add_argument("--lexicon-size", type=int, default=200)
@@ -217,8 +209,8 @@ def main() -> None:
         {**FAMILIES, **nlpaug_families()},
     )
     scorers = {} if args.no_baselines else baselines(prepared, config)
-    variants = parse_variants(args.variants)
-    for name, changes in variants.items():
+    named = variants(args)
+    for name, changes in named.items():
         variant = override(config, changes, VARIANT_SECTIONS) if changes else config
         scorers[name] = fit_variant(variant, prepared, config.normalization, attacks.negatives)
         print(name, scorers[name][2], flush=True)
@@ -227,7 +219,7 @@ def main() -> None:
         "source": Path(args.source).name,
         "config": args.config,
         "overrides": overrides(args, num_threads="1"),
-        "variants": variants,
+        "variants": named,
         "label": dataset.label_columns[0],
         "rows": {n: len(part) for n, part in prepared.splits.items()},
         "lexicon_size": len(lexicon),

@@ -16,13 +16,14 @@ thresholds trade, without the noise of training a model per setting (bench/quali
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from bench.cli import bench_parser, overrides
+from bench.cli import bench_parser, overrides, variants
 from bench.common import Summary, portable, record
 from pyfunc.respelling import Respeller, known_words
 from toxic_mlops.config import load_config
@@ -59,12 +60,13 @@ def tally(read: Callable[[str], str], lexicon: frozenset[str], attacks: AttackSe
     return {"found": found, "families": families}
 
 
-def parse_variants(specs: list[str]) -> dict[str, dict[str, float]]:
-    variants: dict[str, dict[str, float]] = {SHIPPED: {}}
-    for spec in specs:
-        name, _, pairs = spec.partition(":")
-        variants[name] = {k: float(v) for k, v in (p.split("=", 1) for p in pairs.split(",") if p)}
-    return variants
+def parse_variants(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """The shipped reader, then each -V variant's thresholds."""
+    given = variants(args) if args.variants else {}
+    return {SHIPPED: {}} | {
+        name: {key: float(value) for key, value in changes.items()}
+        for name, changes in given.items()
+    }
 
 
 def main() -> None:
@@ -78,18 +80,18 @@ def main() -> None:
     train, test = prepared.splits["train"], prepared.splits["test"]
     lexicon, commonest = training_words(train, config)
     known = known_words(prepared.tokenizer.get_vocab(), commonest)
+    texts = test[TEXT].tolist()
     attacks = AttackSet.build(
-        test[TEXT].tolist(),
+        texts,
         test[dataset.label_columns].to_numpy(np.float32),
         dataset.positive_threshold,
         lexicon,
         FAMILIES,
         args.negatives,
     )
-    variants = parse_variants(args.variants)
+    settings_by_name = parse_variants(args)
     misread_letters = config.robustness.misread_letters
     words = frozenset(lexicon)
-    texts = test[TEXT].tolist()
     shipped_reading: list[str] = []
     report: dict = {
         "source": Path(args.source).name,
@@ -99,10 +101,10 @@ def main() -> None:
         "lexicon_size": len(lexicon),
         "toxic": len(attacks.toxic),
         "negatives": len(attacks.negatives),
-        "variants": variants,
+        "variants": settings_by_name,
         "results": {},
     }
-    for name, changes in variants.items():
+    for name, changes in settings_by_name.items():
         reader = Respeller(lexicon, known, misread_letters, **changes)
 
         def read(text: str, reader: Respeller = reader) -> str:

@@ -1,5 +1,7 @@
 """bench/studies/reader.py: what the reader alone loses and misreads, counted on real readers."""
 
+import argparse
+
 from bench.studies.reader import parse_variants, tally
 from pyfunc.respelling import Respeller
 from pyfunc.text import Normalizer
@@ -31,9 +33,8 @@ def test_lost_and_misread_words_are_counted_per_family() -> None:
 
 
 def test_the_thresholds_a_variant_sets_reach_the_reader() -> None:
-    variants = parse_variants(
-        ["none:dropped_rarity=1e9", "both:rival_frequency=1,dropped_rarity=10"]
-    )
+    specs = ["none:dropped_rarity=1e9", "both:rival_frequency=1,dropped_rarity=10"]
+    variants = parse_variants(argparse.Namespace(variants=specs))
     assert variants == {
         "shipped": {},
         "none": {"dropped_rarity": 1e9},
